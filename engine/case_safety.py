@@ -1,0 +1,152 @@
+"""Case sections used by the tiered-safety dimension: the AI system, its data,
+and the organisation behind it (turnover for penalty exposure).
+
+Fractions are 0..1. Absent means unknown, never "no".
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from engine.types import STRICT_MODEL, Code, Count, Flag, Fraction, Name, NonNegative, Text
+
+
+class GenAISecurity(BaseModel):
+    """Figures from a TC260-003-2024 / GB/T 45654-2025 style security self-assessment."""
+
+    model_config = STRICT_MODEL
+
+    max_source_illegal_content_share: Fraction | None = Field(
+        None, description="highest share of illegal/unhealthy content found in any training-data source"
+    )
+    keyword_library_size: Count | None = None
+    test_bank_size: Count | None = None
+    generated_content_pass_rate: Fraction | None = None
+    training_sample_size: Count | None = None
+    test_question_sample_size: Count | None = None
+    should_refuse_sample_size: Count | None = None
+    should_answer_sample_size: Count | None = None
+    refusal_rate_should_refuse: Fraction | None = None
+    refusal_rate_should_answer: Fraction | None = None
+    training_sample_acceptable_share: Fraction | None = None
+
+
+class AISystem(BaseModel):
+    """What the AI system does, where it is offered and what has been filed."""
+
+    model_config = STRICT_MODEL
+
+    purpose: Text | None = None
+    generative: Flag | None = None
+    modalities: list[Literal["text", "image", "audio", "video", "code", "3d"]] | None = Field(None, max_length=8)
+    public_facing_mainland_china: Flag | None = Field(
+        None, description="offered to the public in mainland China (not internal R&D or closed testing)"
+    )
+    public_opinion_attributes: Flag | None = None
+    social_mobilisation_capacity: Flag | None = None
+    recommendation_algorithm: Flag | None = None
+    deep_synthesis: Flag | None = None
+    deep_synthesis_functions: list[Code] | None = Field(
+        None,
+        description="face_swap, face_generation, voice_clone, voice_synthesis, text_dialogue, "
+        "immersive_scene, biometric_editing",
+        max_length=16,
+    )
+    face_voice_editing_consent: Flag | None = None
+    biometric_editing_security_assessment: Flag | None = None
+    explicit_labels: Flag | None = None
+    implicit_labels: Flag | None = None
+    algorithm_filed: Flag | None = None
+    filing_number: Name | None = None
+    security_assessment_done: Flag | None = None
+    model_name_and_filing_displayed: Flag | None = None
+    genai_security: GenAISecurity | None = None
+    eu_market: Flag | None = Field(None, description="placed on the market or used in the EU")
+    eu_role: Literal["provider", "deployer", "importer", "distributor"] | None = None
+    annex_iii_area: (
+        Literal[
+            "biometrics",
+            "critical_infrastructure",
+            "education",
+            "employment",
+            "essential_services",
+            "law_enforcement",
+            "migration",
+            "justice",
+        ]
+        | None
+    ) = None
+    annex_i_product: Flag | None = Field(None, description="safety component of a product under Annex I law")
+    art6_3_exemption: (
+        Literal["narrow_procedural", "improves_completed_activity", "pattern_detection", "preparatory", "none"] | None
+    ) = None
+    profiling: Flag | None = Field(None, description="profiles natural persons")
+    article5_practices: (
+        list[
+            Literal[
+                "subliminal_manipulation",
+                "exploiting_vulnerabilities",
+                "social_scoring",
+                "predictive_policing_profiling",
+                "untargeted_facial_scraping",
+                "emotion_recognition_workplace_education",
+                "biometric_categorisation_sensitive",
+                "realtime_remote_biometric_id_law_enforcement",
+            ]
+        ]
+        | None
+    ) = Field(None, max_length=8)
+    emotion_recognition: Flag | None = None
+    biometric_categorisation: Flag | None = None
+    interacts_with_humans: Flag | None = None
+    synthetic_content: Flag | None = Field(None, description="generates synthetic audio, image, video or text")
+    deepfake: Flag | None = None
+    ai_disclosure: Flag | None = Field(None, description="users are told they interact with AI")
+    machine_readable_marking: Flag | None = None
+    gpai: Flag | None = Field(None, description="general-purpose AI model provider")
+    training_compute_flop: NonNegative | None = None
+    commission_notified: Flag | None = None
+    open_weights: Flag | None = None
+    registered_users: Count | None = None
+    monthly_active_users: Count | None = None
+    companion: Flag | None = Field(None, description="anthropomorphic / emotional-companion service")
+    minors_mode: Flag | None = None
+    ethics_review_done: Flag | None = None
+    highly_autonomous_safety_decisions: Flag | None = None
+    human_machine_integration: Flag | None = None
+
+
+class DataProfile(BaseModel):
+    """Personal information and data flows (PIPL, DSL, CAC Order 16)."""
+
+    model_config = STRICT_MODEL
+
+    pi_subjects: Count | None = None
+    sensitive_pi_subjects: Count | None = None
+    automated_decision_making: Flag | None = None
+    pi_impact_assessment_done: Flag | None = None
+    cross_border_transfer: Flag | None = None
+    transfer_pi_subjects_ytd: Count | None = Field(
+        None, description="individuals whose (non-sensitive) PI was exported since 1 January"
+    )
+    transfer_sensitive_pi_subjects_ytd: Count | None = None
+    transfer_mechanism: Literal["security_assessment", "standard_contract", "certification", "exempt", "none"] | None = (
+        None
+    )
+    transfer_exemption: Literal["contract_performance", "hr_management", "emergency", "none"] | None = None
+    important_data: Flag | None = None
+    important_data_notified: Flag | None = None
+    ciio: Flag | None = Field(None, description="critical information infrastructure operator")
+    data_classification_done: Flag | None = None
+
+
+class Organisation(BaseModel):
+    """The provider or operator's size, for penalty exposure."""
+
+    model_config = STRICT_MODEL
+
+    name: Name | None = None
+    worldwide_turnover_eur: NonNegative | None = None
+    sme: Flag | None = None
