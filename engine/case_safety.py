@@ -58,13 +58,20 @@ class AISystem(BaseModel):
     biometric_editing_security_assessment: Flag | None = None
     explicit_labels: Flag | None = None
     implicit_labels: Flag | None = None
-    algorithm_filed: Flag | None = None
+    algorithm_filed: Flag | None = Field(None, description="filed in the CAC algorithm registry")
     filing_number: Name | None = None
+    algorithm_changed_since_filing: Flag | None = Field(
+        None, description="the filed algorithm or the filed particulars changed since filing"
+    )
+    filing_change_submitted: Flag | None = Field(None, description="the change was filed in the CAC registry")
+    service_terminated: Flag | None = Field(None, description="the filed service has ended")
+    filing_deregistered: Flag | None = Field(None, description="the filing was cancelled after the service ended")
     security_assessment_done: Flag | None = None
     model_name_and_filing_displayed: Flag | None = None
     genai_security: GenAISecurity | None = None
     eu_market: Flag | None = Field(None, description="placed on the market or used in the EU")
     eu_role: Literal["provider", "deployer", "importer", "distributor"] | None = None
+    # "none": assessed and outside every Annex III area (absent means not yet assessed).
     annex_iii_area: (
         Literal[
             "biometrics",
@@ -75,6 +82,7 @@ class AISystem(BaseModel):
             "law_enforcement",
             "migration",
             "justice",
+            "none",
         ]
         | None
     ) = None
@@ -105,6 +113,10 @@ class AISystem(BaseModel):
     deepfake: Flag | None = None
     ai_disclosure: Flag | None = Field(None, description="users are told they interact with AI")
     machine_readable_marking: Flag | None = None
+    emotion_biometric_notice: Flag | None = Field(
+        None, description="people exposed to emotion recognition or biometric categorisation are informed"
+    )
+    deepfake_disclosed: Flag | None = Field(None, description="deepfake content is disclosed as artificial")
     gpai: Flag | None = Field(None, description="general-purpose AI model provider")
     training_compute_flop: NonNegative | None = None
     commission_notified: Flag | None = None
@@ -113,7 +125,10 @@ class AISystem(BaseModel):
     monthly_active_users: Count | None = None
     companion: Flag | None = Field(None, description="anthropomorphic / emotional-companion service")
     minors_mode: Flag | None = None
-    ethics_review_done: Flag | None = None
+    continuous_use_reminder: Flag | None = Field(None, description="reminds users after 2 hours of continuous use")
+    ethics_review_done: Flag | None = Field(
+        None, description="S&T ethics review done, including expert re-review where the activity is on the list"
+    )
     highly_autonomous_safety_decisions: Flag | None = None
     human_machine_integration: Flag | None = None
 
@@ -123,9 +138,15 @@ class DataProfile(BaseModel):
 
     model_config = STRICT_MODEL
 
+    pipl_applies: Flag | None = Field(
+        None, description="processes personal information in mainland China or of individuals there (PIPL Art. 3)"
+    )
     pi_subjects: Count | None = None
     sensitive_pi_subjects: Count | None = None
     automated_decision_making: Flag | None = None
+    pi_shared_or_published: Flag | None = Field(
+        None, description="PI is entrusted to, provided to other handlers, or made public (PIPL Art. 55(2))"
+    )
     pi_impact_assessment_done: Flag | None = None
     cross_border_transfer: Flag | None = None
     transfer_pi_subjects_ytd: Count | None = Field(
@@ -148,5 +169,7 @@ class Organisation(BaseModel):
     model_config = STRICT_MODEL
 
     name: Name | None = None
-    worldwide_turnover_eur: NonNegative | None = None
-    sme: Flag | None = None
+    worldwide_turnover_eur: NonNegative | None = Field(
+        None, description="total worldwide annual turnover of the preceding financial year, in euro (AI Act Art. 99)"
+    )
+    sme: Flag | None = Field(None, description="SME or start-up (AI Act Art. 99(6): the lower amount applies)")
