@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# name -> kind, for the rule validator (see engine.derive)
+DERIVED_FIELDS: dict[str, tuple[str, ...]] = {"contracted_power_share": ("number",)}
+
 
 def derive(case: dict[str, Any], derived: dict[str, Any], items: dict[str, list[dict[str, Any]]]) -> None:
     """Add the facility-level derived keys to ``derived`` (in place)."""

@@ -1,0 +1,106 @@
+"""airisk: explained AI-governance risk ratings from declarative rulesets.
+
+    from engine import assess, load_rules
+
+    result = assess("cases/guizhou-icc.yaml", as_of="2026-01-01")
+    print(result.rating, result.dimensions["export_control"].level)
+    for finding in result.findings:
+        print(finding.rule_id, finding.message)
+
+``assess`` accepts a path, a dict or a ``Case``; it returns an ``Assessment``
+whose ``to_json()`` is byte-identical to ``airisk assess --format json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.case import Case
+from engine.errors import AiriskError, EngineError, InputError, Problem, RulesetError
+from engine.models import Assessment, Finding, RuleSet
+from engine.rules import load_rules
+from engine.version import __version__
+
+__all__ = [
+    "AiriskError",
+    "Assessment",
+    "Case",
+    "EngineError",
+    "Finding",
+    "InputError",
+    "Problem",
+    "RuleSet",
+    "RulesetError",
+    "__version__",
+    "assess",
+    "assess_dict",
+    "assess_many",
+    "load_case",
+    "load_rules",
+]
+
+
+def _engine(rules: RuleSet | None) -> Any:
+    from engine.pipeline import engine_for
+
+    return engine_for(rules if rules is not None else load_rules())
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a YAML or JSON case file (errors name file, line and field)."""
+    from engine.validation import load_case_file
+
+    return load_case_file(path)
+
+
+def assess_dict(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = None,
+                as_of: str | dt.date | None = None, scenario: str | None = None) -> dict[str, Any]:
+    """Like ``assess`` but returns the assessment as plain JSON-ready data."""
+    engine = _engine(rules)
+    if isinstance(case, str | Path):
+        if engine.rules.input == "document":
+            from engine.safeyaml import load_file
+
+            doc = load_file(str(case))
+            return engine.assess_data(doc.data, as_of=as_of, scenario=scenario, file=doc.file)
+        case = load_case(case)
+    if isinstance(case, Case):
+        return engine.assess_case(case, as_of=as_of, scenario=scenario)
+    return engine.assess_data(case, as_of=as_of, scenario=scenario)
+
+
+def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = None,
+           as_of: str | dt.date | None = None, scenario: str | None = None) -> Assessment:
+    """Assess one case (a path, a dict or a ``Case``) as of a date (default today).
+
+    ``rules`` defaults to the bundled rulesets; ``scenario`` selects an
+    alternative date set declared by a ruleset (e.g. ``digital-omnibus``).
+    Raises ``InputError`` or ``RulesetError`` (both ``AiriskError``) with
+    located problems on bad input."""
+    return Assessment.model_validate(assess_dict(case, rules, as_of, scenario))
+
+
+def assess_many(cases: Iterable[Mapping[str, Any] | Case], rules: RuleSet | None = None,
+                as_of: str | dt.date | None = None, scenario: str | None = None) -> Iterator[dict[str, Any]]:
+    """Assess cases lazily, one record per input, in order.
+
+    Each record is ``{"line": n, "case_id": ..., "assessment": {...}}`` or, for a
+    bad case, ``{"line": n, "case_id": ..., "error": {...}}``; a bad case never
+    stops the others."""
+    engine = _engine(rules)
+    for n, case in enumerate(cases, start=1):
+        case_id = case.id if isinstance(case, Case) else (case.get("id") if isinstance(case, Mapping) else None)
+        try:
+            if isinstance(case, Case):
+                result = engine.assess_case(case, as_of=as_of, scenario=scenario)
+            else:
+                result = engine.assess_data(case, as_of=as_of, scenario=scenario)
+            yield {"line": n, "case_id": case_id, "assessment": result}
+        except AiriskError as exc:
+            p = exc.first
+            yield {"line": n, "case_id": case_id if isinstance(case_id, str) else None,
+                   "error": {"code": p.code, "message": str(exc.first.message), "field": p.pointer,
+                             "problems": [q.as_dict() for q in exc.problems]}}

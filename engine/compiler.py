@@ -1,0 +1,457 @@
+"""Compile rules into durable-rules rulesets and a plan for building slim facts.
+
+What the matching core gets (see ``shared/durable-rules.md`` for why):
+
+- one *case* fact per case, flat, with short keys for exactly the paths the
+  rules read; one *item* fact per list item used by a ``some`` (the Rete join
+  then reports which item matched);
+- every pattern starts with a type tag (``t``), so no rule is made only of
+  ``$nex`` (pitfall 4) and the case and item facts never mix;
+- conditions in negation normal form: ``not`` becomes the complementary
+  operator, which, like every comparison, is false on an absent field; so a
+  rule fires exactly when its condition is *true* in three-valued logic;
+- a ``some`` becomes a join pattern; an ``any`` over ``some`` becomes several
+  alternatives (``any`` of ``m_N$all``), de-duplicated when actions come back;
+- lists of scalars used with ``contains`` become one boolean key per value;
+- numbers are serialised so the C parser accepts them (pitfall 1);
+- the alpha network is bounded: conjuncts are ordered for prefix sharing and
+  rules are split into shards whose worst-case traversal stack stays under the
+  core's limit of 64 (error 303), and no fact exceeds 252 fields (error 302,
+  which in practice is a segmentation fault). A rule that cannot fit is
+  reported against its YAML location.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from engine import conditions as C
+from engine.errors import Problem, RulesetError
+from engine.models import Rule
+
+MAX_STACK = 64  # durable: MAX_STACK_SIZE in src/rules/events.c
+STACK_BUDGET = 60  # keep a margin under MAX_STACK
+MAX_FACT_FIELDS = 252  # durable: more properties than this → error 302 / crash
+RESERVED_FIELDS = 3  # id, t, x
+INT64 = 2**63 - 1
+
+
+def number_json(value: float | int) -> str:
+    """A number as durable's C parser accepts it: no bare exponent, no huge ints."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -INT64 <= value <= INT64:
+            return str(value)
+        value = float(value)  # beyond 64 bits the core clamps integers; compare as float
+    if not math.isfinite(value):
+        raise ValueError("NaN and infinite numbers cannot be matched")
+    text = repr(float(value))
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        text = f"{mantissa}e{exponent}"
+    return text
+
+
+def scalar_json(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | float):
+        return number_json(value)
+    if isinstance(value, str):
+        return orjson.dumps(value).decode()
+    raise TypeError(f"not a scalar: {value!r}")
+
+
+def dumps(value: Any) -> str:
+    """JSON for the core, with numbers written as it accepts them."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{orjson.dumps(k).decode()}:{dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    return scalar_json(value)
+
+
+# --------------------------------------------------------------------------- fact plan
+
+
+@dataclass
+class KeyMap:
+    """Short fact keys for the paths one kind of fact needs."""
+
+    tag: str
+    scalar: dict[C.Path, str] = field(default_factory=dict)  # path -> key (value or presence)
+    contains: dict[tuple[C.Path, Any], str] = field(default_factory=dict)  # (path, element) -> bool key
+    presence: dict[C.Path, str] = field(default_factory=dict)  # object / list paths used with exists
+
+    def key(self, path: C.Path) -> str:
+        if path not in self.scalar:
+            self.scalar[path] = f"k{len(self.scalar) + len(self.contains) + len(self.presence)}"
+        return self.scalar[path]
+
+    def contains_key(self, path: C.Path, element: Any) -> str:
+        if (path, element) not in self.contains:
+            self.contains[(path, element)] = f"k{len(self.scalar) + len(self.contains) + len(self.presence)}"
+        return self.contains[(path, element)]
+
+    def presence_key(self, path: C.Path) -> str:
+        if path not in self.presence:
+            self.presence[path] = f"k{len(self.scalar) + len(self.contains) + len(self.presence)}"
+        return self.presence[path]
+
+    def width(self) -> int:
+        return len(self.scalar) + len(self.contains) + len(self.presence) + RESERVED_FIELDS
+
+
+@dataclass
+class FactPlan:
+    """How to turn a case view into the facts one shard needs."""
+
+    case: KeyMap
+    lists: dict[C.Path, KeyMap]  # list path -> item key map
+
+    def facts(self, view: dict[str, Any], serial: int) -> list[str]:
+        """JSON texts of the case fact and item facts (absent values omitted)."""
+        out = [self._fact(self.case, view, f"{serial}c", None)]
+        for list_path, km in self.lists.items():
+            items = C.lookup(view, list_path)
+            if C.is_missing(items) or not isinstance(items, list):
+                continue
+            for i, item in enumerate(items):
+                out.append(self._fact(km, item, f"{serial}{km.tag}_{i}", i))
+        return out
+
+    @staticmethod
+    def _fact(km: KeyMap, doc: Any, fid: str, index: int | None) -> str:
+        parts = [f'"id":"{fid}"', f'"t":"{km.tag}"']
+        if index is not None:
+            parts.append(f'"x":{index}')
+        for path, key in km.scalar.items():
+            value = C.lookup(doc, path)
+            if C.is_missing(value) or isinstance(value, dict | list | tuple):
+                if not C.is_missing(value) and path in km.presence:
+                    continue
+                continue
+            parts.append(f'"{key}":{scalar_json(value)}')
+        for path, key in km.presence.items():
+            if not C.is_missing(C.lookup(doc, path)):
+                parts.append(f'"{key}":true')
+        for (path, element), key in km.contains.items():
+            value = C.lookup(doc, path)
+            if C.is_missing(value) or not isinstance(value, list | tuple):
+                continue
+            hit = any(isinstance(v, bool) == isinstance(element, bool) and v == element for v in value)
+            parts.append(f'"{key}":{"true" if hit else "false"}')
+        return "{" + ",".join(parts) + "}"
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+class _Compiler:
+    def __init__(self, plan: FactPlan, kinds: dict[tuple[str, C.Path | None, C.Path], str]) -> None:
+        self.plan = plan
+        self.kinds = kinds  # ("case"|"item", list path, path) -> "value" | "presence"
+
+    def km(self, in_list: C.Path | None) -> KeyMap:
+        if in_list is None:
+            return self.plan.case
+        if in_list not in self.plan.lists:
+            self.plan.lists[in_list] = KeyMap(tag=f"i{len(self.plan.lists)}")
+        return self.plan.lists[in_list]
+
+    def leaf(self, cond: C.Cmp, in_list: C.Path | None) -> dict[str, Any]:
+        km = self.km(in_list)
+        op, value = cond.op, cond.value
+        if op in ("contains", "not_contains"):
+            key = km.contains_key(cond.path, value)
+            return {key: op == "contains"}
+        if op == "exists":
+            kind = self.kinds.get(("item" if in_list else "case", in_list, cond.path), "value")
+            key = km.presence_key(cond.path) if kind == "presence" else km.key(cond.path)
+            return {"$ex" if value else "$nex": {key: 1}}
+        key = km.key(cond.path)
+        if op == "eq":
+            return {key: value}
+        if op == "ne":
+            return {"$neq": {key: value}}
+        if op == "in":
+            alts = [{key: v} for v in value]
+            return alts[0] if len(alts) == 1 else {"$or": alts}
+        if op == "not_in":
+            alts = [{"$neq": {key: v}} for v in value]
+            return alts[0] if len(alts) == 1 else {"$and": alts}
+        return {f"${op}": {key: value}}
+
+    def expr(self, cond: C.Condition, in_list: C.Path | None) -> dict[str, Any]:
+        if isinstance(cond, C.Cmp):
+            return self.leaf(cond, in_list)
+        if isinstance(cond, C.All):
+            parts = [self.expr(c, in_list) for c in cond.children]
+            return parts[0] if len(parts) == 1 else {"$and": parts}
+        if isinstance(cond, C.Any_):
+            parts = [self.expr(c, in_list) for c in cond.children]
+            return parts[0] if len(parts) == 1 else {"$or": parts}
+        raise TypeError(f"cannot compile {type(cond).__name__} here")  # guarded by validation
+
+
+def _has_some(cond: C.Condition) -> bool:
+    return any(isinstance(n, C.Some) for n, _, _ in C.walk(cond))
+
+
+Alternative = tuple[list[C.Condition], list[tuple[C.Path, C.Condition]]]
+
+
+def _alternatives(cond: C.Condition) -> list[Alternative]:
+    """DNF over `some` only: each alternative is (case conditions, item patterns)."""
+    if not _has_some(cond):
+        return [([cond], [])]
+    if isinstance(cond, C.Some):
+        return [([], [(cond.list_path, cond.where)])]
+    if isinstance(cond, C.All):
+        alts: list[Alternative] = [([], [])]
+        for child in cond.children:
+            child_alts = _alternatives(child)
+            alts = [(a[0] + b[0], a[1] + b[1]) for a in alts for b in child_alts]
+        return alts
+    if isinstance(cond, C.Any_):
+        out: list[Alternative] = []
+        for child in cond.children:
+            out.extend(_alternatives(child))
+        return out
+    raise TypeError("a negated `some` cannot be compiled")  # rejected by validation
+
+
+def _conjuncts(cond: C.Condition) -> list[C.Condition]:
+    return list(cond.children) if isinstance(cond, C.All) else [cond]
+
+
+# --------------------------------------------------------------------------- alpha-network bound
+
+
+class _Alpha:
+    __slots__ = ("children", "key")
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.children: dict[Any, _Alpha] = {}
+
+
+def _leaf_key(expr: dict[str, Any]) -> tuple[str, str, str] | None:
+    (op, body), = expr.items()
+    if op.startswith("$") and op not in ("$and", "$or"):
+        (field_name, value), = body.items()
+        return op, field_name, dumps(value)
+    if not op.startswith("$"):
+        return "$eq", op, dumps(body)
+    return None
+
+
+class AlphaBound:
+    """A model of durable's alpha network to bound its traversal stack.
+
+    Equal comparisons under the same parent share a node, as in durable's
+    ``findAlpha``. The worst-case stack for a node with k children is
+    max(k', k' - 1 + worst child), where k' counts the children that can match
+    together (equalities on one field with different values are exclusive).
+    """
+
+    def __init__(self) -> None:
+        self.root = _Alpha(None)
+        self._fresh = 0
+
+    def add(self, expr: dict[str, Any]) -> None:
+        self._build(self.root, expr)
+
+    def _build(self, parent: _Alpha, expr: dict[str, Any]) -> _Alpha:
+        (op, body), = expr.items()
+        if op == "$and":
+            node = parent
+            for part in body:
+                node = self._build(node, part)
+            return node
+        if op == "$or":
+            self._fresh += 1
+            joint = _Alpha(("$fwd", self._fresh))
+            for part in body:
+                end = self._build(parent, part)
+                end.children[joint.key] = joint
+            return joint
+        key = _leaf_key(expr)
+        if key not in parent.children:
+            parent.children[key] = _Alpha(key)
+        return parent.children[key]
+
+    @staticmethod
+    def _simultaneous(node: _Alpha) -> int:
+        eq_fields: set[str] = set()
+        others = 0
+        for key in node.children:
+            if isinstance(key, tuple) and key and key[0] == "$eq":
+                eq_fields.add(key[1])
+            else:
+                others += 1
+        return len(eq_fields) + others
+
+    def peak(self) -> int:
+        memo: dict[int, int] = {}
+
+        def p(node: _Alpha) -> int:
+            if id(node) in memo:
+                return memo[id(node)]
+            if not node.children:
+                memo[id(node)] = 0
+                return 0
+            k = self._simultaneous(node)
+            worst = max(p(c) for c in node.children.values())
+            memo[id(node)] = max(k, k - 1 + worst)
+            return memo[id(node)]
+
+        return p(self.root)
+
+
+# --------------------------------------------------------------------------- shards
+
+
+@dataclass
+class Shard:
+    """One durable-rules ruleset: its rules' JSON and the facts they need."""
+
+    name: str
+    rule_ids: list[str]
+    plan: FactPlan
+    durable: dict[str, Any]
+
+    def json(self) -> str:
+        return dumps(self.durable)
+
+
+def _kinds(rules: Sequence[Rule], object_paths: set[tuple[str, C.Path | None, C.Path]]) -> dict[
+        tuple[str, C.Path | None, C.Path], str]:
+    return {k: "presence" for k in object_paths}
+
+
+def _rule_patterns(rule: Rule, comp: _Compiler, order: Counter[str]) -> dict[str, Any]:
+    alts = _alternatives(rule.condition)
+    blocks = []
+    for case_conds, item_patterns in alts:
+        patterns: list[dict[str, Any]] = []
+        case_parts = [comp.expr(c, None) for cc in case_conds for c in _conjuncts(cc)]
+        if case_parts or not item_patterns:
+            case_parts.sort(key=lambda e: (-order[dumps(e)], dumps(e)))
+            patterns.append({"c": {"$and": [{"t": comp.plan.case.tag}, *case_parts]}})
+        for j, (list_path, where) in enumerate(item_patterns):
+            km = comp.km(list_path)
+            parts = [comp.expr(c, list_path) for c in _conjuncts(where)]
+            parts.sort(key=lambda e: (-order[dumps(e)], dumps(e)))
+            patterns.append({f"a{j}": {"$and": [{"t": km.tag}, *parts]}})
+        blocks.append(patterns)
+    if len(blocks) == 1:
+        return {"all": blocks[0]}
+    return {"any": [{f"m_{i}$all": b} for i, b in enumerate(blocks)]}
+
+
+def _presence_paths(rules: Sequence[Rule], catalogue_kinds: dict[tuple[str, C.Path | None, C.Path], str]) -> dict[
+        tuple[str, C.Path | None, C.Path], str]:
+    return catalogue_kinds
+
+
+def compile_rules(rules: Sequence[Rule], presence: set[tuple[str, C.Path | None, C.Path]] | None = None) -> list[Shard]:
+    """Compile rules into as few durable rulesets as the core's limits allow.
+
+    ``presence`` lists (scope, list path, path) whose facts are objects or
+    lists: for those, ``exists`` is compiled as a presence flag."""
+    kinds = {k: "presence" for k in (presence or set())}
+    # Conjunct frequency across all rules orders chains for prefix sharing.
+    order: Counter[str] = Counter()
+    scratch = _Compiler(FactPlan(KeyMap("c"), {}), kinds)
+    for rule in rules:
+        for case_conds, items in _alternatives(rule.condition):
+            for cc in case_conds:
+                for c in _conjuncts(cc):
+                    order[dumps(scratch.expr(c, None))] += 1
+            for lp, where in items:
+                for c in _conjuncts(where):
+                    order[dumps(scratch.expr(c, lp))] += 1
+
+    shards: list[Shard] = []
+    problems: list[Problem] = []
+
+    def new_shard() -> tuple[Shard, _Compiler, AlphaBound]:
+        plan = FactPlan(KeyMap("c"), {})
+        shard = Shard(name=f"s{len(shards)}", rule_ids=[], plan=plan, durable={})
+        return shard, _Compiler(plan, kinds), AlphaBound()
+
+    shard, comp, bound = new_shard()
+    for rule in rules:
+        for attempt in range(2):
+            trial_plan = FactPlan(_copy_km(shard.plan.case), {k: _copy_km(v) for k, v in shard.plan.lists.items()})
+            trial_comp = _Compiler(trial_plan, kinds)
+            compiled = _rule_patterns(rule, trial_comp, order)
+            trial_bound = AlphaBound()
+            trial_bound.root = _clone(bound.root)
+            trial_bound._fresh = bound._fresh
+            for expr in _pattern_exprs(compiled):
+                trial_bound.add(expr)
+            widths = [trial_plan.case.width(), *(km.width() for km in trial_plan.lists.values())]
+            fits = trial_bound.peak() <= STACK_BUDGET and max(widths) <= MAX_FACT_FIELDS
+            if fits:
+                shard.plan, comp, bound = trial_plan, trial_comp, trial_bound
+                shard.durable[rule.id] = compiled
+                shard.rule_ids.append(rule.id)
+                break
+            if attempt == 0 and shard.rule_ids:
+                shards.append(shard)
+                shard, comp, bound = new_shard()
+                continue
+            problems.append(Problem(
+                message=f"rule {rule.id} alone exceeds the matching core's limits "
+                        f"(alpha stack {trial_bound.peak()} > {STACK_BUDGET} or fact width {max(widths)} > "
+                        f"{MAX_FACT_FIELDS})",
+                file=rule.file, line=rule.line, code="engine_limit",
+                hint="split the rule, or reduce the alternatives in its `any`/`in` lists"))
+            break
+    if shard.rule_ids:
+        shards.append(shard)
+    if problems:
+        raise RulesetError(problems)
+    return shards
+
+
+def _pattern_exprs(compiled: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if "all" in compiled:
+        blocks = [compiled["all"]]
+    else:
+        blocks = [next(iter(b.values())) for b in compiled["any"]]
+    for block in blocks:
+        for pattern in block:
+            (expr,) = pattern.values()
+            out.append(expr)
+    return out
+
+
+def _copy_km(km: KeyMap) -> KeyMap:
+    return KeyMap(km.tag, dict(km.scalar), dict(km.contains), dict(km.presence))
+
+
+def _clone(node: _Alpha) -> _Alpha:
+    copies: dict[int, _Alpha] = {}
+
+    def c(n: _Alpha) -> _Alpha:
+        if id(n) in copies:
+            return copies[id(n)]
+        new = _Alpha(n.key)
+        copies[id(n)] = new
+        new.children = {k: c(v) for k, v in n.children.items()}
+        return new
+
+    return c(node)

@@ -1,0 +1,374 @@
+"""The condition language as a typed tree, and its three-valued evaluator.
+
+A rule's ``when`` is parsed (after JSON Schema validation) into ``Cmp``,
+``All``, ``Any``, ``Not`` and ``Some`` nodes. The evaluator here is the
+reference semantics of the language, in plain Python:
+
+- an absent fact is *unknown*; conditions combine in Kleene logic;
+- a rule fires only when its condition is *true*;
+- evaluation also yields the evidence (every comparison that held, with the
+  fact path, operator, threshold and actual value) and the missing facts.
+
+It serves three purposes: the oracle that differential tests hold the
+durable-rules core to, the explainer that turns a match into evidence, and
+the detector of rules that "need information".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Union
+
+Scalar = Union[str, int, float, bool]
+Path = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Cmp:
+    path: Path
+    op: str
+    value: Any  # Scalar, or a tuple of scalars for in / not_in
+
+
+@dataclass(frozen=True)
+class All:
+    children: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Any_:
+    children: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Condition
+
+
+@dataclass(frozen=True)
+class Some:
+    list_path: Path
+    where: Condition
+
+
+Condition = Union[Cmp, All, Any_, Not, Some]
+
+
+def normalise_value(value: Any) -> Any:
+    """Literal values as the engine compares them (dates as ISO strings)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return tuple(normalise_value(v) for v in value)
+    return value
+
+
+def parse(raw: Mapping[str, Any]) -> Condition:
+    """Build the tree from a schema-valid ``when`` mapping."""
+    if "all" in raw:
+        return All(tuple(parse(c) for c in raw["all"]))
+    if "any" in raw:
+        return Any_(tuple(parse(c) for c in raw["any"]))
+    if "not" in raw:
+        return Not(parse(raw["not"]))
+    if "some" in raw:
+        return Some(tuple(raw["some"].split(".")), parse(raw["where"]))
+    op = next(k for k in raw if k != "fact")
+    return Cmp(tuple(raw["fact"].split(".")), op, normalise_value(raw[op]))
+
+
+_NEGATED_OP = {
+    "eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "lte": "gt", "gt": "lte",
+    "in": "not_in", "not_in": "in", "contains": "not_contains", "not_contains": "contains",
+}
+
+
+def negate(cond: Condition) -> Condition:
+    """The condition that is true exactly when ``cond`` is false (Kleene), in NNF.
+
+    Comparisons flip their operator (an absent fact stays unknown either way);
+    ``exists`` flips its value (it is never unknown). A negated ``some`` has no
+    positive form and stays wrapped in ``Not``."""
+    if isinstance(cond, Cmp):
+        if cond.op == "exists":
+            return Cmp(cond.path, "exists", not cond.value)
+        return Cmp(cond.path, _NEGATED_OP[cond.op], cond.value)
+    if isinstance(cond, All):
+        return Any_(tuple(negate(c) for c in cond.children))
+    if isinstance(cond, Any_):
+        return All(tuple(negate(c) for c in cond.children))
+    if isinstance(cond, Not):
+        return nnf(cond.child)
+    return Not(Some(cond.list_path, nnf(cond.where)))
+
+
+def nnf(cond: Condition) -> Condition:
+    """Negation normal form: ``Not`` pushed down to the leaves (Kleene-equivalent)."""
+    if isinstance(cond, All):
+        return All(tuple(nnf(c) for c in cond.children))
+    if isinstance(cond, Any_):
+        return Any_(tuple(nnf(c) for c in cond.children))
+    if isinstance(cond, Not):
+        return negate(cond.child)
+    if isinstance(cond, Some):
+        return Some(cond.list_path, nnf(cond.where))
+    return cond
+
+
+def to_raw(cond: Condition) -> dict[str, Any]:
+    """The inverse of ``parse`` (dates stay ISO strings)."""
+    if isinstance(cond, All):
+        return {"all": [to_raw(c) for c in cond.children]}
+    if isinstance(cond, Any_):
+        return {"any": [to_raw(c) for c in cond.children]}
+    if isinstance(cond, Not):
+        return {"not": to_raw(cond.child)}
+    if isinstance(cond, Some):
+        return {"some": ".".join(cond.list_path), "where": to_raw(cond.where)}
+    value = list(cond.value) if isinstance(cond.value, tuple) else cond.value
+    return {"fact": ".".join(cond.path), cond.op: value}
+
+
+def walk(cond: Condition, in_list: Path | None = None, negated: bool = False):  # type: ignore[no-untyped-def]
+    """Yield (node, enclosing list path or None, negated) for every node."""
+    yield cond, in_list, negated
+    if isinstance(cond, All | Any_):
+        for child in cond.children:
+            yield from walk(child, in_list, negated)
+    elif isinstance(cond, Not):
+        yield from walk(cond.child, in_list, not negated)
+    elif isinstance(cond, Some):
+        yield from walk(cond.where, cond.list_path, negated)
+
+
+def references(cond: Condition) -> tuple[set[Path], dict[Path, set[Path]]]:
+    """(case-level paths, {list path: item-relative paths}) that a condition reads."""
+    case_paths: set[Path] = set()
+    item_paths: dict[Path, set[Path]] = {}
+    for node, in_list, _ in walk(cond):
+        if isinstance(node, Cmp):
+            if in_list is None:
+                case_paths.add(node.path)
+            else:
+                item_paths.setdefault(in_list, set()).add(node.path)
+        elif isinstance(node, Some):
+            case_paths.add(node.list_path)
+            item_paths.setdefault(node.list_path, set())
+    return case_paths, item_paths
+
+
+# --------------------------------------------------------------------------- evaluation
+
+_MISSING = object()
+
+
+def lookup(doc: Any, path: Path) -> Any:
+    """The value at ``path``, or ``_MISSING`` when any step is absent or null."""
+    for key in path:
+        if not isinstance(doc, Mapping):
+            return _MISSING
+        doc = doc.get(key, _MISSING)
+        if doc is _MISSING or doc is None:
+            return _MISSING
+    return doc
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    # True == 1 in Python; in the rule language a boolean never equals a number.
+    return isinstance(a, bool) == isinstance(b, bool)
+
+
+def compare(actual: Any, op: str, value: Any) -> bool:
+    """One comparison on a present value (the language's two-valued core)."""
+    try:
+        if op == "eq":
+            return _same_kind(actual, value) and actual == value
+        if op == "ne":
+            return not (_same_kind(actual, value) and actual == value)
+        if op == "in":
+            return any(_same_kind(actual, v) and actual == v for v in value)
+        if op == "not_in":
+            return not any(_same_kind(actual, v) and actual == v for v in value)
+        if op == "contains":
+            return isinstance(actual, list | tuple) and any(_same_kind(x, value) and x == value for x in actual)
+        if op == "not_contains":
+            return isinstance(actual, list | tuple) and not any(_same_kind(x, value) and x == value for x in actual)
+        if isinstance(actual, bool) or isinstance(value, bool):
+            return False
+        if op == "lt":
+            return bool(actual < value)
+        if op == "lte":
+            return bool(actual <= value)
+        if op == "gt":
+            return bool(actual > value)
+        if op == "gte":
+            return bool(actual >= value)
+    except TypeError:
+        return False
+    raise ValueError(f"unknown operator {op!r}")
+
+
+@dataclass
+class Outcome:
+    """Three-valued result with its explanation."""
+
+    truth: bool | None
+    evidence: list[dict[str, Any]]
+    missing: set[str]
+    items: dict[str, list[int]]
+
+
+def _fmt_path(prefix: str, path: Path) -> str:
+    return prefix + ".".join(path)
+
+
+def evaluate(cond: Condition, doc: Mapping[str, Any]) -> Outcome:
+    """Kleene evaluation of ``cond`` (in NNF, see ``nnf``) on a case view, with evidence."""
+    out = Outcome(None, [], set(), {})
+    out.truth = _eval(cond, doc, "", out)
+    if out.truth is not True:
+        out.evidence = []
+        out.items = {}
+    return out
+
+
+def _eval(cond: Condition, doc: Any, prefix: str, out: Outcome) -> bool | None:
+    if isinstance(cond, Cmp):
+        actual = lookup(doc, cond.path)
+        if cond.op == "exists":
+            present = actual is not _MISSING
+            result = present == cond.value
+            if result:
+                out.evidence.append({"fact": _fmt_path(prefix, cond.path), "op": "exists", "value": cond.value,
+                                     "actual": actual if present else None})
+            return result
+        if actual is _MISSING:
+            out.missing.add(_fmt_path(prefix, cond.path))
+            return None
+        result = compare(actual, cond.op, cond.value)
+        if result:
+            value = list(cond.value) if isinstance(cond.value, tuple) else cond.value
+            out.evidence.append({"fact": _fmt_path(prefix, cond.path), "op": cond.op, "value": value,
+                                 "actual": list(actual) if isinstance(actual, tuple) else actual})
+        return result
+    if isinstance(cond, All):
+        mark = len(out.evidence)
+        seen_unknown = False
+        for child in cond.children:
+            r = _eval(child, doc, prefix, out)
+            if r is False:
+                del out.evidence[mark:]
+                return False
+            if r is None:
+                seen_unknown = True
+        if seen_unknown:
+            del out.evidence[mark:]
+            return None
+        return True
+    if isinstance(cond, Any_):
+        mark = len(out.evidence)
+        held: list[dict[str, Any]] = []
+        seen_unknown = False
+        for child in cond.children:
+            r = _eval(child, doc, prefix, out)
+            if r is True:
+                held.extend(out.evidence[mark:])
+            elif r is None:
+                seen_unknown = True
+            del out.evidence[mark:]
+        if held:
+            out.evidence.extend(held)
+            return True
+        return None if seen_unknown else False
+    if isinstance(cond, Not):
+        # Only a negated `some` survives nnf(); its truth is the inverse, with no evidence.
+        inner = Outcome(None, [], set(), {})
+        r = _eval(cond.child, doc, prefix, inner)
+        out.missing |= inner.missing
+        return None if r is None else not r
+    if isinstance(cond, Some):
+        items = lookup(doc, cond.list_path)
+        name = ".".join(cond.list_path)
+        if items is _MISSING or not isinstance(items, list | tuple):
+            out.missing.add(_fmt_path(prefix, cond.list_path))
+            return None
+        any_true = False
+        seen_unknown = False
+        mark = len(out.evidence)
+        kept: list[dict[str, Any]] = []
+        for i, item in enumerate(items):
+            r = _eval(cond.where, item, f"{prefix}{name}[{i}].", out)
+            if r is True:
+                any_true = True
+                kept.extend(out.evidence[mark:])
+                out.items.setdefault(name, []).append(i)
+            elif r is None:
+                seen_unknown = True
+            del out.evidence[mark:]
+        if any_true:
+            out.evidence.extend(kept)
+            return True
+        out.items.pop(name, None)
+        return None if seen_unknown else False
+    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
+
+
+def holds(cond: Condition, doc: Mapping[str, Any]) -> bool:
+    """True only when the condition is true (the oracle's fired test)."""
+    return _truth(cond, doc) is True
+
+
+def _truth(cond: Condition, doc: Any) -> bool | None:
+    """Kleene truth value without evidence (fast path for the oracle)."""
+    if isinstance(cond, Cmp):
+        actual = lookup(doc, cond.path)
+        if cond.op == "exists":
+            return (actual is not _MISSING) == cond.value
+        if actual is _MISSING:
+            return None
+        return compare(actual, cond.op, cond.value)
+    if isinstance(cond, All):
+        result: bool | None = True
+        for child in cond.children:
+            r = _truth(child, doc)
+            if r is False:
+                return False
+            if r is None:
+                result = None
+        return result
+    if isinstance(cond, Any_):
+        result = False
+        for child in cond.children:
+            r = _truth(child, doc)
+            if r is True:
+                return True
+            if r is None:
+                result = None
+        return result
+    if isinstance(cond, Not):
+        r = _truth(cond.child, doc)
+        return None if r is None else not r
+    if isinstance(cond, Some):
+        items = lookup(doc, cond.list_path)
+        if items is _MISSING or not isinstance(items, list | tuple):
+            return None
+        result = False
+        for item in items:
+            r = _truth(cond.where, item)
+            if r is True:
+                return True
+            if r is None:
+                result = None
+        return result
+    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
+
+
+def truth(cond: Condition, doc: Mapping[str, Any]) -> bool | None:
+    """Public Kleene truth value of a condition on a document."""
+    return _truth(cond, doc)

@@ -1,0 +1,84 @@
+"""The only module that talks to durable-rules (its C module, never the Host).
+
+Per process: one ruleset handle per shard, created once. Per case: assert the
+case's facts in the default session, drain the fired actions, then retract the
+same facts in a ``finally`` (draining whatever the retraction schedules). The
+action message ``{"RULE_ID": {"alias": fact, ...}}`` gives the rule id and the
+matched facts, so no Python callback per rule is needed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import durable_rules_engine as _dre
+import orjson
+
+from engine.compiler import Shard
+from engine.errors import EngineError, Problem
+
+_names = itertools.count()
+
+
+class Matcher:
+    """Fired rules for a case's facts, on durable-rules' Rete network."""
+
+    def __init__(self, shards: Sequence[Shard]) -> None:
+        self.shards = list(shards)
+        self._handles: list[int] = []
+        self._serial = itertools.count()
+        try:
+            for shard in self.shards:
+                name = f"airisk{next(_names)}_{shard.name}"
+                self._handles.append(_dre.create_ruleset(name, shard.json()))
+        except Exception as exc:  # the core reports parse/limit errors as bare exceptions
+            raise EngineError(Problem(message=f"durable-rules refused the compiled ruleset: {exc}",
+                                      code="engine_error")) from None
+
+    def match(self, view: dict[str, Any]) -> dict[str, list[dict[str, int]]]:
+        """{rule id: [{list path: item index, ...} per match]} for one case view."""
+        fired: dict[str, list[dict[str, int]]] = {}
+        serial = next(self._serial)
+        for shard, handle in zip(self.shards, self._handles, strict=True):
+            facts = shard.plan.facts(view, serial)
+            tags = {km.tag: ".".join(path) for path, km in shard.plan.lists.items()}
+            batch = "[" + ",".join(facts) + "]"
+            asserted = False
+            try:
+                try:
+                    _, state = _dre.assert_facts(handle, batch)
+                except Exception as exc:
+                    raise EngineError(Problem(message=f"durable-rules could not assert the case facts: {exc}",
+                                              code="engine_error")) from None
+                asserted = True
+                self._drain(handle, state, fired, tags)
+            finally:
+                if asserted:
+                    try:
+                        _, state = _dre.retract_facts(handle, batch)
+                        self._drain(handle, state, None, tags)
+                    except Exception as exc:
+                        raise EngineError(Problem(message=f"durable-rules could not retract the case facts: {exc}",
+                                                  code="engine_error")) from None
+        return fired
+
+    @staticmethod
+    def _drain(handle: int, state: int, fired: dict[str, list[dict[str, int]]] | None, tags: dict[str, str]) -> None:
+        action = _dre.start_action_for_state(handle, state)
+        while action:
+            if fired is not None:
+                for rule_id, matched in orjson.loads(action[1]).items():
+                    binding = {tags[f["t"]]: f["x"] for f in matched.values() if f.get("t") in tags}
+                    fired.setdefault(rule_id, []).append(binding)
+            nxt = _dre.complete_and_start_action(handle, state)
+            action = (None, nxt) if nxt else None
+
+    def close(self) -> None:
+        for handle in self._handles:
+            try:
+                _dre.delete_ruleset(handle)
+            except Exception:  # noqa: S110 - best effort at shutdown
+                pass
+        self._handles = []

@@ -1,0 +1,129 @@
+"""Render an assessment as JSON, text or Markdown. No stage after this one."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, TextIO
+
+import orjson
+
+from engine.text import format_value
+
+_LEVEL_COLOUR = {"low": "32", "medium": "33", "high": "31", "critical": "1;31"}
+
+
+def render_json(assessment: dict[str, Any], *, indent: bool = True) -> bytes:
+    """Canonical JSON: same input, rules and as-of → same bytes."""
+    option = orjson.OPT_INDENT_2 if indent else 0
+    return orjson.dumps(assessment, option=option) + b"\n"
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _c(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+
+def _evidence_line(ev: dict[str, Any]) -> str:
+    op = {"eq": "=", "ne": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥", "in": "in", "not_in": "not in",
+          "contains": "contains", "not_contains": "lacks"}.get(ev["op"], ev["op"])
+    if ev["op"] == "exists":
+        return f"{ev['fact']} is {'known' if ev['value'] else 'unknown'}" + (
+            f" ({format_value(ev['actual'])})" if ev["value"] else "")
+    return f"{ev['fact']} = {format_value(ev['actual'])}  ({op} {format_value(ev['value'])})"
+
+
+def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
+    """A report readable at a glance: summary, dimension table, findings with evidence."""
+    lines = []
+    rating = a["rating"]
+    lines.append(f"{a['case_id']}  {a.get('case_name') or ''}".rstrip())
+    lines.append(f"Rating: {_c(rating.upper(), _LEVEL_COLOUR[rating], colour)}   as of {a['provenance']['as_of']}"
+                 + (f"   scenario {a['provenance']['scenario']}" if a["provenance"]["scenario"] else ""))
+    lines.append(a["explanation"])
+    lines.append("")
+    lines.append(f"{'dimension':<16} {'level':<9} {'score':>5}  {'findings':>8}  confidence")
+    for name, d in a["dimensions"].items():
+        level = f"{d['level']:<9}"
+        lines.append(f"{name:<16} {_c(level, _LEVEL_COLOUR[d['level']], colour)} {d['score']:>5g}  {d['findings']:>8}  "
+                     f"{d['confidence']:.0%}" + (f"  missing: {', '.join(d['missing_facts'])}" if d["missing_facts"] else ""))
+        for scheme, tier in d["tiers"].items():
+            lines.append(f"  {tier['title']}: {tier['tier']}" + ("" if tier["binding"] else " (indicative, non-binding)"))
+        for duty in d["duties"]:
+            lines.append(f"  duty [{duty['jurisdiction']}]: {duty['obligation']}" +
+                         (f" — {duty['deadline']}" if duty["deadline"] else ""))
+    lines.append("")
+    if a["findings"]:
+        lines.append(f"Findings ({len(a['findings'])}):")
+    for f in a["findings"]:
+        sev = f["severity"].upper()
+        lines.append(f"- [{_c(sev, _LEVEL_COLOUR.get(f['severity'], '0'), colour)}] {f['rule_id']} {f['title']}"
+                     f"  (+{f['points']:g}, {f['basis']})")
+        lines.append(f"    {f['message']}")
+        for ev in f["evidence"]:
+            lines.append(f"    · {_evidence_line(ev)}")
+        window = f["effective"]
+        lines.append(f"    in force {window['effective_from']} → {window['effective_to'] or 'open'}; "
+                     + "; ".join(c["instrument"] + (f", {c['article']}" if c["article"] else "") for c in f["citations"][:2]))
+        if f["remediation"]:
+            lines.append(f"    remedy: {f['remediation']}")
+        if f["would_change"]:
+            lines.append(f"    would change: {f['would_change']}")
+    if a["needs_information"]:
+        lines.append("")
+        lines.append(f"Needs information ({len(a['needs_information'])}):")
+        for n in a["needs_information"]:
+            lines.append(f"- {n['rule_id']} {n['title']}: missing {', '.join(n['missing'])}")
+    prov = a["provenance"]
+    lines.append("")
+    lines.append(f"airisk {prov['engine_version']}; rulesets: " + ", ".join(
+        f"{r['id']} {r['version']} ({r['rules_in_force']}/{r['rules']} in force, sha256 {r['sha256'][:12]})"
+        for r in prov["rulesets"]))
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(a: dict[str, Any]) -> str:
+    """A Markdown report for tickets and audit files."""
+    out = [f"# {a['case_id']}: {a.get('case_name') or ''}".rstrip(), "",
+           f"**Rating: {a['rating'].upper()}** (as of {a['provenance']['as_of']})", "", a["explanation"], "",
+           "| dimension | level | score | findings | confidence |", "|---|---|---:|---:|---:|"]
+    for name, d in a["dimensions"].items():
+        out.append(f"| {name} | {d['level']} | {d['score']:g} | {d['findings']} | {d['confidence']:.0%} |")
+    out.append("")
+    for name, d in a["dimensions"].items():
+        for tier in d["tiers"].values():
+            out.append(f"- {tier['title']}: **{tier['tier']}**" + ("" if tier["binding"] else " (indicative)"))
+        for duty in d["duties"]:
+            out.append(f"- Duty ({duty['jurisdiction']}): {duty['obligation']}" +
+                       (f" — {duty['deadline']}" if duty["deadline"] else ""))
+    out += ["", "## Findings", ""]
+    for f in a["findings"]:
+        out.append(f"### {f['rule_id']} — {f['title']}")
+        out.append("")
+        out.append(f"*{f['severity']}, {f['dimension']}, +{f['points']:g} points, {f['basis']}*")
+        out.append("")
+        out.append(f["message"])
+        out.append("")
+        for ev in f["evidence"]:
+            out.append(f"- `{_evidence_line(ev)}`")
+        for c in f["citations"]:
+            ref = c["instrument"] + (f", {c['article']}" if c["article"] else "")
+            link = f"[{ref}]({c['url']})" if c["url"] else ref
+            out.append(f"- Source: {link} ({c['confidence']}"
+                       + (f", {c['date']}" if c["date"] else "") + ")")
+        out.append(f"- In force: {f['effective']['effective_from']} → {f['effective']['effective_to'] or 'open'}")
+        if f["remediation"]:
+            out.append(f"- Remedy: {f['remediation']}")
+        out.append("")
+    if a["needs_information"]:
+        out += ["## Needs information", ""]
+        for n in a["needs_information"]:
+            out.append(f"- {n['rule_id']} {n['title']}: missing {', '.join(f'`{m}`' for m in n['missing'])}")
+        out.append("")
+    return "\n".join(out)

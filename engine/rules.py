@@ -1,0 +1,448 @@
+"""Load and validate rulesets: YAML → schema check → meaning check → typed rules.
+
+Every problem in a file is collected and reported together, each located at
+its file, line, column and JSON pointer, with a did-you-mean where one helps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from engine import conditions as C
+from engine.errors import Problem, ProblemList, RulesetError, did_you_mean
+from engine.factspec import Catalogue, FactType, catalogue
+from engine.models import (
+    Citation,
+    DimensionPolicy,
+    Rule,
+    RuleSet,
+    Ruleset,
+    Scenario,
+    TierScheme,
+    Window,
+)
+from engine.resources import bundled
+from engine.ruleset_schema import OPERATORS, SCHEMA
+from engine.safeyaml import Document, Limits, load_file, load_text
+
+RULESET_LIMITS = Limits(max_bytes=10 * 1024 * 1024, max_depth=48, max_nodes=1_000_000)
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)(?::([^{}]*))?\}")
+_SPEC_OK = re.compile(r"^[<>^=]?[+\- ]?[,_]?(?:\d{1,3})?(?:[,_])?(?:\.\d{1,2})?[%fegd]?$")
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+
+_ORDER_OPS = {"lt", "lte", "gt", "gte"}
+
+
+def _plain(value: Any) -> Any:
+    """Dates as ISO strings, so the JSON Schema sees JSON types."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _schema_problems(doc: Document, data: Any) -> list[Problem]:
+    problems: list[Problem] = []
+    for err in _VALIDATOR.iter_errors(data):
+        path = list(err.absolute_path)
+        if "when" in path:
+            continue  # conditions get precise messages from _check_condition
+        hint = None
+        message = err.message
+        if err.validator == "additionalProperties":
+            allowed = list(err.schema.get("properties", {}))
+            extras = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
+            for extra in extras:
+                problems.append(doc.where([*path, extra], f"unknown key {extra!r}", code="unknown_key",
+                                          hint=did_you_mean(extra, allowed) or f"allowed: {', '.join(allowed)}"))
+            continue
+        if err.validator == "enum" and isinstance(err.instance, str):
+            hint = did_you_mean(err.instance, [str(v) for v in err.validator_value])
+        if err.validator == "required":
+            message = err.message.replace("is a required property", "is required")
+        problems.append(doc.where(path, message, code="schema", hint=hint))
+    return problems
+
+
+def _type_fits(fact: FactType, op: str, value: Any) -> str | None:
+    """Why ``op value`` does not fit a fact of this type, or None."""
+    kind = fact.kind
+    if op == "exists":
+        return None
+    if kind in ("object", "object_list"):
+        return f"a {'list of objects' if kind == 'object_list' else 'group of facts'} cannot be compared" + (
+            "; use `some`" if kind == "object_list" else "; name one of its fields")
+    if op == "contains":
+        if kind != "scalar_list":
+            return "`contains` needs a list fact"
+        values = [value]
+        kind = fact.element or "string"
+    else:
+        if kind == "scalar_list":
+            return f"a list fact is used as a single value; use `contains` instead of `{op}`"
+        values = list(value) if op in ("in", "not_in") else [value]
+    for v in values:
+        if kind == "bool" and not isinstance(v, bool):
+            return f"a yes/no fact compared with {v!r}"
+        if kind == "number" and (isinstance(v, bool) or not isinstance(v, int | float)):
+            return f"a number compared with {v!r}"
+        if kind == "string" and not isinstance(v, str):
+            return f"a text fact compared with {v!r}"
+        if kind == "date" and not (isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)):
+            return f"a date compared with {v!r}"
+        if fact.enum is not None and op != "contains" and isinstance(v, str) and v not in fact.enum:
+            hint = did_you_mean(v, [str(e) for e in fact.enum])
+            return f"{v!r} is not a possible value (one of {', '.join(map(str, fact.enum))})" + (
+                f"; {hint}" if hint else "")
+        if fact.enum is not None and op == "contains" and isinstance(v, str) and v not in fact.enum:
+            return f"{v!r} is not a possible element (one of {', '.join(map(str, fact.enum))})"
+    if op in _ORDER_OPS and kind in ("bool",):
+        return f"`{op}` does not apply to a yes/no fact"
+    if op in _ORDER_OPS and kind == "string":
+        return f"`{op}` compares text byte-wise; use it on numbers or dates"
+    return None
+
+
+def _check_condition(doc: Document, raw: Any, path: list[str | int], cat: Catalogue | None,
+                     in_list: tuple[str, ...] | None, negated: bool, problems: ProblemList) -> None:
+    if not isinstance(raw, dict):
+        problems.add(doc.where(path, "a condition must be a mapping (all / any / not / some / fact)"))
+        return
+    keys = set(raw)
+    structural = keys & {"all", "any", "not", "some"}
+    if structural:
+        if "fact" in keys:
+            problems.add(doc.where(path, "a condition is either a comparison (fact) or all/any/not/some, not both"))
+            return
+        if "all" in keys or "any" in keys:
+            (key,) = sorted(structural)[:1]
+            extra = keys - {key}
+            for k in extra:
+                problems.add(doc.where([*path, k], f"unexpected key {k!r} beside {key!r}"))
+            items = raw[key]
+            if not isinstance(items, list) or not items:
+                problems.add(doc.where([*path, key], f"`{key}` takes a non-empty list of conditions"))
+                return
+            for i, child in enumerate(items):
+                _check_condition(doc, child, [*path, key, i], cat, in_list, negated, problems)
+            return
+        if "not" in keys:
+            for k in keys - {"not"}:
+                problems.add(doc.where([*path, k], f"unexpected key {k!r} beside 'not'"))
+            _check_condition(doc, raw["not"], [*path, "not"], cat, in_list, not negated, problems)
+            return
+        # some
+        for k in keys - {"some", "where"}:
+            problems.add(doc.where([*path, k], f"unexpected key {k!r} in `some`",
+                                   hint=did_you_mean(k, ["some", "where"])))
+        if "where" not in raw:
+            problems.add(doc.where(path, "`some` needs a `where` condition"))
+            return
+        if in_list is not None:
+            problems.add(doc.where(path, "`some` inside `some` is not supported"))
+            return
+        if negated:
+            problems.add(doc.where(path, "a negated `some` is not supported by the matching core",
+                                   hint="state it positively, e.g. some item with the opposite condition"))
+        list_name = raw["some"]
+        if not isinstance(list_name, str):
+            problems.add(doc.where([*path, "some"], "`some` names a list fact"))
+            return
+        list_path = tuple(list_name.split("."))
+        if cat is not None:
+            ftype = cat.case_type(list_path)
+            if ftype is None or ftype.kind != "object_list":
+                lists = [".".join(p) for p, t in cat.case.items() if t.kind == "object_list"]
+                problems.add(doc.where([*path, "some"], f"{list_name!r} is not a list of items",
+                                       code="unknown_fact", hint=did_you_mean(list_name, lists)
+                                       or f"lists: {', '.join(lists)}"))
+                return
+        _check_condition(doc, raw["where"], [*path, "where"], cat, list_path, negated, problems)
+        return
+    if "fact" not in keys:
+        unknown = sorted(keys)
+        problems.add(doc.where([*path, unknown[0]] if unknown else path,
+                               f"unknown condition key {unknown[0]!r}" if unknown else "empty condition",
+                               code="unknown_key",
+                               hint=did_you_mean(unknown[0], ["all", "any", "not", "some", "fact"]) if unknown else None))
+        return
+    ops = [k for k in keys if k != "fact"]
+    if not ops:
+        problems.add(doc.where(path, "a comparison needs one operator", hint=f"one of: {', '.join(OPERATORS)}"))
+        return
+    for op in ops:
+        if op not in OPERATORS:
+            problems.add(doc.where([*path, op], f"unknown operator {op!r}", code="unknown_operator",
+                                   hint=did_you_mean(op, OPERATORS) or f"one of: {', '.join(OPERATORS)}"))
+    valid_ops = [op for op in ops if op in OPERATORS]
+    if len(ops) > 1:
+        problems.add(doc.where(path, f"a comparison takes exactly one operator, found {', '.join(sorted(ops))}"))
+        return
+    if not valid_ops:
+        return
+    op = valid_ops[0]
+    value = C.normalise_value(raw[op])
+    fact_name = raw["fact"]
+    if not isinstance(fact_name, str) or not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*", fact_name):
+        problems.add(doc.where([*path, "fact"], f"{fact_name!r} is not a fact path (dotted lower-case names)"))
+        return
+    if op == "exists" and not isinstance(value, bool):
+        problems.add(doc.where([*path, op], "`exists` takes true or false"))
+        return
+    if op in ("in", "not_in") and (not isinstance(value, tuple) or not value):
+        problems.add(doc.where([*path, op], f"`{op}` takes a non-empty list"))
+        return
+    if op not in ("in", "not_in", "exists") and not isinstance(value, str | int | float | bool):
+        problems.add(doc.where([*path, op], f"`{op}` takes a number, text, yes/no or date"))
+        return
+    if cat is None:
+        return
+    fpath = tuple(fact_name.split("."))
+    if in_list is None:
+        ftype = cat.case_type(fpath)
+        known = [".".join(p) for p in cat.case]
+    else:
+        ftype = cat.item_type(in_list, fpath)
+        known = [".".join(p) for p in cat.items.get(in_list, {})]
+    if ftype is None:
+        where = f"an item of {'.'.join(in_list)}" if in_list else "the case model"
+        problems.add(doc.where([*path, "fact"], f"unknown fact {fact_name!r} in {where}", code="unknown_fact",
+                               hint=did_you_mean(fact_name, known)))
+        return
+    why = _type_fits(ftype, op, value)
+    if why:
+        problems.add(doc.where([*path, op], f"type mismatch on {fact_name!r}: {why}", code="type_mismatch"))
+
+
+def _placeholders(doc: Document, text: str, path: list[str | int], cat: Catalogue | None,
+                  lists: set[tuple[str, ...]], problems: ProblemList) -> None:
+    for match in _PLACEHOLDER.finditer(text):
+        name, spec = match.group(1), match.group(2)
+        if spec is not None and not _SPEC_OK.match(spec):
+            problems.add(doc.where(path, f"format {spec!r} in {{{name}}} is not a number format",
+                                   hint="use e.g. ',.0f', '.2f' or '.1%'"))
+        if cat is None:
+            continue
+        parts = tuple(name.split("."))
+        if cat.case_type(parts) is not None:
+            continue
+        ok = any(parts[: len(lp)] == lp and cat.item_type(lp, parts[len(lp):]) is not None for lp in lists)
+        if not ok:
+            problems.add(doc.where(path, f"placeholder {{{name}}} names no fact this rule can see",
+                                   hint=did_you_mean(name, [".".join(p) for p in cat.case])))
+    stripped = _PLACEHOLDER.sub("", text)
+    if "{" in stripped or "}" in stripped:
+        problems.add(doc.where(path, "unbalanced or malformed { } in text", hint="write {fact.path} or {fact.path:,.0f}"))
+
+
+def _citations(raw: list[dict[str, Any]]) -> tuple[Citation, ...]:
+    return tuple(Citation(instrument=c["instrument"], confidence=c["confidence"], article=c.get("article"),
+                          url=c.get("url"), date=c.get("date"), note=c.get("note")) for c in raw)
+
+
+def parse_ruleset(doc: Document) -> Ruleset:
+    """A validated Ruleset from a parsed document, or RulesetError with every problem."""
+    problems = ProblemList()
+    data = _plain(doc.data)
+    if not isinstance(data, dict):
+        raise RulesetError(doc.where([], "a ruleset file is a mapping with `ruleset` and `rules`"))
+    problems.extend(_schema_problems(doc, data))
+    header = data.get("ruleset") if isinstance(data.get("ruleset"), dict) else {}
+    input_kind = header.get("input", "case")
+    cat = catalogue() if input_kind == "case" else None
+    tiers = header.get("tiers") or {}
+    scenarios = header.get("scenarios") or {}
+    raw_rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+
+    for name, scheme in tiers.items() if isinstance(tiers, dict) else ():
+        if isinstance(scheme, dict) and scheme.get("default") not in (scheme.get("order") or []):
+            problems.add(doc.where(["ruleset", "tiers", name, "default"], "the default tier is not in `order`"))
+    dims = header.get("dimensions") or {}
+    for dim, policy in dims.items() if isinstance(dims, dict) else ():
+        levels = policy.get("levels") if isinstance(policy, dict) else None
+        if isinstance(levels, dict) and all(isinstance(levels.get(k), int | float) for k in ("medium", "high", "critical")):
+            if not (0 < levels["medium"] <= levels["high"] <= levels["critical"] <= 100):
+                problems.add(doc.where(["ruleset", "dimensions", dim, "levels"],
+                                       "level thresholds must rise: 0 < medium ≤ high ≤ critical ≤ 100",
+                                       code="level_gap"))
+        for i, fact in enumerate(policy.get("key_facts") or [] if isinstance(policy, dict) else []):
+            if cat is not None and isinstance(fact, str) and cat.case_type(tuple(fact.split("."))) is None:
+                problems.add(doc.where(["ruleset", "dimensions", dim, "key_facts", i], f"unknown fact {fact!r}",
+                                       code="unknown_fact", hint=did_you_mean(fact, [".".join(p) for p in cat.case])))
+
+    seen: dict[str, int] = {}
+    rules: list[Rule] = []
+    for i, raw in enumerate(raw_rules):
+        if not isinstance(raw, dict):
+            continue
+        base = ["rules", i]
+        rid = raw.get("id")
+        if isinstance(rid, str):
+            if rid in seen:
+                problems.add(doc.where([*base, "id"], f"duplicate rule id {rid!r} (first at rules[{seen[rid]}])",
+                                       code="duplicate_id"))
+            else:
+                seen[rid] = i
+        when = raw.get("when")
+        if when is None:
+            continue
+        _check_condition(doc, when, [*base, "when"], cat, None, False, problems)
+        frm, to = raw.get("effective_from"), raw.get("effective_to")
+        if isinstance(frm, str) and isinstance(to, str) and to < frm:
+            problems.add(doc.where([*base, "effective_to"], f"effective_to {to} is before effective_from {frm}",
+                                   code="inverted_window"))
+        for sname, win in (raw.get("scenarios") or {}).items():
+            if sname not in scenarios:
+                problems.add(doc.where([*base, "scenarios", sname], f"scenario {sname!r} is not declared in the header",
+                                       hint=did_you_mean(sname, list(scenarios))))
+            if isinstance(win, dict) and isinstance(win.get("effective_to"), str) and isinstance(
+                    win.get("effective_from"), str) and win["effective_to"] < win["effective_from"]:
+                problems.add(doc.where([*base, "scenarios", sname, "effective_to"], "effective_to is before effective_from",
+                                       code="inverted_window"))
+        cites = raw.get("citations") or []
+        basis = raw.get("basis")
+        if basis == "binding":
+            if not any(isinstance(c, dict) and c.get("url") and c.get("date") for c in cites):
+                problems.add(doc.where([*base, "citations"], "a binding rule needs a citation with a url and a date",
+                                       code="citation"))
+            if any(isinstance(c, dict) and c.get("confidence") == "UNCONFIRMED" for c in cites):
+                problems.add(doc.where([*base, "basis"], "a rule resting on an UNCONFIRMED source cannot be binding",
+                                       code="citation", hint="use basis: advisory and say so in the message"))
+        for scheme, tier in (raw.get("tier") or {}).items():
+            if scheme not in tiers:
+                problems.add(doc.where([*base, "tier", scheme], f"tier scheme {scheme!r} is not declared",
+                                       hint=did_you_mean(scheme, list(tiers))))
+            elif tier not in tiers[scheme].get("order", []):
+                problems.add(doc.where([*base, "tier", scheme], f"{tier!r} is not a tier of {scheme}",
+                                       hint=did_you_mean(str(tier), tiers[scheme].get("order", []))))
+        if raw.get("severity") == "info" and raw.get("points"):
+            problems.add(doc.where([*base, "points"], "an info finding adds no points; set points: 0"))
+
+    problems.raise_if_any(RulesetError)
+
+    for i, raw in enumerate(raw_rules):
+        cond = C.nnf(C.parse(raw["when"]))
+        case_paths, item_paths = C.references(cond)
+        lists = set(item_paths)
+        for field in ("message", "remediation", "would_change"):
+            if raw.get(field):
+                _placeholders(doc, raw[field], ["rules", i, field], cat, lists, problems)
+        window = Window(raw["effective_from"], raw.get("effective_to"))
+        rules.append(Rule(
+            id=raw["id"], title=raw["title"], dimension=raw["dimension"], severity=raw["severity"],
+            points=float(raw["points"]), basis=raw["basis"], window=window,
+            scenarios={k: Window(v["effective_from"], v.get("effective_to")) for k, v in (raw.get("scenarios") or {}).items()},
+            applies_to=tuple(raw.get("applies_to") or ("project", "facility")),
+            condition=cond, raw_when=raw["when"], message=raw["message"].strip(),
+            remediation=raw.get("remediation"), would_change=raw.get("would_change"),
+            tier=dict(raw.get("tier") or {}), duty=dict(raw["duty"]) if raw.get("duty") else None,
+            tags=tuple(raw.get("tags") or ()), citations=_citations(raw["citations"]),
+            ruleset_id=header["id"], case_paths=frozenset(case_paths),
+            item_paths={k: frozenset(v) for k, v in item_paths.items()},
+            file=doc.file, line=doc.positions.get(f"/rules/{i}", (None, None))[0],
+        ))
+    problems.raise_if_any(RulesetError)
+    return Ruleset(
+        id=header["id"], version=str(header["version"]), title=header["title"], input=input_kind,
+        sha256="", file=doc.file, rules=tuple(rules),
+        tiers={k: TierScheme(k, v["title"], tuple(v["order"]), v["default"], bool(v.get("binding", True)))
+               for k, v in tiers.items()},
+        dimensions={k: DimensionPolicy(k, dict(v["levels"]), bool(v.get("severity_floor", False)),
+                                       tuple(v.get("key_facts") or ()), header["id"]) for k, v in dims.items()},
+        scenarios={k: Scenario(k, v["title"], v["basis"]) for k, v in scenarios.items()},
+    )
+
+
+def load_ruleset_file(path: str | Path, display: str | None = None) -> Ruleset:
+    """Read, validate and type one ruleset file."""
+    path = Path(path)
+    name = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RulesetError(Problem(message=f"cannot read ruleset: {exc.strerror}", file=name, code="io_error")) from None
+    doc = load_text(raw, name, RULESET_LIMITS)
+    ruleset = parse_ruleset(doc)
+    return _with_sha(ruleset, hashlib.sha256(raw).hexdigest())
+
+
+def _with_sha(ruleset: Ruleset, sha: str) -> Ruleset:
+    from dataclasses import replace
+
+    return replace(ruleset, sha256=sha)
+
+
+def ruleset_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand directories to their ``*.yaml`` rulesets (tests and data tables excluded)."""
+    files: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files.extend(sorted(f for f in p.glob("*.yaml") if not f.name.endswith(".tests.yaml")))
+        else:
+            files.append(p)
+    return files
+
+
+def combine(rulesets: Iterable[Ruleset]) -> RuleSet:
+    """Several rulesets as one: ids, tier schemes, dimension policies and scenarios must not clash."""
+    rulesets = tuple(rulesets)
+    problems = ProblemList()
+    owners: dict[str, str] = {}
+    for rs in rulesets:
+        for rule in rs.rules:
+            if rule.id in owners:
+                problems.add(Problem(message=f"rule id {rule.id!r} is defined in {owners[rule.id]} and {rs.file}",
+                                     file=rs.file, line=rule.line, code="duplicate_id"))
+            owners[rule.id] = rs.file
+    for attr in ("dimensions", "tiers"):
+        declared: dict[str, str] = {}
+        for rs in rulesets:
+            for key in getattr(rs, attr):
+                if key in declared:
+                    problems.add(Problem(message=f"{attr[:-1]} {key!r} is declared in {declared[key]} and {rs.file}",
+                                         file=rs.file, code="duplicate_policy"))
+                declared[key] = rs.file
+    ids = [rs.id for rs in rulesets]
+    for rid in {i for i in ids if ids.count(i) > 1}:
+        problems.add(Problem(message=f"ruleset id {rid!r} is loaded twice", code="duplicate_id"))
+    inputs = {rs.input for rs in rulesets}
+    if len(inputs) > 1:
+        problems.add(Problem(message="rulesets of `input: case` and `input: document` cannot be combined"))
+    problems.raise_if_any(RulesetError)
+    return RuleSet(rulesets)
+
+
+def load_rules(paths: Sequence[str | Path] | str | Path | None = None) -> RuleSet:
+    """Load rulesets from files or directories; by default the bundled ones."""
+    if paths is None:
+        return _bundled_rules()
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    files = ruleset_files(paths)
+    if not files:
+        raise RulesetError(Problem(message="no ruleset files found", file=", ".join(map(str, paths))))
+    return combine(load_ruleset_file(f) for f in files)
+
+
+@lru_cache(maxsize=1)
+def _bundled_rules() -> RuleSet:
+    directory = bundled("rulesets")
+    files = ruleset_files([directory])
+    return combine(load_ruleset_file(f, display=f"rulesets/{f.name}") for f in files)
+
+
+def load_ruleset_document(path: str) -> Document:
+    """The parsed document of a ruleset (for tools that need positions)."""
+    return load_file(path, RULESET_LIMITS)

@@ -1,0 +1,100 @@
+"""Turn findings into dimension levels, scores, tiers and an overall rating.
+
+The policy is data from the rulesets (``dimensions:`` in a ruleset header):
+the score is the sum of the points of the dimension's findings, capped at 100;
+the level is the highest whose threshold the score reaches, lifted to the most
+severe finding's severity when the policy sets ``severity_floor``. Adding a
+finding never lowers a score or a level (the scoring is monotone).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import conditions as C
+from engine.models import DIMENSION_NAMES, LEVEL_ORDER, SEVERITY_ORDER, DimensionPolicy, RuleSet
+
+DEFAULT_THRESHOLDS = {"medium": 20.0, "high": 50.0, "critical": 75.0}
+LEVELS = ("low", "medium", "high", "critical")
+
+
+def _policy(rules: RuleSet, dimension: str) -> DimensionPolicy:
+    return rules.dimensions.get(dimension) or DimensionPolicy(dimension, DEFAULT_THRESHOLDS, True, (), "")
+
+
+def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[str, Any],
+                     tier_dimension: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The ``dimensions`` block of an assessment."""
+    out: dict[str, dict[str, Any]] = {}
+    for dim in DIMENSION_NAMES:
+        policy = _policy(rules, dim)
+        own = [f for f in findings if f["dimension"] == dim]
+        scored = [f for f in own if f["severity"] != "info"]
+        score = min(100.0, round(sum(f["points"] for f in scored), 6))
+        level = "low"
+        for name in ("medium", "high", "critical"):
+            if score >= policy.thresholds[name]:
+                level = name
+        floor_driven = False
+        if policy.severity_floor and scored:
+            top = max(SEVERITY_ORDER[f["severity"]] for f in scored)
+            if top > LEVEL_ORDER[level]:
+                level = LEVELS[top]
+                floor_driven = True
+        ranked = sorted(scored, key=lambda f: (-SEVERITY_ORDER[f["severity"]], -f["points"], f["rule_id"]))
+        if level == "low":
+            drivers: list[str] = []
+        elif floor_driven:
+            drivers = [f["rule_id"] for f in ranked if SEVERITY_ORDER[f["severity"]] >= LEVEL_ORDER[level]]
+        else:
+            drivers, total = [], 0.0
+            for f in sorted(scored, key=lambda f: (-f["points"], f["rule_id"])):
+                drivers.append(f["rule_id"])
+                total += f["points"]
+                if total >= policy.thresholds[level]:
+                    break
+        missing = [k for k in policy.key_facts if C.is_missing(C.lookup(view, tuple(k.split("."))))]
+        confidence = 1.0 if not policy.key_facts else round(1 - len(missing) / len(policy.key_facts), 4)
+        tiers: dict[str, dict[str, Any]] = {}
+        for name, scheme in rules.tiers.items():
+            if tier_dimension.get(name) != dim:
+                continue
+            placed = [(scheme.order.index(f["tier"][name]), f["rule_id"]) for f in own if name in f["tier"]]
+            if placed:
+                best = min(i for i, _ in placed)
+                tiers[name] = {"title": scheme.title, "tier": scheme.order[best], "binding": scheme.binding,
+                               "rules": sorted(r for i, r in placed if i == best)}
+            else:
+                tiers[name] = {"title": scheme.title, "tier": scheme.default, "binding": scheme.binding, "rules": []}
+        duties: list[dict[str, Any]] = []
+        for f in own:
+            if f["duty"] and f["duty"] not in duties:
+                duties.append(f["duty"])
+        out[dim] = {
+            "level": level,
+            "score": score,
+            "findings": len(own),
+            "drivers": drivers,
+            "confidence": confidence,
+            "missing_facts": missing,
+            "tiers": tiers,
+            "duties": duties,
+        }
+    return out
+
+
+def overall(dimensions: dict[str, dict[str, Any]], titles: dict[str, str]) -> tuple[str, str]:
+    """(rating, explanation): the highest dimension level, and what drove it."""
+    rating = max((d["level"] for d in dimensions.values()), key=LEVEL_ORDER.__getitem__, default="low")
+    if rating == "low":
+        return rating, "Rated LOW: no dimension reached medium."
+    parts = []
+    for dim, result in dimensions.items():
+        if result["level"] != rating:
+            continue
+        named = "; ".join(f"{rid} ({titles.get(rid, '')})" for rid in result["drivers"][:5])
+        more = len(result["drivers"]) - 5
+        if more > 0:
+            named += f"; and {more} more"
+        parts.append(f"{dim} is {rating} (score {result['score']:g}) driven by {named}")
+    return rating, f"Rated {rating.upper()}: " + " | ".join(parts) + "."
