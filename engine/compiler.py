@@ -137,8 +137,6 @@ class FactPlan:
         for path, key in km.scalar.items():
             value = C.lookup(doc, path)
             if C.is_missing(value) or isinstance(value, dict | list | tuple):
-                if not C.is_missing(value) and path in km.presence:
-                    continue
                 continue
             parts.append(f'"{key}":{scalar_json(value)}')
         for path, key in km.presence.items():
@@ -157,9 +155,8 @@ class FactPlan:
 
 
 class _Compiler:
-    def __init__(self, plan: FactPlan, kinds: dict[tuple[str, C.Path | None, C.Path], str]) -> None:
+    def __init__(self, plan: FactPlan) -> None:
         self.plan = plan
-        self.kinds = kinds  # ("case"|"item", list path, path) -> "value" | "presence"
 
     def km(self, in_list: C.Path | None) -> KeyMap:
         if in_list is None:
@@ -175,9 +172,8 @@ class _Compiler:
             key = km.contains_key(cond.path, value)
             return {key: op == "contains"}
         if op == "exists":
-            kind = self.kinds.get(("item" if in_list else "case", in_list, cond.path), "value")
-            key = km.presence_key(cond.path) if kind == "presence" else km.key(cond.path)
-            return {"$ex" if value else "$nex": {key: 1}}
+            # A presence flag, whatever the fact's type: objects and lists are present too.
+            return {"$ex" if value else "$nex": {km.presence_key(cond.path): 1}}
         key = km.key(cond.path)
         if op == "eq":
             return {key: value}
@@ -334,11 +330,6 @@ class Shard:
         return dumps(self.durable)
 
 
-def _kinds(rules: Sequence[Rule], object_paths: set[tuple[str, C.Path | None, C.Path]]) -> dict[
-        tuple[str, C.Path | None, C.Path], str]:
-    return {k: "presence" for k in object_paths}
-
-
 def _rule_patterns(rule: Rule, comp: _Compiler, order: Counter[str]) -> dict[str, Any]:
     alts = _alternatives(rule.condition)
     blocks = []
@@ -359,20 +350,11 @@ def _rule_patterns(rule: Rule, comp: _Compiler, order: Counter[str]) -> dict[str
     return {"any": [{f"m_{i}$all": b} for i, b in enumerate(blocks)]}
 
 
-def _presence_paths(rules: Sequence[Rule], catalogue_kinds: dict[tuple[str, C.Path | None, C.Path], str]) -> dict[
-        tuple[str, C.Path | None, C.Path], str]:
-    return catalogue_kinds
-
-
-def compile_rules(rules: Sequence[Rule], presence: set[tuple[str, C.Path | None, C.Path]] | None = None) -> list[Shard]:
-    """Compile rules into as few durable rulesets as the core's limits allow.
-
-    ``presence`` lists (scope, list path, path) whose facts are objects or
-    lists: for those, ``exists`` is compiled as a presence flag."""
-    kinds = {k: "presence" for k in (presence or set())}
+def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
+    """Compile rules into as few durable rulesets as the core's limits allow."""
     # Conjunct frequency across all rules orders chains for prefix sharing.
     order: Counter[str] = Counter()
-    scratch = _Compiler(FactPlan(KeyMap("c"), {}), kinds)
+    scratch = _Compiler(FactPlan(KeyMap("c"), {}))
     for rule in rules:
         for case_conds, items in _alternatives(rule.condition):
             for cc in case_conds:
@@ -388,13 +370,13 @@ def compile_rules(rules: Sequence[Rule], presence: set[tuple[str, C.Path | None,
     def new_shard() -> tuple[Shard, _Compiler, AlphaBound]:
         plan = FactPlan(KeyMap("c"), {})
         shard = Shard(name=f"s{len(shards)}", rule_ids=[], plan=plan, durable={})
-        return shard, _Compiler(plan, kinds), AlphaBound()
+        return shard, _Compiler(plan), AlphaBound()
 
     shard, comp, bound = new_shard()
     for rule in rules:
         for attempt in range(2):
             trial_plan = FactPlan(_copy_km(shard.plan.case), {k: _copy_km(v) for k, v in shard.plan.lists.items()})
-            trial_comp = _Compiler(trial_plan, kinds)
+            trial_comp = _Compiler(trial_plan)
             compiled = _rule_patterns(rule, trial_comp, order)
             trial_bound = AlphaBound()
             trial_bound.root = _clone(bound.root)

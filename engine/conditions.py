@@ -185,7 +185,12 @@ def _same_kind(a: Any, b: Any) -> bool:
 
 
 def compare(actual: Any, op: str, value: Any) -> bool:
-    """One comparison on a present value (the language's two-valued core)."""
+    """One comparison on a present value (the language's two-valued core).
+
+    Objects and lists are present but compare false with every scalar operator
+    (the matching core never sees them as values)."""
+    if isinstance(actual, dict | list | tuple) and op not in ("contains", "not_contains"):
+        return False
     try:
         if op == "eq":
             return _same_kind(actual, value) and actual == value

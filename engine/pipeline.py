@@ -18,7 +18,6 @@ from engine.case import Case
 from engine.compiler import compile_rules
 from engine.derive import build_view
 from engine.errors import EngineError, InputError, Problem
-from engine.factspec import catalogue
 from engine.matcher import Matcher
 from engine.models import Rule, RuleSet
 from engine.scoring import overall, score_dimensions
@@ -40,19 +39,6 @@ def parse_as_of(value: str | dt.date | None) -> str:
         raise InputError(Problem(message=f"as-of date {value!r} is not YYYY-MM-DD", code="invalid_date")) from None
 
 
-def _presence_paths() -> set[tuple[str, C.Path | None, C.Path]]:
-    cat = catalogue()
-    out: set[tuple[str, C.Path | None, C.Path]] = set()
-    for path, t in cat.case.items():
-        if t.kind in ("object", "object_list", "scalar_list"):
-            out.add(("case", None, path))
-    for lp, fields in cat.items.items():
-        for path, t in fields.items():
-            if t.kind in ("object", "object_list", "scalar_list"):
-                out.add(("item", lp, path))
-    return out
-
-
 class Engine:
     """Assesses cases against a set of rules. One per process; not thread-safe."""
 
@@ -64,7 +50,6 @@ class Engine:
         for rule in rules.rules:
             for scheme in rule.tier:
                 self._tier_dimension.setdefault(scheme, rule.dimension)
-        self._presence = _presence_paths() if rules.input == "case" else set()
 
     def in_force(self, as_of: str, scenario: str | None) -> tuple[Rule, ...]:
         if scenario is not None and scenario not in self.rules.scenarios:
@@ -75,7 +60,7 @@ class Engine:
     def matcher(self, active: tuple[Rule, ...]) -> Matcher:
         key = tuple(r.id for r in active)
         if key not in self._matchers:
-            shards = compile_rules(active, self._presence)
+            shards = compile_rules(active)
             self._matchers[key] = (Matcher(shards), active)
         return self._matchers[key][0]
 

@@ -53,7 +53,7 @@ def problems_from_validation(exc: ValidationError, doc: Document | None, file: s
         loc = tuple(p for p in loc if p not in ("str", "int", "float", "bool", "list[", "date"))
         full = (*base, *loc)
         hint = None
-        message = err["msg"]
+        message = err["msg"].removeprefix("Value error, ")
         code = "invalid"
         if err["type"] == "extra_forbidden":
             code = "unknown_field"

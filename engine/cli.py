@@ -1,0 +1,234 @@
+"""The ``airisk`` command line: a thin layer over the library.
+
+Each command parses its arguments, calls one library function, and renders.
+Exit codes: 0 done (and nothing at or above ``--fail-on``); 1 something at or
+above ``--fail-on``; 2 usage or input error (stdout then stays empty).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import orjson
+
+from engine.errors import AiriskError, InputError, Problem
+from engine.models import LEVEL_ORDER
+from engine.version import __version__
+
+LEVEL_CHOICE = click.Choice(["low", "medium", "high", "critical"])
+
+
+def fail(exc: AiriskError) -> NoReturn:
+    """Print every located problem to stderr and exit 2."""
+    for problem in exc.problems:
+        click.echo(f"airisk: error: {problem}", err=True)
+    raise SystemExit(exc.exit_code)
+
+
+def write_output(data: bytes, output: str | None) -> None:
+    """Write to stdout, or atomically to a file (temp file + rename)."""
+    if output is None or output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_rules(rules: Sequence[str]) -> Any:
+    from engine.rules import load_rules
+
+    return load_rules(list(rules) if rules else None)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="airisk")
+def main() -> None:
+    """Explained AI-governance risk ratings: tiered safety, export-control exposure, overcapacity."""
+
+
+@main.command()
+@click.argument("cases", nargs=-1, required=True)
+@click.option("--rules", "rules", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable); default: bundled.")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Assess under the rules in force on this date (default today).")
+@click.option("--scenario", default=None, help="Alternative date set declared by a ruleset, e.g. digital-omnibus.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--output", "-o", default=None, type=click.Path(), help="Write here instead of stdout (atomically).")
+@click.option("--fail-on", "fail_on", type=LEVEL_CHOICE, default=None, help="Exit 1 if any case is rated at or above this level.")
+def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, scenario: str | None, fmt: str,
+           output: str | None, fail_on: str | None) -> None:
+    """Assess CASE files (YAML or JSON; '-' reads stdin) and print explained ratings."""
+    from engine.pipeline import engine_for, parse_as_of
+    from engine.render import render_json, render_markdown, render_text, use_colour
+    from engine.safeyaml import load_file, load_text
+    from engine.validation import case_from_data
+
+    try:
+        day = parse_as_of(as_of)
+        engine = engine_for(_load_rules(rules))
+        if scenario is not None:
+            engine.in_force(day, scenario)  # unknown scenario → located error before any output
+        docs = []
+        problems: list[Problem] = []
+        for name in cases:
+            try:
+                doc = load_text(sys.stdin.buffer.read(), "<stdin>") if name == "-" else load_file(name)
+                if engine.rules.input == "case":
+                    docs.append((doc, case_from_data(doc.data, file=doc.file, doc=doc)))
+                else:
+                    docs.append((doc, None))
+            except AiriskError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise InputError(problems)
+        results = []
+        for doc, case in docs:
+            if case is not None:
+                results.append(engine.assess_case(case, as_of=day, scenario=scenario))
+            else:
+                results.append(engine.assess_data(doc.data, as_of=day, scenario=scenario, file=doc.file))
+    except AiriskError as exc:
+        fail(exc)
+    if fmt == "json":
+        data = render_json(results[0]) if len(results) == 1 else orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n"
+    elif fmt == "markdown":
+        data = "\n".join(render_markdown(r) for r in results).encode()
+    else:
+        colour = output in (None, "-") and use_colour(sys.stdout)
+        data = "\n".join(render_text(r, colour=colour) for r in results).encode()
+    write_output(data, output)
+    if fail_on and any(LEVEL_ORDER[r["rating"]] >= LEVEL_ORDER[fail_on] for r in results):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def validate(paths: tuple[str, ...], fmt: str) -> None:
+    """Validate rulesets and case files; report every error with its location.
+
+    A file with a top-level `ruleset` key is a ruleset; anything else is a case.
+    Directories are searched for *.yaml / *.json (test tables excluded)."""
+    from engine.validate import validate_paths
+
+    problems, checked = validate_paths(paths)
+    if fmt == "json":
+        sys.stdout.buffer.write(orjson.dumps({"checked": checked, "problems": [p.as_dict() for p in problems]},
+                                             option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        for p in problems:
+            click.echo(str(p))
+        click.echo(f"{len(checked)} file(s) checked, {len(problems)} problem(s)", err=True)
+    raise SystemExit(2 if problems else 0)
+
+
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--junit", "junit", default=None, type=click.Path(), help="Also write JUnit XML here (for CI).")
+@click.option("--min-coverage", "min_coverage", default=None, type=click.FloatRange(0, 100), metavar="PERCENT",
+              help="Exit 1 when fewer rules than this are proven both to fire and to stay silent.")
+@click.option("--verbose", "-v", is_flag=True, help="List passing tests too.")
+def test_command(paths: tuple[str, ...], junit: str | None, min_coverage: float | None, verbose: bool) -> None:
+    """Run the table-driven rule tests (*.tests.yaml) and report rule coverage.
+
+    PATHS are test tables or directories (default: the bundled rulesets). Exit 0
+    when every test passes, 1 when a test fails or coverage is below
+    --min-coverage, 2 when a table or ruleset is malformed."""
+    from engine.ruletests import junit_xml, render_text, run
+
+    report = run(list(paths) or None)
+    click.echo(render_text(report, min_coverage, verbose), nl=False)
+    if junit:
+        write_output(junit_xml(report), junit)
+    if report.problems:
+        raise SystemExit(2)
+    if not report.ok or (min_coverage is not None and report.coverage_percent() < min_coverage):
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["case", "ruleset", "assessment"]))
+def schema(name: str) -> None:
+    """Print the JSON Schema of a case, a ruleset or an assessment."""
+    from engine.schema import text
+
+    click.echo(text(name), nl=False)
+
+
+@main.group()
+def rules() -> None:
+    """List and show the rules."""
+
+
+@rules.command("list")
+@click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable).")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Only rules in force on this date.")
+@click.option("--dimension", type=click.Choice(["safety", "export_control", "overcapacity"]), default=None)
+def rules_list(paths: tuple[str, ...], as_of: str | None, dimension: str | None) -> None:
+    """One line per rule: id, dimension, severity, points, basis, window, title."""
+    from engine.pipeline import parse_as_of
+
+    try:
+        ruleset = _load_rules(paths)
+        day = parse_as_of(as_of) if as_of else None
+    except AiriskError as exc:
+        fail(exc)
+    for r in ruleset.rules:
+        if dimension and r.dimension != dimension:
+            continue
+        if day and not r.in_force(day):
+            continue
+        window = f"{r.window.effective_from}→{r.window.effective_to or ''}"
+        click.echo(f"{r.id:<10} {r.dimension:<15} {r.severity:<8} {r.points:>5g}  {r.basis:<9} {window:<23} {r.title}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable).")
+def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
+    """Everything about one rule, as YAML-like text."""
+    import yaml
+
+    from engine.errors import did_you_mean
+
+    try:
+        ruleset = _load_rules(paths)
+    except AiriskError as exc:
+        fail(exc)
+    rule = ruleset.by_id.get(rule_id)
+    if rule is None:
+        hint = did_you_mean(rule_id, list(ruleset.by_id))
+        click.echo(f"airisk: error: no rule {rule_id!r}" + (f" ({hint})" if hint else ""), err=True)
+        raise SystemExit(2)
+    data = {
+        "id": rule.id, "title": rule.title, "ruleset": rule.ruleset_id, "file": f"{rule.file}:{rule.line}",
+        "dimension": rule.dimension, "severity": rule.severity, "points": rule.points, "basis": rule.basis,
+        "effective_from": rule.window.effective_from, "effective_to": rule.window.effective_to,
+        "scenarios": {k: {"effective_from": w.effective_from, "effective_to": w.effective_to}
+                      for k, w in rule.scenarios.items()} or None,
+        "when": rule.raw_when, "message": rule.message, "remediation": rule.remediation,
+        "would_change": rule.would_change, "tier": rule.tier or None, "duty": rule.duty, "tags": list(rule.tags) or None,
+        "citations": [{k: v for k, v in c.as_dict().items() if v is not None} for c in rule.citations],
+    }
+    text = yaml.safe_dump({k: v for k, v in data.items() if v is not None}, sort_keys=False, allow_unicode=True, width=100)
+    click.echo(text, nl=False)
+
+
+if __name__ == "__main__":
+    main()

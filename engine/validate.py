@@ -1,0 +1,61 @@
+"""Validate rulesets and case files together, collecting every problem.
+
+A ruleset is checked by its schema, by meaning (fact paths, types, windows,
+citations, tiers) and by compiling it for the matching core (limits reported
+against the YAML rule). A case is checked against the case model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.errors import AiriskError, Problem
+from engine.models import Ruleset
+
+_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _expand(paths: Sequence[str]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix in _SUFFIXES and not f.name.endswith(
+                (".tests.yaml", ".tests.yml")) and "data" not in f.relative_to(p).parts[:-1]))
+        else:
+            files.append(p)
+    return files
+
+
+def _is_ruleset(data: object) -> bool:
+    return isinstance(data, dict) and "ruleset" in data and "rules" in data
+
+
+def validate_paths(paths: Sequence[str]) -> tuple[list[Problem], list[str]]:
+    """(problems, files checked) for rulesets and cases under ``paths``."""
+    from engine.compiler import compile_rules
+    from engine.rules import RULESET_LIMITS, combine, parse_ruleset
+    from engine.safeyaml import load_file
+    from engine.validation import case_from_data
+
+    problems: list[Problem] = []
+    checked: list[str] = []
+    rulesets: list[Ruleset] = []
+    for path in _expand(paths):
+        checked.append(str(path))
+        try:
+            doc = load_file(str(path), RULESET_LIMITS)
+            if _is_ruleset(doc.data):
+                ruleset = parse_ruleset(doc)
+                rulesets.append(ruleset)
+                compile_rules(ruleset.rules)
+            else:
+                case_from_data(doc.data, file=doc.file, doc=doc)
+        except AiriskError as exc:
+            problems.extend(exc.problems)
+    if len(rulesets) > 1:
+        try:
+            combine(rulesets)
+        except AiriskError as exc:
+            problems.extend(exc.problems)
+    return problems, checked

@@ -1,0 +1,157 @@
+"""Differential tests: the durable-rules core and the pure-Python evaluator agree.
+
+Hypothesis generates rulesets in the full condition language (all / any / not,
+every operator, `exists`, `contains`, `some` over a list) and documents with
+absent fields, then checks that the rules the Rete network fires are exactly
+the rules whose condition is *true* in three-valued logic, and that the rules
+reported as needing information are exactly those whose condition is unknown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import conditions as C
+from engine.pipeline import Engine
+from engine.rules import combine, parse_ruleset
+from engine.safeyaml import Document
+
+# field -> value strategy (types stay consistent, as the validator guarantees for cases)
+INTS = st.integers(min_value=-3, max_value=3) | st.sampled_from([0, 4800, 4799, 10**25, 2**70])
+FLOATS = st.sampled_from([1.25, 1.5, 0.2, 5.92, 1.0e25, 3.0e25, -0.5, 4799.9])
+WORDS = st.sampled_from(["CN", "MO", "US", "Guizhou", "guizhou", "Ningxia", "é", "e\u0301"])
+BOOLS = st.booleans()
+DATES = st.sampled_from(["2023-11-16", "2023-11-17", "2025-04-09", "2026-01-15"])
+
+CASE_FIELDS: dict[str, Any] = {"n": INTS, "x": FLOATS, "s": WORDS, "f": BOOLS, "d": DATES}
+ITEM_FIELDS: dict[str, Any] = {"tpp": INTS, "pd": FLOATS, "model": WORDS, "dc": BOOLS}
+TAGS = ["a", "b", "c"]
+
+
+def comparison(fields: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    @st.composite
+    def build(draw: st.DrawFn) -> dict[str, Any]:
+        name = draw(st.sampled_from(sorted(fields)))
+        values = fields[name]
+        if name == "f" or name == "dc":
+            op = draw(st.sampled_from(["eq", "ne", "exists"]))
+        elif name in ("s", "model"):
+            op = draw(st.sampled_from(["eq", "ne", "in", "not_in", "exists"]))
+        else:
+            op = draw(st.sampled_from(["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "exists"]))
+        if op == "exists":
+            return {"fact": name, "exists": draw(st.booleans())}
+        if op in ("in", "not_in"):
+            return {"fact": name, op: draw(st.lists(values, min_size=1, max_size=3))}
+        return {"fact": name, op: draw(values)}
+
+    return build()
+
+
+def conditions(fields: dict[str, Any], allow_some: bool) -> st.SearchStrategy[dict[str, Any]]:
+    leaf = comparison(fields)
+    if fields is CASE_FIELDS:
+        leaf = leaf | st.builds(lambda t, pos: {"fact": "tags", "contains": t} if pos else
+                                {"not": {"fact": "tags", "contains": t}}, st.sampled_from(TAGS), st.booleans())
+    tree = st.recursive(
+        leaf,
+        lambda inner: st.one_of(
+            st.builds(lambda xs: {"all": xs}, st.lists(inner, min_size=1, max_size=3)),
+            st.builds(lambda xs: {"any": xs}, st.lists(inner, min_size=1, max_size=3)),
+            st.builds(lambda x: {"not": x}, inner),
+        ),
+        max_leaves=5,
+    )
+    if not allow_some:
+        return tree
+    some = st.builds(lambda w: {"some": "items", "where": w}, conditions(ITEM_FIELDS, False))
+    return st.one_of(
+        tree,
+        some,
+        st.builds(lambda a, b: {"all": [a, b]}, tree, some),
+        st.builds(lambda a, b: {"any": [a, b]}, tree, some),
+        st.builds(lambda a, b, c: {"any": [{"all": [a, b]}, c]}, tree, some, some),
+    )
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for name, values in CASE_FIELDS.items():
+        if draw(st.booleans()):
+            doc[name] = draw(values)
+    if draw(st.booleans()):
+        doc["tags"] = draw(st.lists(st.sampled_from(TAGS), max_size=3))
+    if draw(st.integers(0, 4)):
+        items = []
+        for _ in range(draw(st.integers(0, 3))):
+            item = {k: draw(v) for k, v in ITEM_FIELDS.items() if draw(st.booleans())}
+            items.append(item)
+        doc["items"] = items
+    return doc
+
+
+def make_rules(conds: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    data = {
+        "ruleset": {"id": "oracle", "version": "1", "title": "oracle", "input": "document"},
+        "rules": [
+            {"id": f"ORC-{i:03d}", "title": f"rule {i}", "dimension": "safety", "severity": "low", "points": 1,
+             "basis": "heuristic", "effective_from": dt.date(2000, 1, 1), "when": cond, "message": "m",
+             "citations": [{"instrument": "test", "confidence": "S"}]}
+            for i, cond in enumerate(conds)
+        ],
+    }
+    return combine([parse_ruleset(Document(data=data, file="<generated>"))])
+
+
+def not_negating_some(cond: dict[str, Any], negated: bool = False) -> bool:
+    if "some" in cond:
+        return not negated
+    if "not" in cond:
+        return not_negating_some(cond["not"], not negated)
+    for key in ("all", "any"):
+        if key in cond:
+            return all(not_negating_some(c, negated) for c in cond[key])
+    return True
+
+
+@settings(max_examples=int(os.environ.get("AIRISK_ORACLE_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(conditions(CASE_FIELDS, True), min_size=1, max_size=12), st.lists(documents(), min_size=1, max_size=8))
+def test_durable_rules_fires_exactly_the_rules_the_reference_evaluator_finds_true(conds: list[dict[str, Any]],
+                                                                                  docs: list[dict[str, Any]]) -> None:
+    conds = [c for c in conds if not_negating_some(c)] or [{"fact": "n", "exists": True}]
+    rules = make_rules(conds)
+    engine = Engine(rules)
+    try:
+        for doc in docs:
+            result = engine.assess_view(doc, {"id": "x", "kind": None}, as_of="2026-01-01", scenario=None)
+            fired = {f["rule_id"] for f in result["findings"]}
+            expected = {r.id for r in rules.rules if C.truth(r.condition, doc) is True}
+            assert fired == expected, (doc, [(r.id, r.raw_when) for r in rules.rules if r.id in fired ^ expected])
+            unknown = {n["rule_id"] for n in result["needs_information"]}
+            assert unknown == {r.id for r in rules.rules if C.truth(r.condition, doc) is None}
+    finally:
+        engine.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(conditions(CASE_FIELDS, False), documents())
+def test_negation_normal_form_never_changes_the_three_valued_truth(cond: dict[str, Any], doc: dict[str, Any]) -> None:
+    raw = C.parse(cond)
+    assert C.truth(C.nnf(raw), doc) == C.truth(raw, doc)
+    assert C.truth(C.negate(raw), doc) == (None if C.truth(raw, doc) is None else not C.truth(raw, doc))
+
+
+def test_an_exponent_float_and_a_huge_integer_reach_the_core_as_numbers_it_accepts() -> None:
+    rules = make_rules([{"fact": "x", "gt": 1.0e25}, {"fact": "n", "gte": 10**25}, {"fact": "n", "lt": 10**26}])
+    engine = Engine(rules)
+    result = engine.assess_view({"x": 3.0e25, "n": 10**25}, {"id": "x"}, as_of="2026-01-01", scenario=None)
+    assert {f["rule_id"] for f in result["findings"]} == {"ORC-000", "ORC-001", "ORC-002"}
+    result = engine.assess_view({"x": 1.0e25, "n": 10**26}, {"id": "x"}, as_of="2026-01-01", scenario=None)
+    assert {f["rule_id"] for f in result["findings"]} == {"ORC-001"}
+    engine.close()
