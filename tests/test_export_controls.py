@@ -1,0 +1,208 @@
+"""The export-controls ruleset: its table tests, the real chips of chips.csv, and the
+conventions a compliance officer relies on (citations, dated windows, advisory wording)."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import assess, load_rules
+from engine.safeyaml import load_file
+
+ROOT = Path(__file__).resolve().parents[1]
+RULESET = ROOT / "rulesets" / "export-controls.yaml"
+TABLE = ROOT / "rulesets" / "export-controls.tests.yaml"
+CHIPS = Path(__file__).parents[2] / "shared/domain/chips.csv"
+DIMENSION = "export_control"
+
+
+@lru_cache(maxsize=1)
+def _raw_ruleset() -> dict[str, Any]:
+    return load_file(str(RULESET)).data  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1)
+def _table() -> list[dict[str, Any]]:
+    return load_file(str(TABLE)).data["tests"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def rules() -> Any:
+    return load_rules()
+
+
+def _apply(case: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Dotted overrides (`accelerators.0.tpp`); a null value removes the field."""
+    case = copy.deepcopy(case)
+    for dotted, value in overrides.items():
+        keys = [int(k) if k.isdigit() else k for k in dotted.split(".")]
+        node: Any = case
+        for key in keys[:-1]:
+            node = node[key] if isinstance(key, int) else node.setdefault(key, {})
+        last = keys[-1]
+        if value is None:
+            if isinstance(node, dict):
+                node.pop(last, None)
+        else:
+            node[last] = value
+    return case
+
+
+def _case(test: dict[str, Any]) -> dict[str, Any]:
+    if "case" in test:
+        base = test["case"]
+    else:
+        base = load_file(str((TABLE.parent / test["case_file"]).resolve())).data
+    return _apply(base, test.get("set") or {})
+
+
+def _run(test: dict[str, Any], rules: Any) -> Any:
+    return assess(_case(test), rules=rules, as_of=str(test["as_of"]), scenario=test.get("scenario"))
+
+
+@pytest.mark.parametrize("test", _table(), ids=[t["name"] for t in _table()])
+def test_table_expectation_holds(test: dict[str, Any], rules: Any) -> None:
+    result = _run(test, rules)
+    fired = {f.rule_id for f in result.findings}
+    needs = {n.rule_id for n in result.needs_information}
+    expect = test["expect"]
+    assert set(expect.get("fires", [])) <= fired, f"expected to fire; fired: {sorted(fired)}"
+    assert not set(expect.get("silent", [])) & fired, f"expected silent; fired: {sorted(fired)}"
+    assert set(expect.get("needs_information", [])) <= needs, f"needs information: {sorted(needs)}"
+    for dimension, level in (expect.get("level") or {}).items():
+        assert result.dimensions[dimension].level == level, (
+            f"{dimension}: {result.dimensions[dimension].level} ({result.dimensions[dimension].score})")
+
+
+def test_every_rule_has_a_firing_and_a_silent_table_test() -> None:
+    ids = {r["id"] for r in _raw_ruleset()["rules"]}
+    fires = {i for t in _table() for i in t["expect"].get("fires", [])}
+    silent = {i for t in _table() for i in t["expect"].get("silent", [])}
+    assert not ids - fires, f"never shown firing: {sorted(ids - fires)}"
+    assert not ids - silent, f"never shown silent: {sorted(ids - silent)}"
+    assert (fires | silent) <= ids, f"tests name unknown rules: {sorted((fires | silent) - ids)}"
+
+
+def test_rule_ids_are_unique_and_prefixed() -> None:
+    ids = [r["id"] for r in _raw_ruleset()["rules"]]
+    assert len(ids) == len(set(ids))
+    assert all(i.startswith(("USX-", "CNX-")) for i in ids)
+
+
+def test_every_rule_has_a_citation_and_an_effective_window() -> None:
+    for rule in _raw_ruleset()["rules"]:
+        assert rule["citations"], rule["id"]
+        assert isinstance(rule["effective_from"], dt.date), rule["id"]
+        assert "effective_to" in rule, rule["id"]
+        for citation in rule["citations"]:
+            assert citation.get("date"), (rule["id"], citation["instrument"])
+
+
+def test_binding_rules_rest_on_a_dated_url_and_nothing_unconfirmed() -> None:
+    for rule in _raw_ruleset()["rules"]:
+        if rule["basis"] != "binding":
+            continue
+        assert any(c.get("url") and c.get("date") for c in rule["citations"]), rule["id"]
+        assert all(c["confidence"] != "UNCONFIRMED" for c in rule["citations"]), rule["id"]
+
+
+def test_unconfirmed_sources_make_advisory_rules_that_say_unconfirmed() -> None:
+    for rule in _raw_ruleset()["rules"]:
+        if any(c["confidence"] == "UNCONFIRMED" for c in rule["citations"]):
+            assert rule["basis"] == "advisory", rule["id"]
+            assert "UNCONFIRMED" in rule["message"], rule["id"]
+
+
+def test_hard_triggers_are_critical() -> None:
+    by_id = {r["id"]: r for r in _raw_ruleset()["rules"]}
+    for rule_id in ("USX-022", "USX-024", "USX-050", "USX-070", "USX-090", "USX-100", "USX-102"):
+        assert by_id[rule_id]["severity"] == "critical", rule_id
+    policy = _raw_ruleset()["ruleset"]["dimensions"][DIMENSION]
+    assert policy["severity_floor"] is True
+
+
+def _chip_rows() -> list[dict[str, str]]:
+    if not CHIPS.exists():
+        return []
+    with CHIPS.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _chip_case(row: dict[str, str]) -> dict[str, Any]:
+    item: dict[str, Any] = {"model": row["chip"], "vendor": row["vendor"], "count": 1, "tpp": float(row["tpp"])}
+    if row["die_area_mm2"]:
+        item["die_area_mm2"] = float(row["die_area_mm2"])
+    if row["dram_bandwidth_gbps"]:
+        item["dram_bandwidth_gbps"] = float(row["dram_bandwidth_gbps"])
+    if row["interconnect_gbps"]:
+        item["interconnect_gbps"] = float(row["interconnect_gbps"])
+    dc = row["designed_for_datacenter"] == "true"
+    item["designed_for_datacenter"] = dc
+    item["marketed_for_datacenter"] = dc
+    return {"id": f"chip-{row['chip'].replace(' ', '-')}", "kind": "project", "name": row["chip"],
+            "export": {"destination_country": "US"}, "accelerators": [item]}
+
+
+CLASS_RULES_2023 = {"3A090.a": {"USX-010", "USX-011"}, "meets 3A090.a parameters": {"USX-010", "USX-011"},
+                    "3A090.b": {"USX-012"}, "not 3A090": {"USX-013", "USX-014"}}
+
+
+@pytest.mark.skipif(not CHIPS.exists(), reason=f"shared fact table absent: {CHIPS}")
+@pytest.mark.parametrize("row", _chip_rows(), ids=[r["chip"] for r in _chip_rows()])
+def test_each_real_chip_classifies_as_the_table_says_under_the_2023_rule(row: dict[str, str], rules: Any) -> None:
+    result = assess(_chip_case(row), rules=rules, as_of="2024-06-01")
+    fired = {f.rule_id for f in result.findings}
+    classes = {name for name, ids in CLASS_RULES_2023.items() if ids & fired}
+    expected = row["class_2023_rule"]
+    assert CLASS_RULES_2023[expected] & fired, f"{row['chip']}: expected {expected}, fired {sorted(fired)}"
+    others = {c for c in classes if CLASS_RULES_2023[c] != CLASS_RULES_2023[expected]}
+    assert not others, f"{row['chip']}: also classified as {others}"
+
+
+@pytest.mark.skipif(not CHIPS.exists(), reason=f"shared fact table absent: {CHIPS}")
+@pytest.mark.parametrize("row", [r for r in _chip_rows() if r["class_2022_rule"]],
+                         ids=[r["chip"] for r in _chip_rows() if r["class_2022_rule"]])
+def test_each_real_chip_classifies_under_the_2022_rule_or_asks_for_its_io(row: dict[str, str], rules: Any) -> None:
+    result = assess(_chip_case(row), rules=rules, as_of="2023-06-01")
+    fired = {f.rule_id for f in result.findings}
+    if row["class_2022_rule"] == "3A090":
+        assert "USX-001" in fired
+    elif not row["interconnect_gbps"] and float(row["tpp"]) >= 4800:
+        # e.g. RTX 4090: the table says "not controlled", but without an I/O figure the engine
+        # must ask rather than conclude.
+        assert "USX-003" in fired and "USX-002" not in fired
+    else:
+        assert "USX-002" in fired and "USX-001" not in fired
+
+
+@pytest.mark.skipif(not CHIPS.exists(), reason=f"shared fact table absent: {CHIPS}")
+def test_the_cases_use_the_chip_figures_of_the_fact_table() -> None:
+    table = {r["chip"]: r for r in _chip_rows()}
+    for path in sorted((ROOT / "cases").glob("ec-*.yaml")):
+        for item in load_file(str(path)).data.get("accelerators") or []:
+            row = table.get(item["model"])
+            assert row is not None, f"{path.name}: {item['model']} is not in chips.csv"
+            if item.get("die_area_mm2") is not None and row["die_area_mm2"]:
+                assert item["die_area_mm2"] == float(row["die_area_mm2"]), (path.name, item["model"])
+
+
+def test_the_six_cases_validate_and_assess(rules: Any) -> None:
+    paths = sorted((ROOT / "cases").glob("ec-*.yaml"))
+    assert len(paths) >= 6
+    for path in paths:
+        result = assess(str(path), rules=rules, as_of="2026-11-22")
+        assert result.dimensions[DIMENSION].level in {"low", "medium", "high", "critical"}
+
+
+def test_explanations_name_the_controlling_rule_and_what_would_change(rules: Any) -> None:
+    result = assess(str(ROOT / "cases" / "ec-h100-malaysia-cn-parent.yaml"), rules=rules, as_of="2026-11-22")
+    finding = next(f for f in result.findings if f.rule_id == "USX-021")
+    assert "88 FR 73458" in finding.message
+    assert "headquartered outside D:5 and Macau" in (finding.would_change or "")
+    assert finding.citations and finding.citations[0].url
