@@ -135,7 +135,8 @@ def _chip_rows() -> list[dict[str, str]]:
 
 
 def _chip_case(row: dict[str, str]) -> dict[str, Any]:
-    item: dict[str, Any] = {"model": row["chip"], "vendor": row["vendor"], "count": 1, "tpp": float(row["tpp"])}
+    item: dict[str, Any] = {"model": row["chip"], "vendor": row["vendor"], "count": 1,
+                            "tpp": float(row["tpp"])}
     if row["die_area_mm2"]:
         item["die_area_mm2"] = float(row["die_area_mm2"])
     if row["dram_bandwidth_gbps"]:
@@ -155,7 +156,8 @@ CLASS_RULES_2023 = {"3A090.a": {"USX-010", "USX-011"}, "meets 3A090.a parameters
 
 @pytest.mark.skipif(not CHIPS.exists(), reason=f"shared fact table absent: {CHIPS}")
 @pytest.mark.parametrize("row", _chip_rows(), ids=[r["chip"] for r in _chip_rows()])
-def test_each_real_chip_classifies_as_the_table_says_under_the_2023_rule(row: dict[str, str], rules: Any) -> None:
+def test_each_real_chip_classifies_as_the_table_says_under_the_2023_rule(
+        row: dict[str, str], rules: Any) -> None:
     result = assess(_chip_case(row), rules=rules, as_of="2024-06-01")
     fired = {f.rule_id for f in result.findings}
     classes = {name for name, ids in CLASS_RULES_2023.items() if ids & fired}
@@ -168,7 +170,8 @@ def test_each_real_chip_classifies_as_the_table_says_under_the_2023_rule(row: di
 @pytest.mark.skipif(not CHIPS.exists(), reason=f"shared fact table absent: {CHIPS}")
 @pytest.mark.parametrize("row", [r for r in _chip_rows() if r["class_2022_rule"]],
                          ids=[r["chip"] for r in _chip_rows() if r["class_2022_rule"]])
-def test_each_real_chip_classifies_under_the_2022_rule_or_asks_for_its_io(row: dict[str, str], rules: Any) -> None:
+def test_each_real_chip_classifies_under_the_2022_rule_or_asks_for_its_io(
+        row: dict[str, str], rules: Any) -> None:
     result = assess(_chip_case(row), rules=rules, as_of="2023-06-01")
     fired = {f.rule_id for f in result.findings}
     if row["class_2022_rule"] == "3A090":
