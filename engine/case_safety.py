@@ -40,7 +40,9 @@ class AISystem(BaseModel):
 
     purpose: Text | None = None
     generative: Flag | None = None
-    modalities: list[Literal["text", "image", "audio", "video", "code", "3d"]] | None = Field(None, max_length=8)
+    modalities: list[Literal["text", "image", "audio", "video", "code", "3d"]] | None = Field(
+        None, max_length=8
+    )
     public_facing_mainland_china: Flag | None = Field(
         None, description="offered to the public in mainland China (not internal R&D or closed testing)"
     )
@@ -65,7 +67,9 @@ class AISystem(BaseModel):
     )
     filing_change_submitted: Flag | None = Field(None, description="the change was filed in the CAC registry")
     service_terminated: Flag | None = Field(None, description="the filed service has ended")
-    filing_deregistered: Flag | None = Field(None, description="the filing was cancelled after the service ended")
+    filing_deregistered: Flag | None = Field(
+        None, description="the filing was cancelled after the service ended"
+    )
     security_assessment_done: Flag | None = None
     model_name_and_filing_displayed: Flag | None = None
     genai_security: GenAISecurity | None = None
@@ -88,7 +92,10 @@ class AISystem(BaseModel):
     ) = None
     annex_i_product: Flag | None = Field(None, description="safety component of a product under Annex I law")
     art6_3_exemption: (
-        Literal["narrow_procedural", "improves_completed_activity", "pattern_detection", "preparatory", "none"] | None
+        Literal[
+            "narrow_procedural", "improves_completed_activity", "pattern_detection", "preparatory", "none"
+        ]
+        | None
     ) = None
     profiling: Flag | None = Field(None, description="profiles natural persons")
     article5_practices: (
@@ -109,7 +116,9 @@ class AISystem(BaseModel):
     emotion_recognition: Flag | None = None
     biometric_categorisation: Flag | None = None
     interacts_with_humans: Flag | None = None
-    synthetic_content: Flag | None = Field(None, description="generates synthetic audio, image, video or text")
+    synthetic_content: Flag | None = Field(
+        None, description="generates synthetic audio, image, video or text"
+    )
     deepfake: Flag | None = None
     ai_disclosure: Flag | None = Field(None, description="users are told they interact with AI")
     machine_readable_marking: Flag | None = None
@@ -125,9 +134,12 @@ class AISystem(BaseModel):
     monthly_active_users: Count | None = None
     companion: Flag | None = Field(None, description="anthropomorphic / emotional-companion service")
     minors_mode: Flag | None = None
-    continuous_use_reminder: Flag | None = Field(None, description="reminds users after 2 hours of continuous use")
+    continuous_use_reminder: Flag | None = Field(
+        None, description="reminds users after 2 hours of continuous use"
+    )
     ethics_review_done: Flag | None = Field(
-        None, description="S&T ethics review done, including expert re-review where the activity is on the list"
+        None,
+        description="S&T ethics review done, including expert re-review where the activity is on the list",
     )
     highly_autonomous_safety_decisions: Flag | None = None
     human_machine_integration: Flag | None = None
@@ -139,7 +151,8 @@ class DataProfile(BaseModel):
     model_config = STRICT_MODEL
 
     pipl_applies: Flag | None = Field(
-        None, description="processes personal information in mainland China or of individuals there (PIPL Art. 3)"
+        None,
+        description="processes personal information in mainland China or of individuals there (PIPL Art. 3)",
     )
     pi_subjects: Count | None = None
     sensitive_pi_subjects: Count | None = None
@@ -153,9 +166,9 @@ class DataProfile(BaseModel):
         None, description="individuals whose (non-sensitive) PI was exported since 1 January"
     )
     transfer_sensitive_pi_subjects_ytd: Count | None = None
-    transfer_mechanism: Literal["security_assessment", "standard_contract", "certification", "exempt", "none"] | None = (
-        None
-    )
+    transfer_mechanism: (
+        Literal["security_assessment", "standard_contract", "certification", "exempt", "none"] | None
+    ) = None
     transfer_exemption: Literal["contract_performance", "hr_management", "emergency", "none"] | None = None
     important_data: Flag | None = None
     important_data_notified: Flag | None = None
@@ -170,6 +183,9 @@ class Organisation(BaseModel):
 
     name: Name | None = None
     worldwide_turnover_eur: NonNegative | None = Field(
-        None, description="total worldwide annual turnover of the preceding financial year, in euro (AI Act Art. 99)"
+        None,
+        description="worldwide annual turnover of the preceding financial year, in euro (AI Act Art. 99)",
     )
-    sme: Flag | None = Field(None, description="SME or start-up (AI Act Art. 99(6): the lower amount applies)")
+    sme: Flag | None = Field(
+        None, description="SME or start-up (AI Act Art. 99(6): the lower amount applies)"
+    )

@@ -1,0 +1,259 @@
+"""The tiered-safety ruleset: its table tests, the issue's acceptance cases, fine
+exposure derived from the penalty table, and its sourcing conventions.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engine import assess, load_rules
+from engine.case import Case
+from engine.derive_safety import DERIVED_FIELDS, ceiling, derive, penalty_table
+from engine.safeyaml import load_file
+
+ROOT = Path(__file__).resolve().parents[1]
+RULESET = ROOT / "rulesets" / "tiered-safety.yaml"
+TABLE = ROOT / "rulesets" / "tiered-safety.tests.yaml"
+PENALTIES = ROOT / "rulesets" / "data" / "eu-penalties.yaml"
+CASES = sorted((ROOT / "cases").glob("ts-*.yaml"))
+AS_OF = "2026-11-22"
+
+
+@pytest.fixture(scope="module")
+def rules() -> Any:
+    return load_rules([RULESET])
+
+
+def _raw_rules() -> list[dict[str, Any]]:
+    return load_file(str(RULESET)).data["rules"]
+
+
+def _table() -> list[dict[str, Any]]:
+    return load_file(str(TABLE)).data["tests"]
+
+
+def _case(name: str) -> dict[str, Any]:
+    return load_file(str(ROOT / "cases" / name)).data
+
+
+def _apply(case: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Dotted overrides as in docs/rule-language.md: list indices are numbers, null removes."""
+    case = copy.deepcopy(case)
+    for dotted, value in overrides.items():
+        *parents, last = dotted.split(".")
+        node: Any = case
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+        if isinstance(node, list):
+            node[int(last)] = value
+        elif value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return case
+
+
+def _run(test: dict[str, Any], rules: Any) -> Any:
+    case = load_file(str((TABLE.parent / test["case_file"]).resolve())).data
+    case = _apply(case, test.get("set") or {})
+    return assess(case, rules=rules, as_of=str(test["as_of"]), scenario=test.get("scenario"))
+
+
+# --------------------------------------------------------------------------- the table
+
+
+@pytest.mark.parametrize("test", _table(), ids=lambda t: t["name"])
+def test_table_expectation_holds(test: dict[str, Any], rules: Any) -> None:
+    result = _run(test, rules)
+    fired = {f.rule_id for f in result.findings}
+    needs = {n.rule_id for n in result.needs_information}
+    expect = test["expect"]
+    assert set(expect.get("fires", [])) <= fired, f"fired: {sorted(fired)}"
+    assert not set(expect.get("silent", [])) & fired, f"fired: {sorted(fired)}"
+    assert set(expect.get("needs_information", [])) <= needs, f"needs information: {sorted(needs)}"
+    for dimension, level in (expect.get("level") or {}).items():
+        assert result.dimensions[dimension].level == level
+    for scheme, tier in (expect.get("tier") or {}).items():
+        assert result.dimensions["safety"].tiers[scheme].tier == tier
+
+
+def test_every_rule_fires_in_one_table_test_and_stays_silent_in_another() -> None:
+    ids = {r["id"] for r in _raw_rules()}
+    fires = {i for t in _table() for i in t["expect"].get("fires", [])}
+    silent = {i for t in _table() for i in t["expect"].get("silent", [])}
+    assert ids - fires == set(), "rules never shown to fire"
+    assert ids - silent == set(), "rules never shown to stay silent"
+    assert (fires | silent) <= ids, "the table names rules that do not exist"
+
+
+def test_table_test_names_are_unique_sentences() -> None:
+    names = [t["name"] for t in _table()]
+    assert len(names) == len(set(names))
+    assert all(re.match(r"^[A-Z0-9].* .*[^.]$", n) for n in names)
+
+
+# ------------------------------------------------------------ the issue's acceptance cases
+
+
+def test_the_case_files_are_valid_cases() -> None:
+    assert len(CASES) >= 6
+    for path in CASES:
+        Case.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def test_emotion_recognition_at_work_is_prohibited_after_2025_02_02_only(rules: Any) -> None:
+    before = assess(_case("ts-workplace-emotion.yaml"), rules=rules, as_of="2025-01-15")
+    after = assess(_case("ts-workplace-emotion.yaml"), rules=rules, as_of="2025-03-01")
+    assert before.dimensions["safety"].tiers["eu_ai_act"].tier == "minimal"
+    assert after.dimensions["safety"].tiers["eu_ai_act"].tier == "prohibited"
+    assert after.dimensions["safety"].tiers["eu_ai_act"].rules == ["EUA-006"]
+    assert after.dimensions["safety"].level == "critical"
+
+
+def test_the_cv_tool_is_high_risk_under_the_act_but_not_yet_under_the_omnibus(rules: Any) -> None:
+    act = assess(_case("ts-eu-cv-screening.yaml"), rules=rules, as_of="2026-09-01")
+    omnibus = assess(
+        _case("ts-eu-cv-screening.yaml"), rules=rules, as_of="2026-09-01", scenario="digital-omnibus"
+    )
+    assert act.dimensions["safety"].tiers["eu_ai_act"].tier == "high"
+    assert act.dimensions["safety"].level == "high"
+    assert omnibus.dimensions["safety"].tiers["eu_ai_act"].tier == "minimal"
+
+
+def test_the_internal_model_has_no_filing_duty_and_the_findings_say_why(rules: Any) -> None:
+    result = assess(_case("ts-internal-enterprise-model.yaml"), rules=rules, as_of=AS_OF)
+    (finding,) = [f for f in result.findings if f.rule_id == "CNS-001"]
+    assert finding.severity == "info"
+    assert finding.message.startswith("Out of scope: not offered to the public in mainland China")
+    duties = " ".join(d.obligation for d in result.dimensions["safety"].duties)
+    assert "filing" not in duties.lower()
+    assert {n.rule_id for n in result.needs_information} & {"CNS-003", "CNS-004", "CNS-005"} == set()
+
+
+def test_the_public_chatbot_reports_its_china_duties(rules: Any) -> None:
+    result = assess(_case("ts-cn-public-chatbot.yaml"), rules=rules, as_of=AS_OF)
+    safety = result.dimensions["safety"]
+    assert safety.level == "high"
+    assert any(d.jurisdiction == "CN" and "algorithm filing" in d.obligation for d in safety.duties)
+    assert set(safety.drivers[:2]) == {"CNS-004", "CNS-005"}
+
+
+def test_the_frontier_model_is_presumed_to_have_systemic_risk(rules: Any) -> None:
+    result = assess(_case("ts-frontier-model.yaml"), rules=rules, as_of=AS_OF)
+    assert result.dimensions["safety"].tiers["eu_gpai"].tier == "systemic_risk"
+    (finding,) = [f for f in result.findings if f.rule_id == "EUA-031"]
+    assert "3.00e+25" in finding.message
+
+
+def test_a_missing_market_fact_is_reported_as_needed_not_read_as_compliant(rules: Any) -> None:
+    case = _apply(_case("ts-workplace-emotion.yaml"), {"ai_system.eu_market": None})
+    result = assess(case, rules=rules, as_of=AS_OF)
+    assert "EUA-006" not in {f.rule_id for f in result.findings}
+    needs = {n.rule_id: n.missing for n in result.needs_information}
+    assert "ai_system.eu_market" in needs["EUA-006"]
+
+
+def test_more_missing_duties_score_higher_within_the_same_level(rules: Any) -> None:
+    base = _case("ts-cn-public-chatbot.yaml")
+    fewer = assess(_apply(base, {"ai_system.implicit_labels": True}), rules=rules, as_of=AS_OF)
+    more = assess(base, rules=rules, as_of=AS_OF)
+    assert fewer.dimensions["safety"].level == more.dimensions["safety"].level == "high"
+    assert more.dimensions["safety"].score > fewer.dimensions["safety"].score
+
+
+# --------------------------------------------------------------------- fine exposure
+
+
+def test_fine_ceilings_are_the_higher_amount_for_large_undertakings() -> None:
+    derived: dict[str, Any] = {}
+    derive({"organisation": {"worldwide_turnover_eur": 800_000_000, "sme": False}}, derived, {})
+    assert derived["eu_penalty_art5_eur"] == 56_000_000  # 7% beats €35M
+    assert derived["eu_penalty_operator_eur"] == 24_000_000  # 3% beats €15M
+    assert derived["eu_penalty_information_eur"] == 8_000_000  # 1% beats €7.5M
+    assert derived["eu_penalty_gpai_eur"] == 24_000_000
+
+
+def test_fine_ceilings_are_the_lower_amount_for_smes_except_for_gpai() -> None:
+    derived: dict[str, Any] = {}
+    derive({"organisation": {"worldwide_turnover_eur": 10_000_000, "sme": True}}, derived, {})
+    assert derived["eu_penalty_art5_eur"] == 700_000
+    assert derived["eu_penalty_operator_eur"] == 300_000
+    assert derived["eu_penalty_information_eur"] == 100_000
+    assert derived["eu_penalty_gpai_eur"] == 15_000_000  # Art. 101 has no SME rule
+    assert "lower" in derived["eu_penalty_rule"]
+
+
+def test_unknown_sme_status_gives_the_higher_amount_and_says_so() -> None:
+    derived: dict[str, Any] = {}
+    derive({"organisation": {"worldwide_turnover_eur": 10_000_000}}, derived, {})
+    assert derived["eu_penalty_art5_eur"] == 35_000_000
+    assert "unknown" in derived["eu_penalty_rule"]
+
+
+def test_no_fine_ceiling_is_derived_without_a_turnover() -> None:
+    derived: dict[str, Any] = {}
+    derive({"organisation": {"sme": True}}, derived, {})
+    derive({}, derived, {})
+    assert derived == {}
+
+
+def test_derive_declares_every_key_it_adds() -> None:
+    derived: dict[str, Any] = {}
+    derive({"organisation": {"worldwide_turnover_eur": 1.0, "sme": False}}, derived, {})
+    assert set(derived) == set(DERIVED_FIELDS)
+
+
+def test_the_fine_figures_come_from_the_cited_data_table() -> None:
+    data = yaml.safe_load(PENALTIES.read_text(encoding="utf-8"))
+    assert data["source"][0]["url"].startswith("https://eur-lex.europa.eu/")
+    assert penalty_table() == data["fines"]
+    assert ceiling(35_000_000, 0.07, 1e9, lower=False) == 70_000_000
+
+
+def test_the_fine_exposure_is_rendered_in_the_finding(rules: Any) -> None:
+    result = assess(_case("ts-workplace-emotion.yaml"), rules=rules, as_of=AS_OF)
+    (finding,) = [f for f in result.findings if f.rule_id == "EUA-040"]
+    assert "€56,000,000" in finding.message
+    assert result.derived["case"]["eu_penalty_art5_eur"] == 56_000_000
+
+
+# --------------------------------------------------------------------- sourcing rules
+
+
+@pytest.mark.parametrize("rule", _raw_rules(), ids=lambda r: r["id"])
+def test_every_rule_has_a_citation_and_an_effective_window(rule: dict[str, Any]) -> None:
+    assert re.fullmatch(r"(CNS|EUA)-\d{3}", rule["id"])
+    assert rule["citations"]
+    assert "effective_from" in rule and "effective_to" in rule
+    if rule["basis"] == "binding":
+        assert any(c.get("url") and c.get("date") for c in rule["citations"])
+        assert all(c["confidence"] != "UNCONFIRMED" for c in rule["citations"])
+
+
+@pytest.mark.parametrize("rule", [r for r in _raw_rules() if r["basis"] == "advisory"], ids=lambda r: r["id"])
+def test_advisory_rules_say_why_in_their_message(rule: dict[str, Any]) -> None:
+    text = rule["message"] + " " + rule["title"]
+    assert re.search(r"UNCONFIRMED|DRAFT|NON-BINDING", text), rule["id"]
+
+
+def test_the_omnibus_scenario_is_advisory_and_not_presented_as_law() -> None:
+    scenario = load_file(str(RULESET)).data["ruleset"]["scenarios"]["digital-omnibus"]
+    assert scenario["basis"] == "advisory"
+    assert "not the law" in scenario["title"]
+
+
+def test_the_indicative_tc260_tier_is_declared_non_binding(rules: Any) -> None:
+    scheme = rules.tiers["cn_tc260_indicative"]
+    assert scheme.binding is False
+    assert "non-binding" in scheme.title
+
+
+def test_rule_ids_are_unique() -> None:
+    ids = [r["id"] for r in _raw_rules()]
+    assert len(ids) == len(set(ids))
