@@ -257,3 +257,14 @@ def test_the_indicative_tc260_tier_is_declared_non_binding(rules: Any) -> None:
 def test_rule_ids_are_unique() -> None:
     ids = [r["id"] for r in _raw_rules()]
     assert len(ids) == len(set(ids))
+
+
+TC260_TAG = re.compile(
+    r"^tc260:(inherent\.(model|data|system)|application\.(cyberspace|real-world|cognitive|ethical))\.[a-z][a-z0-9-]*$"
+)
+
+
+def test_tc260_tags_follow_the_framework_taxonomy() -> None:
+    tags = {t for r in _raw_rules() for t in r.get("tags", [])}
+    assert tags, "findings should carry TC260 taxonomy tags"
+    assert {t for t in tags if not TC260_TAG.match(t)} == set()
