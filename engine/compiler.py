@@ -367,42 +367,46 @@ def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
     shards: list[Shard] = []
     problems: list[Problem] = []
 
-    def new_shard() -> tuple[Shard, _Compiler, AlphaBound]:
+    def build(chunk: Sequence[Rule]) -> tuple[Shard, int, int]:
         plan = FactPlan(KeyMap("c"), {})
+        comp = _Compiler(plan)
+        bound = AlphaBound()
         shard = Shard(name=f"s{len(shards)}", rule_ids=[], plan=plan, durable={})
-        return shard, _Compiler(plan), AlphaBound()
-
-    shard, comp, bound = new_shard()
-    for rule in rules:
-        for attempt in range(2):
-            trial_plan = FactPlan(_copy_km(shard.plan.case), {k: _copy_km(v) for k, v in shard.plan.lists.items()})
-            trial_comp = _Compiler(trial_plan)
-            compiled = _rule_patterns(rule, trial_comp, order)
-            trial_bound = AlphaBound()
-            trial_bound.root = _clone(bound.root)
-            trial_bound._fresh = bound._fresh
+        for rule in chunk:
+            compiled = _rule_patterns(rule, comp, order)
             for expr in _pattern_exprs(compiled):
-                trial_bound.add(expr)
-            widths = [trial_plan.case.width(), *(km.width() for km in trial_plan.lists.values())]
-            fits = trial_bound.peak() <= STACK_BUDGET and max(widths) <= MAX_FACT_FIELDS
-            if fits:
-                shard.plan, comp, bound = trial_plan, trial_comp, trial_bound
-                shard.durable[rule.id] = compiled
-                shard.rule_ids.append(rule.id)
-                break
-            if attempt == 0 and shard.rule_ids:
-                shards.append(shard)
-                shard, comp, bound = new_shard()
-                continue
+                bound.add(expr)
+            shard.durable[rule.id] = compiled
+            shard.rule_ids.append(rule.id)
+        width = max([plan.case.width(), *(km.width() for km in plan.lists.values())])
+        return shard, bound.peak(), width
+
+    def fits(chunk: Sequence[Rule]) -> bool:
+        _, peak, width = build(chunk)
+        return peak <= STACK_BUDGET and width <= MAX_FACT_FIELDS
+
+    # Adding rules never lowers the bound, so the longest prefix that fits is found by bisection.
+    remaining = list(rules)
+    while remaining:
+        if not fits(remaining[:1]):
+            rule = remaining.pop(0)
+            _, peak, width = build([rule])
             problems.append(Problem(
                 message=f"rule {rule.id} alone exceeds the matching core's limits "
-                        f"(alpha stack {trial_bound.peak()} > {STACK_BUDGET} or fact width {max(widths)} > "
-                        f"{MAX_FACT_FIELDS})",
+                        f"(alpha stack {peak} > {STACK_BUDGET} or fact width {width} > {MAX_FACT_FIELDS})",
                 file=rule.file, line=rule.line, code="engine_limit",
                 hint="split the rule, or reduce the alternatives in its `any`/`in` lists"))
-            break
-    if shard.rule_ids:
+            continue
+        lo, hi = 1, len(remaining)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if fits(remaining[:mid]):
+                lo = mid
+            else:
+                hi = mid - 1
+        shard, _, _ = build(remaining[:lo])
         shards.append(shard)
+        remaining = remaining[lo:]
     if problems:
         raise RulesetError(problems)
     return shards
@@ -419,21 +423,3 @@ def _pattern_exprs(compiled: dict[str, Any]) -> list[dict[str, Any]]:
             (expr,) = pattern.values()
             out.append(expr)
     return out
-
-
-def _copy_km(km: KeyMap) -> KeyMap:
-    return KeyMap(km.tag, dict(km.scalar), dict(km.contains), dict(km.presence))
-
-
-def _clone(node: _Alpha) -> _Alpha:
-    copies: dict[int, _Alpha] = {}
-
-    def c(n: _Alpha) -> _Alpha:
-        if id(n) in copies:
-            return copies[id(n)]
-        new = _Alpha(n.key)
-        copies[id(n)] = new
-        new.children = {k: c(v) for k, v in n.children.items()}
-        return new
-
-    return c(node)
