@@ -1,0 +1,404 @@
+"""The overcapacity ruleset: its table tests, its sourcing conventions, monotone
+scoring (a Hypothesis property over generated facilities), and the handling of
+missing facts.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import assess, load_case, load_rules
+from engine.derive_facility import derive
+from engine.safeyaml import load_file
+
+ROOT = Path(__file__).resolve().parents[1]
+RULESET = ROOT / "rulesets" / "overcapacity.yaml"
+TABLE = ROOT / "rulesets" / "overcapacity.tests.yaml"
+CASES = sorted((ROOT / "cases").glob("oc-*.yaml"))
+FACT_SHEET = ROOT.parent / "shared" / "domain" / "overcapacity.md"
+LEVELS = ("low", "medium", "high", "critical")
+AS_OF = "2026-11-22"
+
+
+@pytest.fixture(scope="module")
+def rules() -> Any:
+    return load_rules([RULESET])
+
+
+def _raw_ruleset() -> dict[str, Any]:
+    return load_file(str(RULESET)).data
+
+
+def _table() -> list[dict[str, Any]]:
+    return load_file(str(TABLE)).data["tests"]
+
+
+# --------------------------------------------------------------------------- the table
+
+def _apply(case: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Dotted overrides as in docs/rule-language.md: list indices are numbers, null removes."""
+    case = copy.deepcopy(case)
+    for dotted, value in overrides.items():
+        *parents, last = dotted.split(".")
+        node: Any = case
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+        if isinstance(node, list):
+            node[int(last)] = value
+        elif value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return case
+
+
+def _run(test: dict[str, Any], rules: Any) -> Any:
+    case = load_file(str((TABLE.parent / test["case_file"]).resolve())).data
+    case = _apply(case, test.get("set") or {})
+    return assess(case, rules=rules, as_of=test["as_of"])
+
+
+@pytest.mark.parametrize("test", _table(), ids=lambda t: t["name"])
+def test_table_expectation_holds(test: dict[str, Any], rules: Any) -> None:
+    result = _run(test, rules)
+    fired = {f.rule_id for f in result.findings}
+    needs = {n.rule_id for n in result.needs_information}
+    expect = test["expect"]
+    assert set(expect.get("fires", [])) <= fired, f"expected to fire; fired: {sorted(fired)}"
+    assert not set(expect.get("silent", [])) & fired, f"expected silent; fired: {sorted(fired)}"
+    assert set(expect.get("needs_information", [])) <= needs, f"needs information: {sorted(needs)}"
+    for dimension, level in (expect.get("level") or {}).items():
+        assert result.dimensions[dimension].level == level
+
+
+def test_every_rule_has_a_firing_and_a_silent_table_test() -> None:
+    ids = {r["id"] for r in _raw_ruleset()["rules"]}
+    fires = {rid for t in _table() for rid in t["expect"].get("fires", [])}
+    silent = {rid for t in _table() for rid in t["expect"].get("silent", [])}
+    assert not ids - fires, f"never shown firing: {sorted(ids - fires)}"
+    assert not ids - silent, f"never shown silent: {sorted(ids - silent)}"
+    assert (fires | silent) <= ids, f"table names unknown rules: {sorted((fires | silent) - ids)}"
+
+
+# --------------------------------------------------------------------------- sourcing conventions
+
+def test_heuristic_rules_carry_the_ovh_prefix_and_say_so() -> None:
+    for rule in _raw_ruleset()["rules"]:
+        heuristic = rule["basis"] == "heuristic"
+        assert heuristic == rule["id"].startswith("OVH-"), rule["id"]
+        if heuristic:
+            assert "heuristic" in rule["message"].lower(), rule["id"]
+
+
+def test_no_overcapacity_rule_claims_to_be_binding() -> None:
+    assert {r["basis"] for r in _raw_ruleset()["rules"]} <= {"advisory", "heuristic"}
+
+
+def test_every_published_signal_cites_a_dated_source() -> None:
+    for rule in _raw_ruleset()["rules"]:
+        if not rule["id"].startswith("OVC-"):
+            continue
+        dated = [c for c in rule["citations"] if c.get("date") or re.search(r"\b20\d\d\b", c.get("note", ""))]
+        assert dated, f"{rule['id']} has no dated citation"
+
+
+def test_market_data_thresholds_say_which_date_they_are_from() -> None:
+    market = {"signal:utilisation", "signal:rent"}
+    for rule in _raw_ruleset()["rules"]:
+        if rule["basis"] == "heuristic" or not market & set(rule.get("tags", [])):
+            continue
+        assert re.search(r"\b20\d\d\b", rule["message"]), f"{rule['id']} message gives no observation date"
+
+
+def test_unconfirmed_sources_make_advisory_rules_that_say_unconfirmed() -> None:
+    for rule in _raw_ruleset()["rules"]:
+        if rule["basis"] == "advisory" and all(c["confidence"] == "UNCONFIRMED" for c in rule["citations"]):
+            assert "UNCONFIRMED" in rule["message"], rule["id"]
+
+
+def test_the_hub_table_matches_the_fact_sheet() -> None:
+    hubs = load_file(str(ROOT / "rulesets" / "data" / "hubs.yaml")).data
+    text = FACT_SHEET.read_text(encoding="utf-8") if FACT_SHEET.exists() else None
+    if text is None:
+        pytest.skip("shared/domain/overcapacity.md is not beside the checkout")
+    hub_line = next(line for line in text.splitlines() if "8 national hub nodes" in line)
+    cluster_line = next(line for line in text.splitlines() if line.startswith("- 10 data-centre clusters"))
+    for hub in hubs["hub_nodes"]:
+        assert hub["name"] in hub_line, hub["name"]
+    for cluster in hubs["clusters"]:
+        assert cluster["name"] in cluster_line, cluster["name"]
+    assert len(hubs["hub_nodes"]) == 8
+    assert len(hubs["clusters"]) == 10
+    assert {c["hub_node"] for c in hubs["clusters"]} <= {h["name"] for h in hubs["hub_nodes"]}
+    western = {h["name"] for h in hubs["hub_nodes"] if h["western"]}
+    assert western == {"Inner Mongolia", "Guizhou", "Gansu", "Ningxia"}
+
+
+# --------------------------------------------------------------------------- levels
+
+def test_no_single_signal_family_reaches_the_top_level_on_any_date() -> None:
+    raw = _raw_ruleset()
+    critical = raw["ruleset"]["dimensions"]["overcapacity"]["levels"]["critical"]
+    rules = raw["rules"]
+    worst: dict[str, float] = defaultdict(float)
+    # The in-force set only changes on an effective_from date.
+    for day in {str(r["effective_from"]) for r in rules}:
+        families: dict[str, float] = defaultdict(float)
+        for rule in rules:
+            ends = rule.get("effective_to")
+            if str(rule["effective_from"]) <= day and (ends is None or day <= str(ends)):
+                families[next(t for t in rule["tags"] if t.startswith("signal:"))] += rule["points"]
+        for family, points in families.items():
+            worst[family] = max(worst[family], points)
+    assert max(worst.values()) < critical, dict(worst)
+
+
+def test_utilisation_below_20_percent_alone_raises_the_level_but_25_percent_does_not(rules: Any) -> None:
+    base = load_file(str(ROOT / "cases" / "oc-eastern-70pct.yaml")).data
+    strong = assess(_apply(base, {"facility.accelerator_utilisation": 0.19}), rules=rules, as_of=AS_OF)
+    band = assess(_apply(base, {"facility.accelerator_utilisation": 0.25}), rules=rules, as_of=AS_OF)
+    assert {f.rule_id for f in strong.findings} == {"OVC-001", "OVC-002", "OVC-003"}
+    assert strong.dimensions["overcapacity"].level == "medium"
+    assert band.dimensions["overcapacity"].level == "low"
+
+
+# --------------------------------------------------------------------------- missing facts
+
+def test_unknown_utilisation_lowers_confidence_and_names_the_missing_fact(rules: Any) -> None:
+    result = assess(ROOT / "cases" / "oc-unknown-utilisation.yaml", rules=rules, as_of=AS_OF)
+    dim = result.dimensions["overcapacity"]
+    assert dim.confidence < 1
+    assert "facility.accelerator_utilisation" in dim.missing_facts
+    assert "OVH-001" in {f.rule_id for f in result.findings}
+    waiting = {n.rule_id: n for n in result.needs_information}
+    assert {"OVC-001", "OVC-002", "OVC-003"} <= set(waiting)
+
+
+def test_a_fully_described_facility_has_full_confidence(rules: Any) -> None:
+    result = assess(ROOT / "cases" / "oc-eastern-70pct.yaml", rules=rules, as_of=AS_OF)
+    assert result.dimensions["overcapacity"].confidence == 1
+    assert result.dimensions["overcapacity"].missing_facts == []
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
+def test_overcapacity_cases_are_valid_cases(path: Path) -> None:
+    assert load_case(path).kind == "facility"
+
+
+def test_contracted_power_share_is_contracted_over_built() -> None:
+    derived: dict[str, Any] = {}
+    derive({"facility": {"it_power_mw": 40, "contracted_power_mw": 6}}, derived, {})
+    assert derived == {"contracted_power_share": 0.15}
+
+
+@pytest.mark.parametrize("facility", [{"it_power_mw": 0, "contracted_power_mw": 0}, {"it_power_mw": 10}, {},
+                                      {"it_power_mw": 5e-324, "contracted_power_mw": 1.0}])
+def test_contracted_power_share_is_unknown_without_both_figures(facility: dict[str, Any]) -> None:
+    derived: dict[str, Any] = {}
+    derive({"facility": facility}, derived, {})
+    assert "contracted_power_share" not in derived
+
+
+# --------------------------------------------------------------------------- monotone scoring
+
+LOCATIONS = [
+    ({"country": "CN", "province": "Guizhou", "city": "Gui'an"}, "CN"),
+    ({"country": "CN", "province": "Ningxia", "city": "Zhongwei"}, "CN"),
+    ({"country": "CN", "province": "Shanghai", "city": "Qingpu"}, "CN"),
+    ({"country": "CN", "province": "Shanghai", "city": "Shanghai"}, "CN"),
+    ({"country": "CN", "province": "Henan", "city": "Zhengzhou"}, "CN"),
+    ({"country": "CN", "province": "Henan"}, "CN"),
+    ({"country": "MY", "province": "Johor", "city": "Johor Bahru"}, "CN"),
+    ({"country": "MY", "province": "Johor", "city": "Johor Bahru"}, "MY"),
+]
+CHIPS = {
+    # datasheet figures from shared/domain/chips.csv
+    "H20": {"vendor": "NVIDIA", "designer_country": "US", "datasheet": [{"tops": 296, "bit_length": 8}],
+            "die_area_mm2": 814, "dram_bandwidth_gbps": 4000, "designed_for_datacenter": True},
+    "H100 SXM": {"vendor": "NVIDIA", "designer_country": "US",
+                 "datasheet": [{"tops": 1978.9, "bit_length": 8}],
+                 "die_area_mm2": 814, "dram_bandwidth_gbps": 3350, "designed_for_datacenter": True},
+    "Ascend 910B": {"vendor": "Huawei", "designer_country": "CN",
+                    "datasheet": [{"tops": 640, "bit_length": 8}],
+                    "die_area_mm2": 665.6, "designed_for_datacenter": True},
+    "L20": {"vendor": "NVIDIA", "designer_country": "US", "datasheet": [{"tops": 239, "bit_length": 8}],
+            "die_area_mm2": 608.4, "dram_bandwidth_gbps": 864, "designed_for_datacenter": True},
+}
+FINANCING = ["local_government", "lgfv", "soe", "telecom", "state_bank", "private", "listed_company"]
+STATE_LINKED = ["local_government", "lgfv", "soe"]
+
+
+def _maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy)
+
+
+def _thresholds() -> dict[str, list[float]]:
+    """Every number a rule compares each ``facility.*`` fact with (and the contracted share)."""
+    found: dict[str, set[float]] = defaultdict(set)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            fact = node.get("fact", "")
+            for op in ("lt", "lte", "gt", "gte", "eq"):
+                value = node.get(op)
+                if fact.startswith(("facility.", "derived.")) and isinstance(value, int | float) \
+                        and not isinstance(value, bool):
+                    found[fact.split(".", 1)[1]].add(float(value))
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk([r["when"] for r in _raw_ruleset()["rules"]])
+    return {k: sorted(v) for k, v in found.items()}
+
+
+THRESHOLDS = _thresholds()
+
+
+def _number(field: str, lo: float, hi: float) -> st.SearchStrategy[float]:
+    """Any value in [lo, hi], often one at or just beside a rule threshold, where
+    non-monotone rule shapes show."""
+    near = sorted({min(hi, max(lo, t + d)) for t in THRESHOLDS.get(field, []) for d in (-1e-6, 0.0, 1e-6)})
+    anywhere = st.floats(lo, hi, allow_nan=False)
+    return st.one_of(anywhere, st.sampled_from(near)) if near else anywhere
+
+
+def _fraction(field: str) -> st.SearchStrategy[float]:
+    return _number(field, 0.0, 1.0)
+
+
+@st.composite
+def facilities(draw: st.DrawFn) -> dict[str, Any]:
+    """A facility case with any mix of known and unknown facts."""
+    location, hq = draw(st.sampled_from(LOCATIONS))
+    lines = []
+    for model in draw(st.lists(st.sampled_from(sorted(CHIPS)), max_size=3, unique=True)):
+        line = {"model": model, "count": draw(st.integers(1, 4096)), **CHIPS[model],
+                "installed": draw(st.booleans())}
+        if draw(st.booleans()):
+            line["licence_held"] = draw(st.booleans())
+        lines.append(line)
+    facility = {
+        "size_class": draw(_maybe(st.sampled_from(["small", "medium", "large", "hyperscale"]))),
+        "new_build": draw(_maybe(st.booleans())),
+        "it_power_mw": draw(_maybe(st.floats(0, 200, allow_nan=False))),
+        "contracted_power_mw": draw(_maybe(st.floats(0, 240, allow_nan=False))),
+        "rack_occupancy": draw(_maybe(_fraction("rack_occupancy"))),
+        "accelerator_utilisation": draw(_maybe(_fraction("accelerator_utilisation"))),
+        "pue": draw(_maybe(_number("pue", 1.0, 2.5))),
+        "green_power_share": draw(_maybe(_fraction("green_power_share"))),
+        "workload": draw(_maybe(st.sampled_from(["training", "inference", "mixed"]))),
+        "latency_to_demand_ms": draw(_maybe(_number("latency_to_demand_ms", 0, 100))),
+        "financing": draw(_maybe(st.lists(st.sampled_from(FINANCING), max_size=3, unique=True))),
+        "anchor_tenant_share": draw(_maybe(_fraction("anchor_tenant_share"))),
+        "local_incentives": draw(_maybe(st.booleans())),
+        "domestic_chip_power_subsidy": draw(_maybe(st.booleans())),
+        "state_funded": draw(_maybe(st.booleans())),
+        "completion_share": draw(_maybe(_fraction("completion_share"))),
+        "rent_8gpu_h100_server_rmb_month": draw(_maybe(_number("rent_8gpu_h100_server_rmb_month", 0, 2e5))),
+        "rent_gpu_hour_usd": draw(_maybe(_number("rent_gpu_hour_usd", 0, 10))),
+        "accelerator_age_years": draw(_maybe(_number("accelerator_age_years", 0, 10))),
+        "connected_to_national_monitoring": draw(_maybe(st.booleans())),
+    }
+    case: dict[str, Any] = {
+        "id": "generated", "kind": "facility", "name": "generated facility",
+        "location": location, "owner": {"headquarters_country": hq},
+        "facility": {k: v for k, v in facility.items() if v is not None},
+    }
+    if lines or draw(st.booleans()):
+        case["accelerators"] = lines
+    return case
+
+
+# Each worsening moves one input the wrong way (or leaves it) and keeps everything else.
+Worsening = Callable[[Callable[[st.SearchStrategy[Any]], Any], dict[str, Any]], None]
+
+
+def _lower(field: str) -> Worsening:
+    def worsen(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[str, Any]) -> None:
+        f[field] = draw(_number(field, 0.0, f[field]))
+    return worsen
+
+
+def _raise_pue(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[str, Any]) -> None:
+    f["pue"] = draw(_number("pue", f["pue"], 3.0))
+
+
+def _lower_contracted(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[str, Any]) -> None:
+    f["contracted_power_mw"] = draw(st.floats(0, f["contracted_power_mw"], allow_nan=False))
+
+
+def _add_state_financing(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[str, Any]) -> None:
+    source = draw(st.sampled_from(STATE_LINKED))
+    if source not in f["financing"]:
+        f["financing"] = [*f["financing"], source]
+
+
+WORSENINGS: dict[str, Worsening] = {
+    "accelerator_utilisation": _lower("accelerator_utilisation"),
+    "rack_occupancy": _lower("rack_occupancy"),
+    "pue": _raise_pue,
+    "financing": _add_state_financing,
+    "anchor_tenant_share": _lower("anchor_tenant_share"),
+    "contracted_power_mw": _lower_contracted,
+}
+
+
+def monotonicity_property(rules: Any, examples: int, seen: list[str], *, derandomize: bool = False) -> Any:
+    """A Hypothesis test: worsening one input of a generated facility never lowers its score or level."""
+
+    @settings(max_examples=examples, deadline=None, derandomize=derandomize, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(case=facilities(), as_of=st.sampled_from(["2025-06-01", AS_OF, "2027-01-01"]), data=st.data())
+    def check(case: dict[str, Any], as_of: str, data: st.DataObject) -> None:
+        present = [k for k in WORSENINGS if k in case["facility"]]
+        if not present:
+            seen.append("nothing to worsen")
+            return
+        field = data.draw(st.sampled_from(present), label="worsened")
+        worse = copy.deepcopy(case)
+        WORSENINGS[field](data.draw, worse["facility"])
+        before = assess(case, rules=rules, as_of=as_of).dimensions["overcapacity"]
+        after = assess(worse, rules=rules, as_of=as_of).dimensions["overcapacity"]
+        seen.append(field)
+        assert after.score >= before.score, f"{field}: {before.score} -> {after.score}"
+        assert LEVELS.index(after.level) >= LEVELS.index(before.level), (
+            f"{field}: {before.level} -> {after.level}")
+
+    return check
+
+
+def test_worsening_any_input_never_lowers_the_score_or_level_over_1000_facilities(rules: Any) -> None:
+    seen: list[str] = []
+    monotonicity_property(rules, 1000, seen)()
+    assert len(seen) >= 1000
+    assert set(WORSENINGS) <= set(seen), "every kind of worsening was exercised"
+
+
+def test_the_monotonicity_property_catches_a_band_rule(tmp_path: Path) -> None:
+    band = yaml.safe_dump([{
+        "id": "OVX-999", "title": "PUE between 1.3 and 1.5 (a non-monotone band)",
+        "dimension": "overcapacity",
+        "severity": "medium", "points": 40, "basis": "heuristic", "effective_from": "2020-01-01",
+        "applies_to": ["facility"],
+        "when": {"all": [{"fact": "facility.pue", "gte": 1.3}, {"fact": "facility.pue", "lt": 1.5}]},
+        "message": "A band rule, for testing the property only (heuristic).",
+        "citations": [{"instrument": "test fixture", "confidence": "UNCONFIRMED"}],
+    }], allow_unicode=True)
+    broken = tmp_path / "overcapacity.yaml"
+    indented = "".join(f"  {line}\n" for line in band.splitlines())
+    broken.write_text(RULESET.read_text(encoding="utf-8") + "\n" + indented, encoding="utf-8")
+    with pytest.raises(AssertionError):
+        monotonicity_property(load_rules([broken]), 500, [], derandomize=True)()
