@@ -1,0 +1,47 @@
+"""Generated schemas: no drift from their sources; example cases fit the case schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from engine.safeyaml import load_file
+from engine.schema import NAMES, main, schema, text
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_schema_matches_what_the_models_generate(name: str) -> None:
+    committed = (ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")
+    assert committed == text(name), "schema drift: run `python -m engine.schema` and commit"
+
+
+def test_schema_check_mode_reports_no_drift() -> None:
+    assert main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "cases").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_case_fits_the_case_schema(path: Path) -> None:
+    data = load_file(str(path)).data
+    jsonschema.validate(_plain(data), schema("case"))
+
+
+@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "rulesets").glob("*.yaml")
+                                        if not p.name.endswith(".tests.yaml")), ids=lambda p: p.name)
+def test_every_bundled_ruleset_fits_the_ruleset_schema(path: Path) -> None:
+    jsonschema.validate(_plain(load_file(str(path)).data), schema("ruleset"))
+
+
+def _plain(value):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
