@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from engine import conditions as C
-from engine.errors import Problem, ProblemList, RulesetError, did_you_mean
+from engine.errors import Problem, ProblemList, RulesetError, did_you_mean, pointer
 from engine.factspec import Catalogue, FactType, catalogue
 from engine.models import (
     Citation,
@@ -225,6 +225,122 @@ def _check_condition(doc: Document, raw: Any, path: list[str | int], cat: Catalo
         problems.add(doc.where([*path, op], f"type mismatch on {fact_name!r}: {why}", code="type_mismatch"))
 
 
+_FLIP = {"eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "lte": "gt", "gt": "lte", "in": "not_in",
+         "not_in": "in", "exists": "exists"}
+Literal_ = tuple[str, Any, list[str | int]]  # (operator, value, JSON path of the operator)
+
+
+def _literals(raw: Any, path: list[str | int], negated: bool, out: dict[str, list[Literal_]],
+              nested: list[tuple[Any, list[str | int]]]) -> None:
+    """Comparisons that must all hold for this `all` scope, by fact; other branches go to ``nested``."""
+    if not isinstance(raw, dict):
+        return
+    if "fact" in raw:
+        ops = [k for k in raw if k != "fact"]
+        if len(ops) != 1 or ops[0] not in _FLIP or not isinstance(raw["fact"], str):
+            return
+        op, value = ops[0], C.normalise_value(raw[ops[0]])
+        if negated:
+            op, value = _FLIP[op], (not value if op == "exists" else value)
+        out.setdefault(raw["fact"], []).append((op, value, [*path, ops[0]]))
+    elif "not" in raw:
+        inner = raw["not"]
+        key = "any" if not negated else "all"  # not-any is all-not (De Morgan)
+        if isinstance(inner, dict) and ("fact" in inner or "not" in inner or key in inner):
+            if key in inner and isinstance(inner[key], list):
+                for i, child in enumerate(inner[key]):
+                    _literals(child, [*path, "not", key, i], not negated, out, nested)
+            else:
+                _literals(inner, [*path, "not"], not negated, out, nested)
+    elif ("all" if not negated else "any") in raw:
+        key = "all" if not negated else "any"
+        for i, child in enumerate(raw[key] if isinstance(raw[key], list) else []):
+            _literals(child, [*path, key, i], negated, out, nested)
+    elif not negated:
+        nested.append((raw, path))
+
+
+def _orderable(a: Any, b: Any) -> bool:
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
+    return numbers or (isinstance(a, str) and isinstance(b, str))
+
+
+def _key(v: Any) -> tuple[bool, Any]:
+    return (isinstance(v, bool), v)  # True is not 1 in the rule language
+
+
+def _holds(op: str, bound: Any, v: Any) -> bool | None:
+    """Whether value v satisfies ``op bound``; None when undecidable here."""
+    if op == "eq":
+        return _key(v) == _key(bound)
+    if op == "ne":
+        return _key(v) != _key(bound)
+    if op == "in":
+        return _key(v) in {_key(b) for b in bound}
+    if op == "not_in":
+        return _key(v) not in {_key(b) for b in bound}
+    if op in _ORDER_OPS and _orderable(v, bound):
+        return bool({"lt": v < bound, "lte": v <= bound, "gt": v > bound, "gte": v >= bound}[op])
+    return None
+
+
+def _conflict(lits: list[Literal_]) -> tuple[Literal_, Literal_] | None:
+    """Two comparisons on one fact that cannot both hold, or None (only decidable cases)."""
+    exists = [lit for lit in lits if lit[0] == "exists"]
+    absent = [lit for lit in exists if lit[1] is False]
+    for lit in lits:
+        if absent and lit is not absent[0] and (lit[0] != "exists" or lit[1] is True):
+            return absent[0], lit
+    values = [lit for lit in lits if lit[0] != "exists"]
+    for i, a in enumerate(values):
+        for b in values[i + 1:]:
+            # A candidate value that satisfies a must satisfy b, for each value a allows (eq / in).
+            for x, y in ((a, b), (b, a)):
+                if x[0] in ("eq", "in"):
+                    allowed = [x[1]] if x[0] == "eq" else list(x[1])
+                    if all(_holds(y[0], y[1], v) is False for v in allowed):
+                        return a, b
+            if a[0] in _ORDER_OPS and b[0] in _ORDER_OPS and _orderable(a[1], b[1]):
+                lo, hi = (a, b) if a[0] in ("gt", "gte") else (b, a)
+                if lo[0] in ("gt", "gte") and hi[0] in ("lt", "lte"):
+                    strict = lo[0] == "gt" or hi[0] == "lt"
+                    if lo[1] > hi[1] or (lo[1] == hi[1] and strict):
+                        return a, b
+    return None
+
+
+def _describe(lit: Literal_) -> str:
+    op, value, _ = lit
+    shown = list(value) if isinstance(value, tuple) else value
+    return f"{op} {shown!r}" if op != "exists" else f"exists {str(value).lower()}"
+
+
+def _contradictions(doc: Document, raw: Any, path: list[str | int], top: bool, problems: ProblemList) -> None:
+    """Report an `all` whose comparisons on one fact cannot hold together (a rule or branch that never fires).
+
+    Only decidable cases are checked: bounds that leave no value (``gt 5`` and ``lt 3``), different
+    equalities, an equality outside a list or a range, ``exists false`` beside a comparison."""
+    if not isinstance(raw, dict):
+        return
+    lits: dict[str, list[Literal_]] = {}
+    nested: list[tuple[Any, list[str | int]]] = []
+    _literals(raw, path, False, lits, nested)
+    for fact, group in lits.items():
+        pair = _conflict(group)
+        if pair:
+            first, second = pair
+            what = "the rule can never fire" if top else "this branch can never hold"
+            problems.add(doc.where(second[2], f"contradictory conditions on {fact!r}: {_describe(first)} and "
+                                   f"{_describe(second)} cannot both hold, so {what}", code="never_fires",
+                                   hint=f"the other condition is at {pointer(first[2])}"))
+    for node, npath in nested:
+        if "any" in node and isinstance(node["any"], list):
+            for i, child in enumerate(node["any"]):
+                _contradictions(doc, child, [*npath, "any", i], False, problems)
+        elif "some" in node and isinstance(node.get("where"), dict):
+            _contradictions(doc, node["where"], [*npath, "where"], top, problems)
+
+
 def _placeholders(doc: Document, text: str, path: list[str | int], cat: Catalogue | None,
                   lists: set[tuple[str, ...]], problems: ProblemList) -> None:
     for match in _PLACEHOLDER.finditer(text):
@@ -297,7 +413,10 @@ def parse_ruleset(doc: Document) -> Ruleset:
         when = raw.get("when")
         if when is None:
             continue
+        before = len(problems.problems)
         _check_condition(doc, when, [*base, "when"], cat, None, False, problems)
+        if len(problems.problems) == before:
+            _contradictions(doc, when, [*base, "when"], True, problems)
         frm, to = raw.get("effective_from"), raw.get("effective_to")
         if isinstance(frm, str) and isinstance(to, str) and to < frm:
             problems.add(doc.where([*base, "effective_to"], f"effective_to {to} is before effective_from {frm}",
