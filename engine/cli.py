@@ -230,5 +230,28 @@ def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
     click.echo(text, nl=False)
 
 
+
+@rules.command("docs")
+@click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable).")
+@click.option("--output", "-o", "output", default="docs/rules", show_default=True, type=click.Path(file_okay=False),
+              help="Directory for index.md and one <ruleset>.md each.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the files in --output differ.")
+def rules_docs(paths: tuple[str, ...], output: str, check: bool) -> None:
+    """Generate the Markdown reference of every rule (one file per ruleset + an index)."""
+    from engine.ruledocs import drift, write
+
+    try:
+        ruleset = _load_rules(paths)
+    except AiriskError as exc:
+        fail(exc)
+    if check:
+        stale = drift(ruleset, output)
+        for name in stale:
+            click.echo(f"{Path(output) / name}: out of date (run `airisk rules docs`)")
+        raise SystemExit(1 if stale else 0)
+    for target in write(ruleset, output):
+        click.echo(f"wrote {target}")
+
+
 if __name__ == "__main__":
     main()
