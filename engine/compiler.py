@@ -120,14 +120,24 @@ class FactPlan:
 
     def facts(self, view: dict[str, Any], serial: int) -> list[str]:
         """JSON texts of the case fact and item facts (absent values omitted)."""
-        out = [self._fact(self.case, view, f"{serial}c", None)]
-        for list_path, km in self.lists.items():
-            items = C.lookup(view, list_path)
-            if C.is_missing(items) or not isinstance(items, list):
+        built = self._built
+        if built is None or built[0] != self._shape():
+            built = self._built = (self._shape(), _builder(self.case),
+                                   [(C.getter(lp), km.tag, _builder(km)) for lp, km in self.lists.items()])
+        _, case_fact, lists = built
+        out = [case_fact(view, f"{serial}c", None)]
+        for get_items, tag, item_fact in lists:
+            items = get_items(view)
+            if not isinstance(items, list):
                 continue
             for i, item in enumerate(items):
-                out.append(self._fact(km, item, f"{serial}{km.tag}_{i}", i))
+                out.append(item_fact(item, f"{serial}{tag}_{i}", i))
         return out
+
+    _built: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def _shape(self) -> tuple[int, ...]:
+        return (self.case.width(), *(km.width() for km in self.lists.values()))
 
     @staticmethod
     def _fact(km: KeyMap, doc: Any, fid: str, index: int | None) -> str:
@@ -149,6 +159,49 @@ class FactPlan:
             hit = any(isinstance(v, bool) == isinstance(element, bool) and v == element for v in value)
             parts.append(f'"{key}":{"true" if hit else "false"}')
         return "{" + ",".join(parts) + "}"
+
+
+def _builder(km: KeyMap) -> Any:
+    """A function (doc, fact id, index) -> the same text as ``FactPlan._fact``, with lookups compiled."""
+    dumps = orjson.dumps
+    isfinite = math.isfinite
+    scalars = [(C.getter(path), f'"{key}":') for path, key in km.scalar.items()]
+    presence = [(C.getter(path), f'"{key}":true') for path, key in km.presence.items()]
+    contains = [(C.getter(path), element, isinstance(element, bool), f'"{key}":')
+                for (path, element), key in km.contains.items()]
+    missing = C.MISSING
+    head = f'","t":"{km.tag}"'
+
+    def build(doc: Any, fid: str, index: int | None) -> str:
+        parts = ['"id":"' + fid + head]
+        if index is not None:
+            parts.append(f'"x":{index}')
+        for get, prefix in scalars:
+            value = get(doc)
+            t = type(value)
+            if t is str:
+                parts.append(prefix + dumps(value).decode())
+            elif t is bool:
+                parts.append(prefix + ("true" if value else "false"))
+            elif t is float and isfinite(value):
+                text = repr(value)
+                parts.append(prefix + (text if "e" not in text else number_json(value)))
+            elif value is missing or isinstance(value, dict | list | tuple):
+                continue
+            else:
+                parts.append(prefix + scalar_json(value))
+        for get, flag in presence:
+            if get(doc) is not missing:
+                parts.append(flag)
+        for get, element, ebool, prefix in contains:
+            value = get(doc)
+            if value is missing or not isinstance(value, list | tuple):
+                continue
+            hit = any(isinstance(v, bool) == ebool and v == element for v in value)
+            parts.append(prefix + ("true" if hit else "false"))
+        return "{" + ",".join(parts) + "}"
+
+    return build
 
 
 # --------------------------------------------------------------------------- expressions
@@ -414,10 +467,7 @@ def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
 
 def _pattern_exprs(compiled: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    if "all" in compiled:
-        blocks = [compiled["all"]]
-    else:
-        blocks = [next(iter(b.values())) for b in compiled["any"]]
+    blocks = [compiled["all"]] if "all" in compiled else [next(iter(b.values())) for b in compiled["any"]]
     for block in blocks:
         for pattern in block:
             (expr,) = pattern.values()

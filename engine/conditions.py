@@ -17,11 +17,11 @@ the detector of rules that "need information".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
-Scalar = Union[str, int, float, bool]
+Scalar = str | int | float | bool
 Path = tuple[str, ...]
 
 
@@ -53,7 +53,7 @@ class Some:
     where: Condition
 
 
-Condition = Union[Cmp, All, Any_, Not, Some]
+Condition = Cmp | All | Any_ | Not | Some
 
 
 def normalise_value(value: Any) -> Any:
@@ -162,6 +162,7 @@ def references(cond: Condition) -> tuple[set[Path], dict[Path, set[Path]]]:
 # --------------------------------------------------------------------------- evaluation
 
 _MISSING = object()
+MISSING = _MISSING  # what ``lookup`` returns for an absent or null fact
 
 
 def lookup(doc: Any, path: Path) -> Any:
@@ -377,3 +378,308 @@ def _truth(cond: Condition, doc: Any) -> bool | None:
 def truth(cond: Condition, doc: Mapping[str, Any]) -> bool | None:
     """Public Kleene truth value of a condition on a document."""
     return _truth(cond, doc)
+
+
+# --------------------------------------------------------------------------- compiled evaluation
+#
+# The same semantics as ``evaluate`` / ``truth`` above (same traversal order,
+# same short-circuits, so the same evidence and the same missing facts), with
+# the per-node dispatch done once at compile time: a condition becomes nested
+# closures. The batch path evaluates every rule in force on every case, so this
+# is where most of its Python time went. ``tests`` hold the two to agreement.
+
+Getter = Callable[[Any], Any]
+
+
+def getter(path: Path) -> Getter:
+    """A function computing ``lookup(doc, path)`` (``_MISSING`` when absent or null)."""
+    if len(path) == 1:
+        (key,) = path
+
+        def get1(doc: Any) -> Any:
+            if type(doc) is dict or isinstance(doc, Mapping):
+                value = doc.get(key, _MISSING)
+                return _MISSING if value is None else value
+            return _MISSING
+
+        return get1
+
+    def get(doc: Any) -> Any:
+        for step in path:
+            if not (type(doc) is dict or isinstance(doc, Mapping)):
+                return _MISSING
+            doc = doc.get(step, _MISSING)
+            if doc is _MISSING or doc is None:
+                return _MISSING
+        return doc
+
+    return get
+
+
+def _test(op: str, value: Any) -> Callable[[Any], bool]:
+    """``compare(actual, op, value)`` with the operator and literal fixed."""
+    vbool = isinstance(value, bool)
+    if op in ("eq", "ne"):
+        def eq(a: Any) -> bool:
+            return isinstance(a, bool) == vbool and a == value
+
+        if op == "eq":
+            return eq
+        return lambda a: not eq(a)
+    if op in ("in", "not_in"):
+        values = tuple(value)
+        if values and all(type(v) is str for v in values):
+            strings = frozenset(values)
+
+            def is_in(a: Any) -> bool:
+                return isinstance(a, str) and a in strings
+        else:
+            def is_in(a: Any) -> bool:
+                return any(_same_kind(a, v) and a == v for v in values)
+
+        if op == "in":
+            return is_in
+        return lambda a: not is_in(a)
+    if op in ("contains", "not_contains"):
+        def has(a: Any) -> bool:
+            return any(_same_kind(x, value) and x == value for x in a)
+
+        if op == "contains":
+            return lambda a: isinstance(a, list | tuple) and has(a)
+        return lambda a: isinstance(a, list | tuple) and not has(a)
+    if op in ("lt", "lte", "gt", "gte"):
+        import operator
+
+        fn = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}[op]
+        if vbool:
+            return lambda a: False
+
+        def order(a: Any) -> bool:
+            if isinstance(a, bool):
+                return False
+            try:
+                return bool(fn(a, value))
+            except TypeError:
+                return False
+
+        return order
+    raise ValueError(f"unknown operator {op!r}")
+
+
+Truth = Callable[[Any], "bool | None"]
+
+
+def compile_truth(cond: Condition) -> Truth:
+    """A function computing ``truth(cond, doc)``."""
+    if isinstance(cond, Cmp):
+        get = getter(cond.path)
+        if cond.op == "exists":
+            want = bool(cond.value)
+            return lambda doc: (get(doc) is not _MISSING) == want
+        test = _test(cond.op, cond.value)
+
+        def cmp(doc: Any) -> bool | None:
+            actual = get(doc)
+            if actual is _MISSING:
+                return None
+            return test(actual)
+
+        return cmp
+    if isinstance(cond, All):
+        parts = tuple(compile_truth(c) for c in cond.children)
+
+        def all_(doc: Any) -> bool | None:
+            result: bool | None = True
+            for part in parts:
+                r = part(doc)
+                if r is False:
+                    return False
+                if r is None:
+                    result = None
+            return result
+
+        return all_
+    if isinstance(cond, Any_):
+        parts = tuple(compile_truth(c) for c in cond.children)
+
+        def any_(doc: Any) -> bool | None:
+            result: bool | None = False
+            for part in parts:
+                r = part(doc)
+                if r is True:
+                    return True
+                if r is None:
+                    result = None
+            return result
+
+        return any_
+    if isinstance(cond, Not):
+        inner = compile_truth(cond.child)
+
+        def not_(doc: Any) -> bool | None:
+            r = inner(doc)
+            return None if r is None else not r
+
+        return not_
+    if isinstance(cond, Some):
+        get_items = getter(cond.list_path)
+        where = compile_truth(cond.where)
+
+        def some(doc: Any) -> bool | None:
+            items = get_items(doc)
+            if items is _MISSING or not isinstance(items, list | tuple):
+                return None
+            result: bool | None = False
+            for item in items:
+                r = where(item)
+                if r is True:
+                    return True
+                if r is None:
+                    result = None
+            return result
+
+        return some
+    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
+
+
+Explain = Callable[[Any, str, Outcome], "bool | None"]
+
+
+def compile_explain(cond: Condition) -> Explain:
+    """A function ``(doc, prefix, outcome) -> truth`` doing what ``_eval`` does."""
+    if isinstance(cond, Cmp):
+        get = getter(cond.path)
+        fact = ".".join(cond.path)
+        op = cond.op
+        if op == "exists":
+            want = bool(cond.value)
+
+            def exists(doc: Any, prefix: str, out: Outcome) -> bool | None:
+                actual = get(doc)
+                present = actual is not _MISSING
+                result = present == want
+                if result:
+                    out.evidence.append({"fact": prefix + fact, "op": "exists", "value": cond.value,
+                                         "actual": actual if present else None})
+                return result
+
+            return exists
+        test = _test(op, cond.value)
+        literal = cond.value
+        as_list = isinstance(literal, tuple)
+
+        def cmp(doc: Any, prefix: str, out: Outcome) -> bool | None:
+            actual = get(doc)
+            if actual is _MISSING:
+                out.missing.add(prefix + fact)
+                return None
+            result = test(actual)
+            if result:
+                out.evidence.append({"fact": prefix + fact, "op": op,
+                                     "value": list(literal) if as_list else literal,
+                                     "actual": list(actual) if isinstance(actual, tuple) else actual})
+            return result
+
+        return cmp
+    if isinstance(cond, All):
+        parts = tuple(compile_explain(c) for c in cond.children)
+
+        def all_(doc: Any, prefix: str, out: Outcome) -> bool | None:
+            evidence = out.evidence
+            mark = len(evidence)
+            seen_unknown = False
+            for part in parts:
+                r = part(doc, prefix, out)
+                if r is False:
+                    del evidence[mark:]
+                    return False
+                if r is None:
+                    seen_unknown = True
+            if seen_unknown:
+                del evidence[mark:]
+                return None
+            return True
+
+        return all_
+    if isinstance(cond, Any_):
+        parts = tuple(compile_explain(c) for c in cond.children)
+
+        def any_(doc: Any, prefix: str, out: Outcome) -> bool | None:
+            evidence = out.evidence
+            mark = len(evidence)
+            held: list[dict[str, Any]] = []
+            seen_unknown = False
+            for part in parts:
+                r = part(doc, prefix, out)
+                if r is True:
+                    held.extend(evidence[mark:])
+                elif r is None:
+                    seen_unknown = True
+                del evidence[mark:]
+            if held:
+                evidence.extend(held)
+                return True
+            return None if seen_unknown else False
+
+        return any_
+    if isinstance(cond, Not):
+        inner = compile_explain(cond.child)
+
+        def not_(doc: Any, prefix: str, out: Outcome) -> bool | None:
+            scratch = Outcome(None, [], set(), {})
+            r = inner(doc, prefix, scratch)
+            out.missing |= scratch.missing
+            return None if r is None else not r
+
+        return not_
+    if isinstance(cond, Some):
+        get_items = getter(cond.list_path)
+        where = compile_explain(cond.where)
+        name = ".".join(cond.list_path)
+
+        def some(doc: Any, prefix: str, out: Outcome) -> bool | None:
+            items = get_items(doc)
+            if items is _MISSING or not isinstance(items, list | tuple):
+                out.missing.add(prefix + name)
+                return None
+            any_true = False
+            seen_unknown = False
+            evidence = out.evidence
+            mark = len(evidence)
+            kept: list[dict[str, Any]] = []
+            for i, item in enumerate(items):
+                r = where(item, f"{prefix}{name}[{i}].", out)
+                if r is True:
+                    any_true = True
+                    kept.extend(evidence[mark:])
+                    out.items.setdefault(name, []).append(i)
+                elif r is None:
+                    seen_unknown = True
+                del evidence[mark:]
+            if any_true:
+                evidence.extend(kept)
+                return True
+            out.items.pop(name, None)
+            return None if seen_unknown else False
+
+        return some
+    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
+
+
+class Compiled:
+    """A condition compiled once: ``truth(doc)`` and ``evaluate(doc)`` as in the functions above."""
+
+    __slots__ = ("_explain", "truth")
+
+    def __init__(self, cond: Condition) -> None:
+        self.truth = compile_truth(cond)
+        self._explain = compile_explain(cond)
+
+    def evaluate(self, doc: Mapping[str, Any]) -> Outcome:
+        """Same as ``evaluate(cond, doc)``."""
+        out = Outcome(None, [], set(), {})
+        out.truth = self._explain(doc, "", out)
+        if out.truth is not True:
+            out.evidence = []
+            out.items = {}
+        return out

@@ -8,11 +8,10 @@ process and reused for every case).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from functools import lru_cache
 from typing import Any
 
-from engine.version import __version__
 from engine import conditions as C
 from engine.case import Case
 from engine.compiler import compile_rules
@@ -23,6 +22,7 @@ from engine.models import Rule, RuleSet
 from engine.scoring import overall, score_dimensions
 from engine.text import render_template
 from engine.validation import case_from_data
+from engine.version import __version__
 
 
 def parse_as_of(value: str | dt.date | None) -> str:
@@ -50,12 +50,29 @@ class Engine:
         for rule in rules.rules:
             for scheme in rule.tier:
                 self._tier_dimension.setdefault(scheme, rule.dimension)
+        # Per-process caches: the rules in force per (date, scenario), each rule's condition compiled once.
+        self._in_force: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
+        self._compiled: dict[str, C.Compiled] = {}
 
     def in_force(self, as_of: str, scenario: str | None) -> tuple[Rule, ...]:
+        found = self._in_force.get((as_of, scenario))
+        if found is not None:
+            return found
         if scenario is not None and scenario not in self.rules.scenarios:
             raise InputError(Problem(message=f"unknown scenario {scenario!r}", code="unknown_scenario",
                                      hint=f"declared: {', '.join(self.rules.scenarios) or 'none'}"))
-        return tuple(r for r in self.rules.rules if r.in_force(as_of, scenario))
+        active = tuple(r for r in self.rules.rules if r.in_force(as_of, scenario))
+        if len(self._in_force) > 64:
+            self._in_force.clear()
+        self._in_force[(as_of, scenario)] = active
+        return active
+
+    def compiled(self, rule: Rule) -> C.Compiled:
+        """The rule's condition compiled to closures (same results as ``conditions.evaluate``)."""
+        found = self._compiled.get(rule.id)
+        if found is None:
+            found = self._compiled[rule.id] = C.Compiled(rule.condition)
+        return found
 
     def matcher(self, active: tuple[Rule, ...]) -> Matcher:
         key = tuple(r.id for r in active)
@@ -71,7 +88,8 @@ class Engine:
             if not isinstance(data, Mapping):
                 raise InputError(Problem(message="a case must be a JSON object", file=file, code="invalid"))
             view = dict(data)
-            meta = {"id": str(data.get("id", data.get("case_id", ""))), "name": data.get("name"), "kind": data.get("kind")}
+            meta = {"id": str(data.get("id", data.get("case_id", ""))), "name": data.get("name"),
+                    "kind": data.get("kind")}
             return self.assess_view(view, meta, as_of=as_of, scenario=scenario)
         case = case_from_data(data, file=file)
         return self.assess_case(case, as_of=as_of, scenario=scenario)
@@ -87,7 +105,7 @@ class Engine:
                     scenario: str | None) -> dict[str, Any]:
         day = parse_as_of(as_of)
         active = self.in_force(day, scenario)
-        fired = self.matcher(active).match(view)
+        fired = self.matcher(active).fired_ids(view)
         kind = meta.get("kind")
         findings: list[dict[str, Any]] = []
         for rule in active:
@@ -120,7 +138,7 @@ class Engine:
         }
 
     def _finding(self, rule: Rule, view: dict[str, Any], scenario: str | None) -> dict[str, Any]:
-        outcome = C.evaluate(rule.condition, view)
+        outcome = self.compiled(rule).evaluate(view)
         if outcome.truth is not True:
             raise EngineError(Problem(
                 message=f"the matching core fired {rule.id} but the reference evaluator finds its condition "
@@ -147,8 +165,7 @@ class Engine:
             "tags": list(rule.tags),
         }
 
-    @staticmethod
-    def _needs_information(active: tuple[Rule, ...], fired: Mapping[str, Any], view: dict[str, Any],
+    def _needs_information(self, active: tuple[Rule, ...], fired: Container[str], view: dict[str, Any],
                            kind: str | None) -> list[dict[str, Any]]:
         out = []
         missing_cache: dict[C.Path, bool] = {}
@@ -161,6 +178,9 @@ class Engine:
         for rule in active:
             if rule.id in fired or (kind and kind not in rule.applies_to):
                 continue
+            compiled = self.compiled(rule)
+            if compiled.truth(view) is not None:
+                continue  # decided: only an unknown condition needs information
             maybe = any(missing(p) for p in rule.case_paths)
             if not maybe:
                 for lp, paths in rule.item_paths.items():
@@ -170,7 +190,7 @@ class Engine:
                         break
             if not maybe:
                 continue
-            outcome = C.evaluate(rule.condition, view)
+            outcome = compiled.evaluate(view)
             if outcome.truth is None:
                 out.append({"rule_id": rule.id, "dimension": rule.dimension, "title": rule.title,
                             "missing": sorted(outcome.missing)})

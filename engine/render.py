@@ -51,10 +51,12 @@ def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
     lines.append(f"{'dimension':<16} {'level':<9} {'score':>5}  {'findings':>8}  confidence")
     for name, d in a["dimensions"].items():
         level = f"{d['level']:<9}"
-        lines.append(f"{name:<16} {_c(level, _LEVEL_COLOUR[d['level']], colour)} {d['score']:>5g}  {d['findings']:>8}  "
-                     f"{d['confidence']:.0%}" + (f"  missing: {', '.join(d['missing_facts'])}" if d["missing_facts"] else ""))
-        for scheme, tier in d["tiers"].items():
-            lines.append(f"  {tier['title']}: {tier['tier']}" + ("" if tier["binding"] else " (indicative, non-binding)"))
+        missing = f"  missing: {', '.join(d['missing_facts'])}" if d["missing_facts"] else ""
+        lines.append(f"{name:<16} {_c(level, _LEVEL_COLOUR[d['level']], colour)} {d['score']:>5g}  "
+                     f"{d['findings']:>8}  {d['confidence']:.0%}{missing}")
+        for tier in d["tiers"].values():
+            suffix = "" if tier["binding"] else " (indicative, non-binding)"
+            lines.append(f"  {tier['title']}: {tier['tier']}{suffix}")
         for duty in d["duties"]:
             lines.append(f"  duty [{duty['jurisdiction']}]: {duty['obligation']}" +
                          (f" — {duty['deadline']}" if duty["deadline"] else ""))
@@ -69,8 +71,8 @@ def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
         for ev in f["evidence"]:
             lines.append(f"    · {_evidence_line(ev)}")
         window = f["effective"]
-        lines.append(f"    in force {window['effective_from']} → {window['effective_to'] or 'open'}; "
-                     + "; ".join(c["instrument"] + (f", {c['article']}" if c["article"] else "") for c in f["citations"][:2]))
+        sources = "; ".join(c["instrument"] + (f", {c['article']}" if c["article"] else "") for c in f["citations"][:2])
+        lines.append(f"    in force {window['effective_from']} → {window['effective_to'] or 'open'}; {sources}")
         if f["remediation"]:
             lines.append(f"    remedy: {f['remediation']}")
         if f["would_change"]:
@@ -96,7 +98,7 @@ def render_markdown(a: dict[str, Any]) -> str:
     for name, d in a["dimensions"].items():
         out.append(f"| {name} | {d['level']} | {d['score']:g} | {d['findings']} | {d['confidence']:.0%} |")
     out.append("")
-    for name, d in a["dimensions"].items():
+    for d in a["dimensions"].values():
         for tier in d["tiers"].values():
             out.append(f"- {tier['title']}: **{tier['tier']}**" + ("" if tier["binding"] else " (indicative)"))
         for duty in d["duties"]:

@@ -133,7 +133,8 @@ def not_negating_some(cond: dict[str, Any], negated: bool = False) -> bool:
     return True
 
 
-@settings(max_examples=int(os.environ.get("AIRISK_ORACLE_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=int(os.environ.get("AIRISK_ORACLE_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(conditions(CASE_FIELDS, True), min_size=1, max_size=12), st.lists(documents(), min_size=1, max_size=8))
 def test_durable_rules_fires_exactly_the_rules_the_reference_evaluator_finds_true(conds: list[dict[str, Any]],
                                                                                   docs: list[dict[str, Any]]) -> None:
