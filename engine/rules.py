@@ -6,6 +6,7 @@ its file, line, column and JSON pointer, with a did-you-mean where one helps.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import re
@@ -36,7 +37,17 @@ from engine.safeyaml import Document, Limits, load_file, load_text
 RULESET_LIMITS = Limits(max_bytes=10 * 1024 * 1024, max_depth=48, max_nodes=1_000_000)
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)(?::([^{}]*))?\}")
 _SPEC_OK = re.compile(r"^[<>^=]?[+\- ]?[,_]?(?:\d{1,3})?(?:[,_])?(?:\.\d{1,2})?[%fegd]?$")
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+
+
+def _runtime_schema() -> dict[str, Any]:
+    # Conditions are checked by _check_condition, which gives precise messages; the
+    # recursive oneOf of the published schema would only add slow, vaguer errors.
+    schema = copy.deepcopy(SCHEMA)
+    schema["$defs"]["rule"]["properties"]["when"] = {"type": "object"}
+    return schema
+
+
+_VALIDATOR = jsonschema.Draft202012Validator(_runtime_schema(), format_checker=jsonschema.FormatChecker())
 
 _ORDER_OPS = {"lt", "lte", "gt", "gte"}
 
@@ -374,12 +385,12 @@ def parse_ruleset(doc: Document) -> Ruleset:
     if not isinstance(data, dict):
         raise RulesetError(doc.where([], "a ruleset file is a mapping with `ruleset` and `rules`"))
     problems.extend(_schema_problems(doc, data))
-    header = data.get("ruleset") if isinstance(data.get("ruleset"), dict) else {}
+    header: dict[str, Any] = data["ruleset"] if isinstance(data.get("ruleset"), dict) else {}
     input_kind = header.get("input", "case")
     cat = catalogue() if input_kind == "case" else None
     tiers = header.get("tiers") or {}
     scenarios = header.get("scenarios") or {}
-    raw_rules = data.get("rules") if isinstance(data.get("rules"), list) else []
+    raw_rules: list[Any] = data["rules"] if isinstance(data.get("rules"), list) else []
 
     for name, scheme in tiers.items() if isinstance(tiers, dict) else ():
         if isinstance(scheme, dict) and scheme.get("default") not in (scheme.get("order") or []):
@@ -402,7 +413,7 @@ def parse_ruleset(doc: Document) -> Ruleset:
     for i, raw in enumerate(raw_rules):
         if not isinstance(raw, dict):
             continue
-        base = ["rules", i]
+        base: list[str | int] = ["rules", i]
         rid = raw.get("id")
         if isinstance(rid, str):
             if rid in seen:
