@@ -8,10 +8,12 @@ against the YAML rule). A case is checked against the case model.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from engine.errors import AiriskError, Problem
 from engine.models import Ruleset
+from engine.safeyaml import Document
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -31,6 +33,15 @@ def _is_ruleset(data: object) -> bool:
     return isinstance(data, dict) and "ruleset" in data and "rules" in data
 
 
+def _at_rule(doc: Document, ruleset: Ruleset, problem: Problem) -> Problem:
+    """A compiler problem located at its YAML rule (line, column and pointer)."""
+    for i, rule in enumerate(ruleset.rules):
+        if rule.line is not None and rule.line == problem.line:
+            located = doc.where(["rules", i, "when"], problem.message, code=problem.code, hint=problem.hint)
+            return replace(located, line=rule.line, column=doc.positions.get(f"/rules/{i}", (None, None))[1])
+    return problem
+
+
 def validate_paths(paths: Sequence[str]) -> tuple[list[Problem], list[str]]:
     """(problems, files checked) for rulesets and cases under ``paths``."""
     from engine.compiler import compile_rules
@@ -48,7 +59,10 @@ def validate_paths(paths: Sequence[str]) -> tuple[list[Problem], list[str]]:
             if _is_ruleset(doc.data):
                 ruleset = parse_ruleset(doc)
                 rulesets.append(ruleset)
-                compile_rules(ruleset.rules)
+                try:
+                    compile_rules(ruleset.rules)
+                except AiriskError as exc:
+                    problems.extend(_at_rule(doc, ruleset, p) for p in exc.problems)
             else:
                 case_from_data(doc.data, file=doc.file, doc=doc)
         except AiriskError as exc:
