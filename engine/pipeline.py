@@ -105,7 +105,7 @@ class Engine:
                     scenario: str | None) -> dict[str, Any]:
         day = parse_as_of(as_of)
         active = self.in_force(day, scenario)
-        fired = self.matcher(active).fired_ids(view)
+        fired = self.matcher(active).match(view)
         kind = meta.get("kind")
         findings: list[dict[str, Any]] = []
         for rule in active:
