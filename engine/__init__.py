@@ -16,13 +16,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.case import Case
 from engine.errors import AiriskError, EngineError, InputError, Problem, RulesetError
 from engine.models import Assessment, Finding, RuleSet
 from engine.rules import load_rules
 from engine.version import __version__
+
+if TYPE_CHECKING:
+    from engine.pipeline import Engine
 
 __all__ = [
     "AiriskError",
@@ -43,7 +46,7 @@ __all__ = [
 ]
 
 
-def _engine(rules: RuleSet | None) -> Any:
+def _engine(rules: RuleSet | None) -> Engine:
     from engine.pipeline import engine_for
 
     return engine_for(rules if rules is not None else load_rules())
@@ -83,24 +86,16 @@ def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = 
     return Assessment.model_validate(assess_dict(case, rules, as_of, scenario))
 
 
-def assess_many(cases: Iterable[Mapping[str, Any] | Case], rules: RuleSet | None = None,
+def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: RuleSet | None = None,
                 as_of: str | dt.date | None = None, scenario: str | None = None) -> Iterator[dict[str, Any]]:
-    """Assess cases lazily, one record per input, in order.
+    """Assess cases lazily, one record per input, in order (the records of ``airisk batch``).
 
+    Items may be JSON lines (``str``/``bytes``), mappings or ``Case`` objects.
     Each record is ``{"line": n, "case_id": ..., "assessment": {...}}`` or, for a
-    bad case, ``{"line": n, "case_id": ..., "error": {...}}``; a bad case never
-    stops the others."""
-    engine = _engine(rules)
-    for n, case in enumerate(cases, start=1):
-        case_id = case.id if isinstance(case, Case) else (case.get("id") if isinstance(case, Mapping) else None)
-        try:
-            if isinstance(case, Case):
-                result = engine.assess_case(case, as_of=as_of, scenario=scenario)
-            else:
-                result = engine.assess_data(case, as_of=as_of, scenario=scenario)
-            yield {"line": n, "case_id": case_id, "assessment": result}
-        except AiriskError as exc:
-            p = exc.first
-            yield {"line": n, "case_id": case_id if isinstance(case_id, str) else None,
-                   "error": {"code": p.code, "message": str(exc.first.message), "field": p.pointer,
-                             "problems": [q.as_dict() for q in exc.problems]}}
+    bad item, ``{"line": n, "case_id": ..., "error": {"code", "message", "field",
+    "problems"}}``; a bad item never stops the others. For process-parallel or
+    file-to-file runs see ``engine.batch.run_batch``; for Dask, ``engine.distributed``."""
+    from engine.batch import iter_records, make_assessor
+
+    assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario)
+    yield from iter_records(cases, assessor)

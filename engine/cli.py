@@ -230,6 +230,71 @@ def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
     click.echo(text, nl=False)
 
 
+# --------------------------------------------------------------------------- batch (issue 6)
+
+
+@click.command("batch")
+@click.argument("input_path", metavar="[INPUT|-]", default="-")
+@click.option("--output", "-o", default=None,
+              help="Write JSON lines here (atomically: temp file + rename); '-' or none: stdout.")
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Worker processes.")
+@click.option("--rules", "rules", multiple=True, type=click.Path(),
+              help="Ruleset file or directory (repeatable); default: bundled.")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="Assess every line as of this date (default today).")
+@click.option("--scenario", default=None, help="Alternative date set declared by a ruleset.")
+@click.option("--fail-on", "fail_on", type=LEVEL_CHOICE, default=None,
+              help="Exit 1 if any case is rated at or above this level.")
+@click.option("--max-line-bytes", default=1024 * 1024, show_default=True, type=click.IntRange(1),
+              help="Longer lines get a `line_too_long` error record (never held in memory whole).")
+@click.option("--chunk-lines", default=256, show_default=True, type=click.IntRange(1),
+              help="Lines per chunk sent to a worker.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--dask", "dask_address", default=None, metavar="SCHEDULER",
+              help="Run on a Dask cluster (e.g. tcp://scheduler:8786); INPUT is a glob of .jsonl files and "
+                   "--output a directory (one NAME.jsonl per input file). Needs `pip install airisk[dask]`.")
+def batch_command(input_path: str, output: str | None, workers: int, rules: tuple[str, ...],
+                  as_of: str | None, scenario: str | None, fail_on: str | None, max_line_bytes: int,
+                  chunk_lines: int, progress: bool | None, dask_address: str | None) -> None:
+    """Assess one case per line of INPUT (JSON lines; '-' or none reads stdin).
+
+    Writes one JSON line per input line, in input order: {"line", "case_id",
+    "assessment"} or {"line", "case_id", "error": {"code", "message", "field",
+    "problems"}}. Blank, malformed, invalid and oversize lines get an error
+    record and never stop the run. stdout carries only JSON lines; a summary
+    (and, on a terminal, a progress bar) goes to stderr.
+
+    \b
+    Exit codes:
+      0    every line was assessed (and none at or above --fail-on)
+      1    a case was rated at or above --fail-on (and no line was an error)
+      2    usage error: bad option, unreadable rules or input (no output written)
+      3    one or more lines were errors (their records say why)
+      130  interrupted (Ctrl-C): what was done is written, in order
+    """
+    try:
+        if dask_address is not None:
+            from engine.distributed import run_dask_cli
+
+            code = run_dask_cli(dask_address, input_path, output, rules=list(rules) or None, as_of=as_of,
+                                scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes)
+            raise SystemExit(code)
+        from engine.batch import BatchOptions, run_batch
+
+        options = BatchOptions(input=input_path, output=output, workers=workers, as_of=as_of,
+                               scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes,
+                               chunk_lines=chunk_lines, progress=progress)
+        code, _ = run_batch(_load_rules(rules), options)
+    except AiriskError as exc:
+        fail(exc)
+    raise SystemExit(code)
+
+
+main.add_command(batch_command)
+
+
 
 @rules.command("docs")
 @click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable).")

@@ -1,0 +1,681 @@
+"""Batch mode: one case per input line, one record per line, in order, at scale.
+
+A record is ``{"line": n, "case_id": ..., "assessment": {...}}`` (the same dict
+``Engine.assess_data`` returns, i.e. what ``airisk assess --format json``
+prints) or ``{"line": n, "case_id": ..., "error": {"code", "message",
+"field", "problems"}}``. A bad line (blank, malformed JSON, not an object, a
+schema error, longer than ``max_line_bytes``) yields an error record and never
+stops the run or shifts the others.
+
+Reading is streaming: lines are read with a size cap (an oversize line is
+skipped in pieces, never held whole), grouped into chunks, and assessed either
+in this process (``workers=1``) or by worker *processes* (durable-rules holds
+the GIL and is not thread-safe). Each worker builds its own ``Engine`` once.
+Chunks carry sequence numbers; results are written in input order from a
+bounded reorder buffer, so the output is byte-identical whatever the worker
+count, and memory stays flat whatever the number of cases. A worker that dies
+costs a retry of the chunk it held (a chunk that kills workers twice is retried
+line by line, and a line that still kills a worker gets a ``worker_crashed``
+error record), so every input line still gets exactly one output line.
+
+``engine.assess_many`` and ``airisk batch`` share this module: the library's
+records are exactly the CLI's lines before JSON encoding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import multiprocessing
+import multiprocessing.connection as mpc
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from engine.errors import AiriskError, Problem
+
+DEFAULT_MAX_LINE_BYTES = 1024 * 1024
+DEFAULT_CHUNK_LINES = 256
+DEFAULT_CHUNK_BYTES = 1024 * 1024
+EXIT_OK = 0
+EXIT_FAIL_ON = 1
+EXIT_USAGE = 2
+EXIT_LINE_ERRORS = 3
+EXIT_INTERRUPTED = 130
+LEVELS = ("critical", "high", "medium", "low")
+_SKIP_PIECE = 64 * 1024
+_CHUNK_ATTEMPTS = 2  # a chunk that kills this many workers is retried line by line
+
+# One input line as it travels: its number and its bytes, or None when it was too long.
+Line = tuple[int, bytes | None]
+
+
+# --------------------------------------------------------------------------- records
+
+
+def error_record(line: int, case_id: Any, problems: list[Problem]) -> dict[str, Any]:
+    """The error record of one input line (first problem in front, all of them listed)."""
+    located = [p if p.line is not None else dataclasses.replace(p, line=line) for p in problems]
+    first = located[0]
+    return {"line": line, "case_id": case_id if isinstance(case_id, str) else None,
+            "error": {"code": first.code, "message": first.message, "field": first.pointer,
+                      "problems": [p.as_dict() for p in located]}}
+
+
+def _case_id_of(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        cid = data.get("id")
+        if cid is None:
+            cid = data.get("case_id")
+        return cid
+    return getattr(data, "id", None)
+
+
+class Assessor:
+    """Turns input lines (or parsed cases) into records, with one Engine."""
+
+    def __init__(self, engine: Any, as_of: str, scenario: str | None, max_line_bytes: int) -> None:
+        self.engine = engine
+        self.as_of = as_of
+        self.scenario = scenario
+        self.max_line_bytes = max_line_bytes
+
+    def record(self, n: int, data: Any) -> dict[str, Any]:
+        """The record for one parsed case (a mapping or a ``Case``)."""
+        from engine.case import Case
+
+        try:
+            if isinstance(data, Case):
+                result = self.engine.assess_case(data, as_of=self.as_of, scenario=self.scenario)
+            elif isinstance(data, Mapping):
+                result = self.engine.assess_data(data, as_of=self.as_of, scenario=self.scenario)
+            else:
+                kind = "null" if data is None else type(data).__name__
+                return error_record(n, None, [Problem(message=f"a case must be a JSON object, not {kind}",
+                                                      code="not_a_mapping")])
+        except AiriskError as exc:
+            return error_record(n, _case_id_of(data), exc.problems)
+        except Exception as exc:  # a bug must cost one line, not the run; the record says what happened
+            return error_record(n, _case_id_of(data), [Problem(
+                message=f"internal error: {type(exc).__name__}: {exc}", code="internal_error",
+                hint="please report this line")])
+        return {"line": n, "case_id": result["case_id"], "assessment": result}
+
+    def line_record(self, n: int, raw: bytes | str | None) -> dict[str, Any]:
+        """The record for one raw input line (None: the line was longer than the limit)."""
+        if raw is None or len(raw) > self.max_line_bytes:
+            return error_record(n, None, [Problem(
+                message=f"line is longer than {self.max_line_bytes} bytes", code="line_too_long",
+                hint="raise --max-line-bytes, or split the case")])
+        if not raw.strip():
+            return error_record(n, None, [Problem(message="blank line", code="blank_line",
+                                                  hint="each line must hold one case as a JSON object")])
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return error_record(n, None, [Problem(message=f"malformed JSON: {exc}", code="invalid_json")])
+        return self.record(n, data)
+
+    def chunk(self, lines: list[Line]) -> tuple[bytes, Counter[str]]:
+        """JSON lines for a chunk of input lines, and counts by rating (``error`` for errors)."""
+        out = []
+        counts: Counter[str] = Counter()
+        dumps = orjson.dumps
+        for n, raw in lines:
+            rec = self.line_record(n, raw)
+            counts[rec["assessment"]["rating"] if "assessment" in rec else "error"] += 1
+            out.append(dumps(rec))
+        out.append(b"")
+        return b"\n".join(out), counts
+
+
+def make_assessor(rules: Any, as_of: str | dt.date | None, scenario: str | None,
+                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, *, shared: bool = True) -> Assessor:
+    """An Assessor for a RuleSet; the as-of date is fixed once here (default today).
+
+    ``shared`` reuses the process-wide Engine; a worker process builds its own."""
+    from engine.pipeline import Engine, engine_for, parse_as_of
+
+    engine = engine_for(rules) if shared else Engine(rules)
+    day = parse_as_of(as_of)
+    engine.in_force(day, scenario)  # an unknown scenario is a usage error, before any line
+    return Assessor(engine, day, scenario, max_line_bytes)
+
+
+def iter_records(cases: Iterable[Any], assessor: Assessor) -> Iterator[dict[str, Any]]:
+    """Records for cases given as lines (str/bytes), mappings or ``Case`` objects, lazily."""
+    for n, item in enumerate(cases, start=1):
+        if isinstance(item, bytes | str):
+            if isinstance(item, str):
+                item = item.encode()
+            yield assessor.line_record(n, item.rstrip(b"\r\n"))
+        else:
+            yield assessor.record(n, item)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_lines(stream: IO[bytes] | _CountingReader,
+               max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[Line]:
+    """(line number, bytes without the newline), or (n, None) for a line over the limit.
+
+    An oversize line is consumed in 64 KiB pieces and never held whole."""
+    n = 0
+    readline = stream.readline
+    while True:
+        line = readline(max_line_bytes + 2)  # content + "\r\n"
+        if not line:
+            return
+        n += 1
+        if line.endswith(b"\n"):
+            line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+            yield n, (line if len(line) <= max_line_bytes else None)
+            continue
+        if len(line) <= max_line_bytes:  # the last line, without a newline
+            yield n, line
+            return
+        while True:
+            piece = readline(_SKIP_PIECE)
+            if not piece or piece.endswith(b"\n"):
+                break
+        yield n, None
+
+
+def chunked(lines: Iterator[Line], max_lines: int = DEFAULT_CHUNK_LINES,
+            max_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[list[Line]]:
+    """Groups of lines, each at most ``max_lines`` lines or about ``max_bytes`` bytes."""
+    chunk: list[Line] = []
+    size = 0
+    for item in lines:
+        chunk.append(item)
+        size += len(item[1] or b"")
+        if len(chunk) >= max_lines or size >= max_bytes:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+# --------------------------------------------------------------------------- workers
+
+
+@dataclass
+class WorkerSpec:
+    """What a worker process needs to build its own Engine."""
+
+    rules: Any
+    as_of: str
+    scenario: str | None
+    max_line_bytes: int
+
+
+def worker_main(conn: mpc.Connection, spec: WorkerSpec) -> None:
+    """A worker process: build the Engine once, then assess chunks until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    from engine import pipeline
+
+    pipeline.engine_for.cache_clear()  # never reuse durable handles inherited over fork
+    assessor = make_assessor(spec.rules, spec.as_of, spec.scenario, spec.max_line_bytes, shared=False)
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        key, lines = msg
+        blob, counts = assessor.chunk(lines)
+        conn.send_bytes(orjson.dumps([key, dict(counts)]) + b"\n" + blob)
+
+
+WorkerTarget = Callable[[mpc.Connection, WorkerSpec], None]
+
+
+@dataclass
+class _Worker:
+    proc: Any
+    conn: mpc.Connection
+    pending: list[tuple[int, int]] = field(default_factory=list)  # keys of chunks sent, oldest first
+
+
+@dataclass
+class _Slot:
+    """One chunk's place in the output order; split chunks fill their parts line by line."""
+
+    lines: list[Line]
+    blob: bytes | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    attempts: int = 0
+    parts: list[bytes | None] | None = None
+    part_attempts: list[int] | None = None
+
+
+@dataclass
+class Stats:
+    """Live counts for the progress line and the summary."""
+
+    lines: int = 0
+    by_level: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    restarts: int = 0
+    retried_chunks: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    bytes_read: int = 0
+
+    def add(self, counts: Mapping[str, int]) -> None:
+        for key, value in counts.items():
+            if key == "error":
+                self.errors += value
+            else:
+                self.by_level[key] += value
+            self.lines += value
+
+    def rate(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return self.lines / elapsed if elapsed > 0 else 0.0
+
+    def summary(self) -> str:
+        levels = ", ".join(f"{lvl} {self.by_level[lvl]}" for lvl in LEVELS)
+        elapsed = time.perf_counter() - self.started
+        text = (f"airisk batch: {self.lines} lines, {self.lines - self.errors} assessed ({levels}), "
+                f"{self.errors} errors, {self.rate():,.0f} cases/s, {elapsed:.1f} s")
+        if self.restarts:
+            text += f"; {self.restarts} worker(s) restarted, {self.retried_chunks} chunk(s) retried"
+        return text
+
+
+def _context() -> Any:
+    # fork: workers inherit the loaded rules (no re-parse, fast start); main is single-threaded here.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+class ParallelRunner:
+    """Assess chunks on worker processes; yield output blobs in input order.
+
+    ``depth`` is 1: a chunk is sent only to an idle worker. With more in flight,
+    a parent blocked sending a large chunk and a worker blocked sending a large
+    result would wait on each other (pipes hold 64 KiB); and a dead worker then
+    costs exactly the chunk it was working on."""
+
+    def __init__(self, spec: WorkerSpec, workers: int, *, depth: int = 1, ahead: int | None = None,
+                 target: WorkerTarget = worker_main, stats: Stats | None = None) -> None:
+        self.spec = spec
+        self.n = workers
+        self.depth = depth
+        self.ahead = ahead if ahead is not None else max(4, 4 * workers)
+        self.target = target
+        self.stats = stats if stats is not None else Stats()
+        self.ctx = _context()
+        self.workers: list[_Worker] = []
+        self.slots: dict[int, _Slot] = {}
+        self.retry: list[tuple[int, int]] = []  # keys waiting for a worker: (seq, -1 whole | part index)
+        self.interrupted = False
+
+    def _spawn(self) -> _Worker:
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(target=self.target, args=(child, self.spec), daemon=True)
+        proc.start()
+        child.close()
+        return _Worker(proc, parent)
+
+    def _send(self, worker: _Worker, key: tuple[int, int]) -> None:
+        seq, part = key
+        slot = self.slots[seq]
+        lines = slot.lines if part < 0 else [slot.lines[part]]
+        worker.pending.append(key)
+        # A dead worker refuses the send; its sentinel fires and the chunk is retried.
+        with contextlib.suppress(OSError):
+            worker.conn.send((list(key), lines))
+
+    def _free_worker(self) -> _Worker | None:
+        best = min(self.workers, key=lambda w: len(w.pending), default=None)
+        return best if best is not None and len(best.pending) < self.depth else None
+
+    def _lost(self, worker: _Worker) -> None:
+        """A worker died: respawn it and queue the chunks it held."""
+        self.workers.remove(worker)
+        with contextlib.suppress(OSError):
+            worker.conn.close()
+        worker.proc.join(timeout=1)
+        self.stats.restarts += 1
+        for seq, part in worker.pending:
+            slot = self.slots.get(seq)
+            if slot is None:
+                continue
+            self.stats.retried_chunks += 1
+            if part < 0:
+                slot.attempts += 1
+                if slot.attempts >= _CHUNK_ATTEMPTS and len(slot.lines) > 1:
+                    slot.parts = [None] * len(slot.lines)
+                    slot.part_attempts = [0] * len(slot.lines)
+                    self.retry.extend((seq, i) for i in range(len(slot.lines)))
+                else:
+                    self.retry.append((seq, -1))
+            else:
+                assert slot.part_attempts is not None and slot.parts is not None
+                slot.part_attempts[part] += 1
+                if slot.part_attempts[part] >= _CHUNK_ATTEMPTS:
+                    n = slot.lines[part][0]
+                    rec = error_record(n, None, [Problem(
+                        message="a worker process died on this line twice", code="worker_crashed",
+                        hint="the case may trigger a crash in the matching core; please report it")])
+                    slot.parts[part] = orjson.dumps(rec) + b"\n"
+                    slot.counts["error"] += 1
+                else:
+                    self.retry.append((seq, part))
+        self.workers.append(self._spawn())
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            data = worker.conn.recv_bytes()
+        except (EOFError, OSError):
+            self._lost(worker)
+            return
+        head, _, blob = data.partition(b"\n")
+        (seq, part), counts = orjson.loads(head)
+        if (seq, part) in worker.pending:
+            worker.pending.remove((seq, part))
+        slot = self.slots.get(seq)
+        if slot is None:
+            return
+        slot.counts.update(counts)
+        if part < 0:
+            slot.blob = blob
+        else:
+            assert slot.parts is not None
+            slot.parts[part] = blob
+
+    @staticmethod
+    def _blob(slot: _Slot) -> bytes:
+        if slot.parts is None:
+            return slot.blob or b""
+        return b"".join(p or b"" for p in slot.parts)
+
+    @staticmethod
+    def _done(slot: _Slot) -> bool:
+        if slot.parts is not None:
+            return all(p is not None for p in slot.parts)
+        return slot.blob is not None
+
+    def run(self, chunks: Iterator[list[Line]]) -> Iterator[bytes]:
+        """Output blobs (JSON lines) in input order; stops early if the consumer stops."""
+        self.workers = [self._spawn() for _ in range(self.n)]
+        next_seq = 0  # next chunk to read
+        flush_seq = 0  # next chunk to write
+        exhausted = False
+        try:
+            while True:
+                # Dispatch retries first, then new chunks while the reorder window has room.
+                while self.retry:
+                    worker = self._free_worker()
+                    if worker is None:
+                        break
+                    self._send(worker, self.retry.pop(0))
+                while not exhausted and not self.retry and next_seq - flush_seq < self.ahead:
+                    worker = self._free_worker()
+                    if worker is None:
+                        break
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        exhausted = True
+                        break
+                    self.slots[next_seq] = _Slot(chunk)
+                    self._send(worker, (next_seq, -1))
+                    next_seq += 1
+                # Write whatever is complete at the head of the order.
+                while flush_seq in self.slots and self._done(self.slots[flush_seq]):
+                    slot = self.slots.pop(flush_seq)
+                    self.stats.add(slot.counts)
+                    flush_seq += 1
+                    yield self._blob(slot)
+                if exhausted and flush_seq == next_seq:
+                    return
+                conns = {w.conn: w for w in self.workers}
+                sentinels = {w.proc.sentinel: w for w in self.workers}
+                try:
+                    ready = mpc.wait(list(conns) + list(sentinels))
+                except KeyboardInterrupt:
+                    # Ctrl-C: hand over what is done, in order, and stop.
+                    self.interrupted = True
+                    while flush_seq in self.slots and self._done(self.slots[flush_seq]):
+                        slot = self.slots.pop(flush_seq)
+                        self.stats.add(slot.counts)
+                        flush_seq += 1
+                        yield self._blob(slot)
+                    return
+                for obj in ready:
+                    if obj in conns and conns[obj] in self.workers:
+                        w = conns[obj]
+                        self._receive(w)
+                for obj in ready:
+                    if obj in sentinels and sentinels[obj] in self.workers:
+                        w = sentinels[obj]
+                        # Results it sent before dying are already read above; anything left is lost.
+                        while w in self.workers and w.conn.poll(0):
+                            self._receive(w)
+                        if w in self.workers:
+                            self._lost(w)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for w in self.workers:
+            with contextlib.suppress(OSError):
+                w.conn.send(None)
+        deadline = time.monotonic() + 2
+        for w in self.workers:
+            w.proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(timeout=1)
+            with contextlib.suppress(OSError):
+                w.conn.close()
+        self.workers = []
+
+
+def serial_blobs(assessor: Assessor, chunks: Iterator[list[Line]], stats: Stats) -> Iterator[bytes]:
+    """Output blobs in order, assessed in this process."""
+    for chunk in chunks:
+        blob, counts = assessor.chunk(chunk)
+        stats.add(counts)
+        yield blob
+
+
+# --------------------------------------------------------------------------- output
+
+
+class AtomicOutput:
+    """A binary sink: stdout, or a temp file in the target's directory renamed on success.
+
+    On failure the temp file is removed, so the target is either absent (or
+    its old content) or complete. ``keep_partial`` renames it to
+    ``TARGET.partial`` instead (after Ctrl-C: what was done, clearly marked)."""
+
+    def __init__(self, target: str | None) -> None:
+        self.target = None if target is None or target == "-" else Path(target)
+        self.tmp: Path | None = None
+        if self.target is None:
+            self.fh: IO[bytes] = sys.stdout.buffer
+        else:
+            directory = self.target.parent if str(self.target.parent) else Path(".")
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=directory)
+            self.tmp = Path(tmp)
+            self.fh = os.fdopen(fd, "wb", buffering=1024 * 1024)
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+
+    def commit(self) -> None:
+        if self.target is None or self.tmp is None:
+            self.fh.flush()
+            return
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        os.replace(self.tmp, self.target)
+        self.tmp = None
+
+    def abort(self, keep_partial: bool = False) -> Path | None:
+        if self.target is None or self.tmp is None:
+            with contextlib.suppress(OSError, ValueError):
+                self.fh.flush()
+            return None
+        with contextlib.suppress(OSError):
+            self.fh.close()
+        kept = None
+        if keep_partial:
+            kept = self.target.with_name(self.target.name + ".partial")
+            os.replace(self.tmp, kept)
+        else:
+            self.tmp.unlink(missing_ok=True)
+        self.tmp = None
+        return kept
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """A one-line progress bar with live counts on a terminal's stderr."""
+
+    def __init__(self, stats: Stats, total_bytes: int | None, stream: IO[str], enabled: bool) -> None:
+        self.stats = stats
+        self.total = total_bytes
+        self.stream = stream
+        self.enabled = enabled
+        self.last = 0.0
+
+    def update(self, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if not force and now - self.last < 0.2:
+            return
+        self.last = now
+        s = self.stats
+        counts = " ".join(f"{lvl[:4]} {s.by_level[lvl]}" for lvl in LEVELS)
+        if self.total:
+            frac = min(1.0, s.bytes_read / self.total)
+            bar = "#" * int(frac * 24)
+            head = f"[{bar:<24}] {frac:4.0%}"
+        else:
+            head = "[streaming]"
+        self.stream.write(f"\r\x1b[2K{head} {s.lines:,} lines | {counts} | errors {s.errors} "
+                          f"| {s.rate():,.0f}/s")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.update(force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class _CountingReader:
+    """Counts bytes read (for the progress bar) around a binary stream."""
+
+    def __init__(self, raw: IO[bytes], stats: Stats) -> None:
+        self.raw = raw
+        self.stats = stats
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.raw.readline(limit)
+        self.stats.bytes_read += len(line)
+        return line
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class BatchOptions:
+    """Everything ``airisk batch`` is told; the library defaults match the CLI's."""
+
+    input: str = "-"
+    output: str | None = None
+    workers: int = 1
+    as_of: str | dt.date | None = None
+    scenario: str | None = None
+    fail_on: str | None = None
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    chunk_lines: int = DEFAULT_CHUNK_LINES
+    progress: bool | None = None  # None: only when stderr is a terminal
+
+
+def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = None,
+              target: WorkerTarget = worker_main) -> tuple[int, Stats]:
+    """Run a batch end to end; (exit code, stats). Raises AiriskError on usage errors."""
+    from engine.models import LEVEL_ORDER
+
+    err = stderr if stderr is not None else sys.stderr
+    assessor = make_assessor(rules, options.as_of, options.scenario, options.max_line_bytes,
+                             shared=options.workers <= 1)
+    stats = Stats()
+    if options.input == "-":
+        source: IO[bytes] = sys.stdin.buffer
+        total = None
+    else:
+        try:
+            source = open(options.input, "rb")  # noqa: SIM115 - closed in finally below
+            total = os.path.getsize(options.input)
+        except OSError as exc:
+            raise AiriskError(Problem(message=f"cannot read input: {exc.strerror}", file=options.input,
+                                      code="io_error")) from None
+    show = options.progress if options.progress is not None else bool(getattr(err, "isatty", lambda: False)())
+    progress = Progress(stats, total, err, show)
+    sink = AtomicOutput(options.output)
+    chunks = chunked(read_lines(_CountingReader(source, stats), options.max_line_bytes), options.chunk_lines)
+    interrupted = False
+    try:
+        runner: ParallelRunner | None = None
+        if options.workers <= 1:
+            blobs = serial_blobs(assessor, chunks, stats)
+        else:
+            spec = WorkerSpec(rules, assessor.as_of, assessor.scenario, options.max_line_bytes)
+            runner = ParallelRunner(spec, options.workers, target=target, stats=stats)
+            blobs = runner.run(chunks)
+        try:
+            for blob in blobs:
+                sink.write(blob)
+                if options.output in (None, "-"):
+                    sink.fh.flush()
+                progress.update()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            interrupted = interrupted or bool(getattr(runner, "interrupted", False))
+            close = getattr(blobs, "close", None)
+            if close is not None:
+                close()
+    except BaseException:
+        sink.abort()
+        progress.finish()
+        raise
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+    progress.finish()
+    if interrupted:
+        kept = sink.abort(keep_partial=True)
+        err.write(stats.summary() + "; interrupted" + (f", partial output in {kept}" if kept else "") + "\n")
+        return EXIT_INTERRUPTED, stats
+    sink.commit()
+    err.write(stats.summary() + "\n")
+    if stats.errors:
+        return EXIT_LINE_ERRORS, stats
+    if options.fail_on and any(n and LEVEL_ORDER[lvl] >= LEVEL_ORDER[options.fail_on]
+                               for lvl, n in stats.by_level.items()):
+        return EXIT_FAIL_ON, stats
+    return EXIT_OK, stats
