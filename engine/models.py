@@ -131,6 +131,7 @@ class RuleSet:
     """Several rulesets loaded together (what an assessment runs against)."""
 
     rulesets: tuple[Ruleset, ...]
+    cache_key: str = ""  # content key of the files it came from (engine.cache); "" when built in memory
     rules: tuple[Rule, ...] = field(init=False)
     by_id: dict[str, Rule] = field(init=False)
     tiers: dict[str, TierScheme] = field(init=False)

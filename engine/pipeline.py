@@ -77,7 +77,12 @@ class Engine:
     def matcher(self, active: tuple[Rule, ...]) -> Matcher:
         key = tuple(r.id for r in active)
         if key not in self._matchers:
-            shards = compile_rules(active)
+            if self.rules.cache_key:
+                from engine.cache import cached, key_of
+
+                shards = cached("shards", key_of([], self.rules.cache_key, *key), lambda: compile_rules(active))
+            else:
+                shards = compile_rules(active)
             self._matchers[key] = (Matcher(shards), active)
         return self._matchers[key][0]
 
