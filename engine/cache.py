@@ -72,11 +72,11 @@ def cached(kind: str, key: str, build: Callable[[], T]) -> T:
         with open(path, "rb") as fh:
             info = os.fstat(fh.fileno())
             if (not hasattr(os, "getuid") or info.st_uid == os.getuid()) and not info.st_mode & 0o022:
-                value: T = pickle.load(fh)  # noqa: S301 - our own file in a private directory
+                value: T = pickle.load(fh)  # our own file, in a private directory
                 return value
     except FileNotFoundError:
         pass
-    except Exception:  # noqa: BLE001 - a damaged entry is rebuilt, never trusted
+    except Exception:  # a damaged entry is rebuilt, never trusted
         path.unlink(missing_ok=True)
     value = build()
     try:
@@ -86,7 +86,7 @@ def cached(kind: str, key: str, build: Callable[[], T]) -> T:
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
         _prune(directory, kind)
-    except Exception:  # noqa: BLE001 - caching is an optimisation; never fail the run for it
+    except Exception:  # caching is an optimisation: never fail the run for it
         pass
     return value
 

@@ -563,14 +563,31 @@ def load_rules(paths: Sequence[str | Path] | str | Path | None = None) -> RuleSe
     files = ruleset_files(paths)
     if not files:
         raise RulesetError(Problem(message="no ruleset files found", file=", ".join(map(str, paths))))
-    return combine(load_ruleset_file(f) for f in files)
+    return _load_cached(files, [str(f) for f in files])
+
+
+def _load_cached(files: list[Path], names: list[str]) -> RuleSet:
+    """combine(load each file), reused from the on-disk cache when nothing it depends on changed."""
+    from dataclasses import replace
+
+    from engine.cache import cached, key_of
+
+    try:
+        tables = sorted(bundled("rulesets/data").glob("*.yaml"))
+        key = key_of([*files, *tables], *names)
+    except OSError as exc:
+        raise RulesetError(Problem(message=f"cannot read ruleset: {exc.strerror}", file=str(exc.filename),
+                                   code="io_error")) from None
+    ruleset = cached("rules", key, lambda: combine(load_ruleset_file(f, display=n) for f, n in zip(files, names,
+                                                                                                    strict=True)))
+    return replace(ruleset, cache_key=key) if ruleset.cache_key != key else ruleset
 
 
 @lru_cache(maxsize=1)
 def _bundled_rules() -> RuleSet:
     directory = bundled("rulesets")
     files = ruleset_files([directory])
-    return combine(load_ruleset_file(f, display=f"rulesets/{f.name}") for f in files)
+    return _load_cached(files, [f"rulesets/{f.name}" for f in files])
 
 
 def load_ruleset_document(path: str) -> Document:
