@@ -19,6 +19,7 @@ import pickle
 import stat
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -51,9 +52,19 @@ def cache_dir() -> Path | None:
     return path
 
 
+@lru_cache(maxsize=1)
+def _engine_digest() -> str:
+    # The engine's own code decides what a ruleset compiles to (case model, checks, compiler),
+    # so any change to it, released or not, must miss the cache.
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def key_of(files: Sequence[Path], *extra: str) -> str:
-    """A key from the engine version, file names and contents, and extra strings."""
-    h = hashlib.sha256(f"airisk {__version__} cache {_FORMAT}".encode())
+    """A key from the engine version and code, file names and contents, and extra strings."""
+    h = hashlib.sha256(f"airisk {__version__} cache {_FORMAT} {_engine_digest()}".encode())
     for f in sorted(files):
         h.update(str(f.name).encode() + b"\0")
         h.update(hashlib.sha256(f.read_bytes()).digest())
