@@ -1,6 +1,6 @@
-"""The overcapacity ruleset: its table tests, its sourcing conventions, monotone
-scoring (a Hypothesis property over generated facilities), and the handling of
-missing facts.
+"""The overcapacity ruleset: its sourcing conventions, its level design, monotone
+scoring (a Hypothesis property over generated facilities that is shown to catch
+a band rule), and the handling of missing facts.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 
 from engine import assess, load_case, load_rules
 from engine.derive_facility import derive
+from engine.ruletests import apply_set
 from engine.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / "rulesets" / "overcapacity.yaml"
-TABLE = ROOT / "rulesets" / "overcapacity.tests.yaml"
-CASES = sorted((ROOT / "cases").glob("oc-*.yaml"))
+CASES = [*sorted((ROOT / "cases").glob("oc-*.yaml")), ROOT / "cases" / "guizhou-icc.yaml"]
 FACT_SHEET = ROOT.parent / "shared" / "domain" / "overcapacity.md"
 LEVELS = ("low", "medium", "high", "critical")
 AS_OF = "2026-11-22"
@@ -39,55 +39,9 @@ def _raw_ruleset() -> dict[str, Any]:
     return load_file(str(RULESET)).data
 
 
-def _table() -> list[dict[str, Any]]:
-    return load_file(str(TABLE)).data["tests"]
-
-
-# --------------------------------------------------------------------------- the table
-
-def _apply(case: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Dotted overrides as in docs/rule-language.md: list indices are numbers, null removes."""
-    case = copy.deepcopy(case)
-    for dotted, value in overrides.items():
-        *parents, last = dotted.split(".")
-        node: Any = case
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
-        if isinstance(node, list):
-            node[int(last)] = value
-        elif value is None:
-            node.pop(last, None)
-        else:
-            node[last] = value
-    return case
-
-
-def _run(test: dict[str, Any], rules: Any) -> Any:
-    case = load_file(str((TABLE.parent / test["case_file"]).resolve())).data
-    case = _apply(case, test.get("set") or {})
-    return assess(case, rules=rules, as_of=test["as_of"])
-
-
-@pytest.mark.parametrize("test", _table(), ids=lambda t: t["name"])
-def test_table_expectation_holds(test: dict[str, Any], rules: Any) -> None:
-    result = _run(test, rules)
-    fired = {f.rule_id for f in result.findings}
-    needs = {n.rule_id for n in result.needs_information}
-    expect = test["expect"]
-    assert set(expect.get("fires", [])) <= fired, f"expected to fire; fired: {sorted(fired)}"
-    assert not set(expect.get("silent", [])) & fired, f"expected silent; fired: {sorted(fired)}"
-    assert set(expect.get("needs_information", [])) <= needs, f"needs information: {sorted(needs)}"
-    for dimension, level in (expect.get("level") or {}).items():
-        assert result.dimensions[dimension].level == level
-
-
-def test_every_rule_has_a_firing_and_a_silent_table_test() -> None:
-    ids = {r["id"] for r in _raw_ruleset()["rules"]}
-    fires = {rid for t in _table() for rid in t["expect"].get("fires", [])}
-    silent = {rid for t in _table() for rid in t["expect"].get("silent", [])}
-    assert not ids - fires, f"never shown firing: {sorted(ids - fires)}"
-    assert not ids - silent, f"never shown silent: {sorted(ids - silent)}"
-    assert (fires | silent) <= ids, f"table names unknown rules: {sorted((fires | silent) - ids)}"
+# The table itself (rulesets/overcapacity.tests.yaml: a firing and a silent test at every
+# threshold) runs, with its coverage check, in tests/test_rule_tables.py and `airisk test`.
+# Here are the properties a table cannot state.
 
 
 # --------------------------------------------------------------------------- sourcing conventions
@@ -165,8 +119,8 @@ def test_no_single_signal_family_reaches_the_top_level_on_any_date() -> None:
 
 def test_utilisation_below_20_percent_alone_raises_the_level_but_25_percent_does_not(rules: Any) -> None:
     base = load_file(str(ROOT / "cases" / "oc-eastern-70pct.yaml")).data
-    strong = assess(_apply(base, {"facility.accelerator_utilisation": 0.19}), rules=rules, as_of=AS_OF)
-    band = assess(_apply(base, {"facility.accelerator_utilisation": 0.25}), rules=rules, as_of=AS_OF)
+    strong = assess(apply_set(base, {"facility.accelerator_utilisation": 0.19}), rules=rules, as_of=AS_OF)
+    band = assess(apply_set(base, {"facility.accelerator_utilisation": 0.25}), rules=rules, as_of=AS_OF)
     assert {f.rule_id for f in strong.findings} == {"OVC-001", "OVC-002", "OVC-003"}
     assert strong.dimensions["overcapacity"].level == "medium"
     assert band.dimensions["overcapacity"].level == "low"
