@@ -75,8 +75,14 @@ def _schema_problems(doc: Document, data: Any) -> list[Problem]:
             allowed = list(err.schema.get("properties", {}))
             extras = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
             for extra in extras:
-                problems.append(doc.where([*path, extra], f"unknown key {extra!r}", code="unknown_key",
-                                          hint=did_you_mean(extra, allowed) or f"allowed: {', '.join(allowed)}"))
+                problems.append(
+                    doc.where(
+                        [*path, extra],
+                        f"unknown key {extra!r}",
+                        code="unknown_key",
+                        hint=did_you_mean(extra, allowed) or f"allowed: {', '.join(allowed)}",
+                    )
+                )
             continue
         if err.validator == "enum" and isinstance(err.instance, str):
             hint = did_you_mean(err.instance, [str(v) for v in err.validator_value])
@@ -93,7 +99,8 @@ def _type_fits(fact: FactType, op: str, value: Any) -> str | None:
         return None
     if kind in ("object", "object_list"):
         return f"a {'list of objects' if kind == 'object_list' else 'group of facts'} cannot be compared" + (
-            "; use `some`" if kind == "object_list" else "; name one of its fields")
+            "; use `some`" if kind == "object_list" else "; name one of its fields"
+        )
     if op == "contains":
         if kind != "scalar_list":
             return "`contains` needs a list fact"
@@ -115,7 +122,8 @@ def _type_fits(fact: FactType, op: str, value: Any) -> str | None:
         if fact.enum is not None and op != "contains" and isinstance(v, str) and v not in fact.enum:
             hint = did_you_mean(v, [str(e) for e in fact.enum])
             return f"{v!r} is not a possible value (one of {', '.join(map(str, fact.enum))})" + (
-                f"; {hint}" if hint else "")
+                f"; {hint}" if hint else ""
+            )
         if fact.enum is not None and op == "contains" and isinstance(v, str) and v not in fact.enum:
             return f"{v!r} is not a possible element (one of {', '.join(map(str, fact.enum))})"
     if op in _ORDER_OPS and kind in ("bool",):
@@ -125,8 +133,15 @@ def _type_fits(fact: FactType, op: str, value: Any) -> str | None:
     return None
 
 
-def _check_condition(doc: Document, raw: Any, path: list[str | int], cat: Catalogue | None,
-                     in_list: tuple[str, ...] | None, negated: bool, problems: ProblemList) -> None:
+def _check_condition(
+    doc: Document,
+    raw: Any,
+    path: list[str | int],
+    cat: Catalogue | None,
+    in_list: tuple[str, ...] | None,
+    negated: bool,
+    problems: ProblemList,
+) -> None:
     if not isinstance(raw, dict):
         problems.add(doc.where(path, "a condition must be a mapping (all / any / not / some / fact)"))
         return
@@ -155,8 +170,9 @@ def _check_condition(doc: Document, raw: Any, path: list[str | int], cat: Catalo
             return
         # some
         for k in keys - {"some", "where"}:
-            problems.add(doc.where([*path, k], f"unexpected key {k!r} in `some`",
-                                   hint=did_you_mean(k, ["some", "where"])))
+            problems.add(
+                doc.where([*path, k], f"unexpected key {k!r} in `some`", hint=did_you_mean(k, ["some", "where"]))
+            )
         if "where" not in raw:
             problems.add(doc.where(path, "`some` needs a `where` condition"))
             return
@@ -164,8 +180,13 @@ def _check_condition(doc: Document, raw: Any, path: list[str | int], cat: Catalo
             problems.add(doc.where(path, "`some` inside `some` is not supported"))
             return
         if negated:
-            problems.add(doc.where(path, "a negated `some` is not supported by the matching core",
-                                   hint="state it positively, e.g. some item with the opposite condition"))
+            problems.add(
+                doc.where(
+                    path,
+                    "a negated `some` is not supported by the matching core",
+                    hint="state it positively, e.g. some item with the opposite condition",
+                )
+            )
         list_name = raw["some"]
         if not isinstance(list_name, str):
             problems.add(doc.where([*path, "some"], "`some` names a list fact"))
@@ -175,18 +196,27 @@ def _check_condition(doc: Document, raw: Any, path: list[str | int], cat: Catalo
             ftype = cat.case_type(list_path)
             if ftype is None or ftype.kind != "object_list":
                 lists = [".".join(p) for p, t in cat.case.items() if t.kind == "object_list"]
-                problems.add(doc.where([*path, "some"], f"{list_name!r} is not a list of items",
-                                       code="unknown_fact", hint=did_you_mean(list_name, lists)
-                                       or f"lists: {', '.join(lists)}"))
+                problems.add(
+                    doc.where(
+                        [*path, "some"],
+                        f"{list_name!r} is not a list of items",
+                        code="unknown_fact",
+                        hint=did_you_mean(list_name, lists) or f"lists: {', '.join(lists)}",
+                    )
+                )
                 return
         _check_condition(doc, raw["where"], [*path, "where"], cat, list_path, negated, problems)
         return
     if "fact" not in keys:
         unknown = sorted(keys)
-        problems.add(doc.where([*path, unknown[0]] if unknown else path,
-                               f"unknown condition key {unknown[0]!r}" if unknown else "empty condition",
-                               code="unknown_key",
-                               hint=did_you_mean(unknown[0], ["all", "any", "not", "some", "fact"]) if unknown else None))
+        problems.add(
+            doc.where(
+                [*path, unknown[0]] if unknown else path,
+                f"unknown condition key {unknown[0]!r}" if unknown else "empty condition",
+                code="unknown_key",
+                hint=did_you_mean(unknown[0], ["all", "any", "not", "some", "fact"]) if unknown else None,
+            )
+        )
         return
     ops = [k for k in keys if k != "fact"]
     if not ops:
@@ -194,8 +224,14 @@ def _check_condition(doc: Document, raw: Any, path: list[str | int], cat: Catalo
         return
     for op in ops:
         if op not in OPERATORS:
-            problems.add(doc.where([*path, op], f"unknown operator {op!r}", code="unknown_operator",
-                                   hint=did_you_mean(op, OPERATORS) or f"one of: {', '.join(OPERATORS)}"))
+            problems.add(
+                doc.where(
+                    [*path, op],
+                    f"unknown operator {op!r}",
+                    code="unknown_operator",
+                    hint=did_you_mean(op, OPERATORS) or f"one of: {', '.join(OPERATORS)}",
+                )
+            )
     valid_ops = [op for op in ops if op in OPERATORS]
     if len(ops) > 1:
         problems.add(doc.where(path, f"a comparison takes exactly one operator, found {', '.join(sorted(ops))}"))
@@ -228,21 +264,41 @@ def _check_condition(doc: Document, raw: Any, path: list[str | int], cat: Catalo
         known = [".".join(p) for p in cat.items.get(in_list, {})]
     if ftype is None:
         where = f"an item of {'.'.join(in_list)}" if in_list else "the case model"
-        problems.add(doc.where([*path, "fact"], f"unknown fact {fact_name!r} in {where}", code="unknown_fact",
-                               hint=did_you_mean(fact_name, known)))
+        problems.add(
+            doc.where(
+                [*path, "fact"],
+                f"unknown fact {fact_name!r} in {where}",
+                code="unknown_fact",
+                hint=did_you_mean(fact_name, known),
+            )
+        )
         return
     why = _type_fits(ftype, op, value)
     if why:
         problems.add(doc.where([*path, op], f"type mismatch on {fact_name!r}: {why}", code="type_mismatch"))
 
 
-_FLIP = {"eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "lte": "gt", "gt": "lte", "in": "not_in",
-         "not_in": "in", "exists": "exists"}
+_FLIP = {
+    "eq": "ne",
+    "ne": "eq",
+    "lt": "gte",
+    "gte": "lt",
+    "lte": "gt",
+    "gt": "lte",
+    "in": "not_in",
+    "not_in": "in",
+    "exists": "exists",
+}
 Literal_ = tuple[str, Any, list[str | int]]  # (operator, value, JSON path of the operator)
 
 
-def _literals(raw: Any, path: list[str | int], negated: bool, out: dict[str, list[Literal_]],
-              nested: list[tuple[Any, list[str | int]]]) -> None:
+def _literals(
+    raw: Any,
+    path: list[str | int],
+    negated: bool,
+    out: dict[str, list[Literal_]],
+    nested: list[tuple[Any, list[str | int]]],
+) -> None:
     """Comparisons that must all hold for this `all` scope, by fact; other branches go to ``nested``."""
     if not isinstance(raw, dict):
         return
@@ -304,7 +360,7 @@ def _conflict(lits: list[Literal_]) -> tuple[Literal_, Literal_] | None:
             return absent[0], lit
     values = [lit for lit in lits if lit[0] != "exists"]
     for i, a in enumerate(values):
-        for b in values[i + 1:]:
+        for b in values[i + 1 :]:
             # A candidate value that satisfies a must satisfy b, for each value a allows (eq / in).
             for x, y in ((a, b), (b, a)):
                 if x[0] in ("eq", "in"):
@@ -341,9 +397,15 @@ def _contradictions(doc: Document, raw: Any, path: list[str | int], top: bool, p
         if pair:
             first, second = pair
             what = "the rule can never fire" if top else "this branch can never hold"
-            problems.add(doc.where(second[2], f"contradictory conditions on {fact!r}: {_describe(first)} and "
-                                   f"{_describe(second)} cannot both hold, so {what}", code="never_fires",
-                                   hint=f"the other condition is at {pointer(first[2])}"))
+            problems.add(
+                doc.where(
+                    second[2],
+                    f"contradictory conditions on {fact!r}: {_describe(first)} and "
+                    f"{_describe(second)} cannot both hold, so {what}",
+                    code="never_fires",
+                    hint=f"the other condition is at {pointer(first[2])}",
+                )
+            )
     for node, npath in nested:
         if "any" in node and isinstance(node["any"], list):
             for i, child in enumerate(node["any"]):
@@ -352,30 +414,57 @@ def _contradictions(doc: Document, raw: Any, path: list[str | int], top: bool, p
             _contradictions(doc, node["where"], [*npath, "where"], top, problems)
 
 
-def _placeholders(doc: Document, text: str, path: list[str | int], cat: Catalogue | None,
-                  lists: set[tuple[str, ...]], problems: ProblemList) -> None:
+def _placeholders(
+    doc: Document,
+    text: str,
+    path: list[str | int],
+    cat: Catalogue | None,
+    lists: set[tuple[str, ...]],
+    problems: ProblemList,
+) -> None:
     for match in _PLACEHOLDER.finditer(text):
         name, spec = match.group(1), match.group(2)
         if spec is not None and not _SPEC_OK.match(spec):
-            problems.add(doc.where(path, f"format {spec!r} in {{{name}}} is not a number format",
-                                   hint="use e.g. ',.0f', '.2f' or '.1%'"))
+            problems.add(
+                doc.where(
+                    path,
+                    f"format {spec!r} in {{{name}}} is not a number format",
+                    hint="use e.g. ',.0f', '.2f' or '.1%'",
+                )
+            )
         if cat is None:
             continue
         parts = tuple(name.split("."))
         if cat.case_type(parts) is not None:
             continue
-        ok = any(parts[: len(lp)] == lp and cat.item_type(lp, parts[len(lp):]) is not None for lp in lists)
+        ok = any(parts[: len(lp)] == lp and cat.item_type(lp, parts[len(lp) :]) is not None for lp in lists)
         if not ok:
-            problems.add(doc.where(path, f"placeholder {{{name}}} names no fact this rule can see",
-                                   hint=did_you_mean(name, [".".join(p) for p in cat.case])))
+            problems.add(
+                doc.where(
+                    path,
+                    f"placeholder {{{name}}} names no fact this rule can see",
+                    hint=did_you_mean(name, [".".join(p) for p in cat.case]),
+                )
+            )
     stripped = _PLACEHOLDER.sub("", text)
     if "{" in stripped or "}" in stripped:
-        problems.add(doc.where(path, "unbalanced or malformed { } in text", hint="write {fact.path} or {fact.path:,.0f}"))
+        problems.add(
+            doc.where(path, "unbalanced or malformed { } in text", hint="write {fact.path} or {fact.path:,.0f}")
+        )
 
 
 def _citations(raw: list[dict[str, Any]]) -> tuple[Citation, ...]:
-    return tuple(Citation(instrument=c["instrument"], confidence=c["confidence"], article=c.get("article"),
-                          url=c.get("url"), date=c.get("date"), note=c.get("note")) for c in raw)
+    return tuple(
+        Citation(
+            instrument=c["instrument"],
+            confidence=c["confidence"],
+            article=c.get("article"),
+            url=c.get("url"),
+            date=c.get("date"),
+            note=c.get("note"),
+        )
+        for c in raw
+    )
 
 
 def parse_ruleset(doc: Document) -> Ruleset:
@@ -398,15 +487,27 @@ def parse_ruleset(doc: Document) -> Ruleset:
     dims = header.get("dimensions") or {}
     for dim, policy in dims.items() if isinstance(dims, dict) else ():
         levels = policy.get("levels") if isinstance(policy, dict) else None
-        if isinstance(levels, dict) and all(isinstance(levels.get(k), int | float) for k in ("medium", "high", "critical")):
-            if not (0 < levels["medium"] <= levels["high"] <= levels["critical"] <= 100):
-                problems.add(doc.where(["ruleset", "dimensions", dim, "levels"],
-                                       "level thresholds must rise: 0 < medium ≤ high ≤ critical ≤ 100",
-                                       code="level_gap"))
+        numeric = isinstance(levels, dict) and all(
+            isinstance(levels.get(k), int | float) for k in ("medium", "high", "critical")
+        )
+        if numeric and not (0 < levels["medium"] <= levels["high"] <= levels["critical"] <= 100):
+            problems.add(
+                doc.where(
+                    ["ruleset", "dimensions", dim, "levels"],
+                    "level thresholds must rise: 0 < medium ≤ high ≤ critical ≤ 100",
+                    code="level_gap",
+                )
+            )
         for i, fact in enumerate(policy.get("key_facts") or [] if isinstance(policy, dict) else []):
             if cat is not None and isinstance(fact, str) and cat.case_type(tuple(fact.split("."))) is None:
-                problems.add(doc.where(["ruleset", "dimensions", dim, "key_facts", i], f"unknown fact {fact!r}",
-                                       code="unknown_fact", hint=did_you_mean(fact, [".".join(p) for p in cat.case])))
+                problems.add(
+                    doc.where(
+                        ["ruleset", "dimensions", dim, "key_facts", i],
+                        f"unknown fact {fact!r}",
+                        code="unknown_fact",
+                        hint=did_you_mean(fact, [".".join(p) for p in cat.case]),
+                    )
+                )
 
     seen: dict[str, int] = {}
     rules: list[Rule] = []
@@ -417,8 +518,11 @@ def parse_ruleset(doc: Document) -> Ruleset:
         rid = raw.get("id")
         if isinstance(rid, str):
             if rid in seen:
-                problems.add(doc.where([*base, "id"], f"duplicate rule id {rid!r} (first at rules[{seen[rid]}])",
-                                       code="duplicate_id"))
+                problems.add(
+                    doc.where(
+                        [*base, "id"], f"duplicate rule id {rid!r} (first at rules[{seen[rid]}])", code="duplicate_id"
+                    )
+                )
             else:
                 seen[rid] = i
         when = raw.get("when")
@@ -430,32 +534,68 @@ def parse_ruleset(doc: Document) -> Ruleset:
             _contradictions(doc, when, [*base, "when"], True, problems)
         frm, to = raw.get("effective_from"), raw.get("effective_to")
         if isinstance(frm, str) and isinstance(to, str) and to < frm:
-            problems.add(doc.where([*base, "effective_to"], f"effective_to {to} is before effective_from {frm}",
-                                   code="inverted_window"))
+            problems.add(
+                doc.where(
+                    [*base, "effective_to"], f"effective_to {to} is before effective_from {frm}", code="inverted_window"
+                )
+            )
         for sname, win in (raw.get("scenarios") or {}).items():
             if sname not in scenarios:
-                problems.add(doc.where([*base, "scenarios", sname], f"scenario {sname!r} is not declared in the header",
-                                       hint=did_you_mean(sname, list(scenarios))))
-            if isinstance(win, dict) and isinstance(win.get("effective_to"), str) and isinstance(
-                    win.get("effective_from"), str) and win["effective_to"] < win["effective_from"]:
-                problems.add(doc.where([*base, "scenarios", sname, "effective_to"], "effective_to is before effective_from",
-                                       code="inverted_window"))
+                problems.add(
+                    doc.where(
+                        [*base, "scenarios", sname],
+                        f"scenario {sname!r} is not declared in the header",
+                        hint=did_you_mean(sname, list(scenarios)),
+                    )
+                )
+            if (
+                isinstance(win, dict)
+                and isinstance(win.get("effective_to"), str)
+                and isinstance(win.get("effective_from"), str)
+                and win["effective_to"] < win["effective_from"]
+            ):
+                problems.add(
+                    doc.where(
+                        [*base, "scenarios", sname, "effective_to"],
+                        "effective_to is before effective_from",
+                        code="inverted_window",
+                    )
+                )
         cites = raw.get("citations") or []
         basis = raw.get("basis")
         if basis == "binding":
             if not any(isinstance(c, dict) and c.get("url") and c.get("date") for c in cites):
-                problems.add(doc.where([*base, "citations"], "a binding rule needs a citation with a url and a date",
-                                       code="citation"))
+                problems.add(
+                    doc.where(
+                        [*base, "citations"], "a binding rule needs a citation with a url and a date", code="citation"
+                    )
+                )
             if any(isinstance(c, dict) and c.get("confidence") == "UNCONFIRMED" for c in cites):
-                problems.add(doc.where([*base, "basis"], "a rule resting on an UNCONFIRMED source cannot be binding",
-                                       code="citation", hint="use basis: advisory and say so in the message"))
+                problems.add(
+                    doc.where(
+                        [*base, "basis"],
+                        "a rule resting on an UNCONFIRMED source cannot be binding",
+                        code="citation",
+                        hint="use basis: advisory and say so in the message",
+                    )
+                )
         for scheme, tier in (raw.get("tier") or {}).items():
             if scheme not in tiers:
-                problems.add(doc.where([*base, "tier", scheme], f"tier scheme {scheme!r} is not declared",
-                                       hint=did_you_mean(scheme, list(tiers))))
+                problems.add(
+                    doc.where(
+                        [*base, "tier", scheme],
+                        f"tier scheme {scheme!r} is not declared",
+                        hint=did_you_mean(scheme, list(tiers)),
+                    )
+                )
             elif tier not in tiers[scheme].get("order", []):
-                problems.add(doc.where([*base, "tier", scheme], f"{tier!r} is not a tier of {scheme}",
-                                       hint=did_you_mean(str(tier), tiers[scheme].get("order", []))))
+                problems.add(
+                    doc.where(
+                        [*base, "tier", scheme],
+                        f"{tier!r} is not a tier of {scheme}",
+                        hint=did_you_mean(str(tier), tiers[scheme].get("order", [])),
+                    )
+                )
         if raw.get("severity") == "info" and raw.get("points"):
             problems.add(doc.where([*base, "points"], "an info finding adds no points; set points: 0"))
 
@@ -469,27 +609,59 @@ def parse_ruleset(doc: Document) -> Ruleset:
             if raw.get(field):
                 _placeholders(doc, raw[field], ["rules", i, field], cat, lists, problems)
         window = Window(raw["effective_from"], raw.get("effective_to"))
-        rules.append(Rule(
-            id=raw["id"], title=raw["title"], dimension=raw["dimension"], severity=raw["severity"],
-            points=float(raw["points"]), basis=raw["basis"], window=window,
-            scenarios={k: Window(v["effective_from"], v.get("effective_to")) for k, v in (raw.get("scenarios") or {}).items()},
-            applies_to=tuple(raw.get("applies_to") or ("project", "facility")),
-            condition=cond, raw_when=raw["when"], message=raw["message"].strip(),
-            remediation=raw.get("remediation"), would_change=raw.get("would_change"),
-            tier=dict(raw.get("tier") or {}), duty=dict(raw["duty"]) if raw.get("duty") else None,
-            tags=tuple(raw.get("tags") or ()), citations=_citations(raw["citations"]),
-            ruleset_id=header["id"], case_paths=frozenset(case_paths),
-            item_paths={k: frozenset(v) for k, v in item_paths.items()},
-            file=doc.file, line=doc.positions.get(f"/rules/{i}", (None, None))[0],
-        ))
+        rules.append(
+            Rule(
+                id=raw["id"],
+                title=raw["title"],
+                dimension=raw["dimension"],
+                severity=raw["severity"],
+                points=float(raw["points"]),
+                basis=raw["basis"],
+                window=window,
+                scenarios={
+                    k: Window(v["effective_from"], v.get("effective_to"))
+                    for k, v in (raw.get("scenarios") or {}).items()
+                },
+                applies_to=tuple(raw.get("applies_to") or ("project", "facility")),
+                condition=cond,
+                raw_when=raw["when"],
+                message=raw["message"].strip(),
+                remediation=raw.get("remediation"),
+                would_change=raw.get("would_change"),
+                tier=dict(raw.get("tier") or {}),
+                duty=dict(raw["duty"]) if raw.get("duty") else None,
+                tags=tuple(raw.get("tags") or ()),
+                citations=_citations(raw["citations"]),
+                ruleset_id=header["id"],
+                case_paths=frozenset(case_paths),
+                item_paths={k: frozenset(v) for k, v in item_paths.items()},
+                file=doc.file,
+                line=doc.positions.get(f"/rules/{i}", (None, None))[0],
+            )
+        )
     problems.raise_if_any(RulesetError)
     return Ruleset(
-        id=header["id"], version=str(header["version"]), title=header["title"], input=input_kind,
-        sha256="", file=doc.file, rules=tuple(rules),
-        tiers={k: TierScheme(k, v["title"], tuple(v["order"]), v["default"], bool(v.get("binding", True)))
-               for k, v in tiers.items()},
-        dimensions={k: DimensionPolicy(k, dict(v["levels"]), bool(v.get("severity_floor", False)),
-                                       tuple(v.get("key_facts") or ()), header["id"]) for k, v in dims.items()},
+        id=header["id"],
+        version=str(header["version"]),
+        title=header["title"],
+        input=input_kind,
+        sha256="",
+        file=doc.file,
+        rules=tuple(rules),
+        tiers={
+            k: TierScheme(k, v["title"], tuple(v["order"]), v["default"], bool(v.get("binding", True)))
+            for k, v in tiers.items()
+        },
+        dimensions={
+            k: DimensionPolicy(
+                k,
+                dict(v["levels"]),
+                bool(v.get("severity_floor", False)),
+                tuple(v.get("key_facts") or ()),
+                header["id"],
+            )
+            for k, v in dims.items()
+        },
         scenarios={k: Scenario(k, v["title"], v["basis"]) for k, v in scenarios.items()},
     )
 
@@ -501,7 +673,9 @@ def load_ruleset_file(path: str | Path, display: str | None = None) -> Ruleset:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise RulesetError(Problem(message=f"cannot read ruleset: {exc.strerror}", file=name, code="io_error")) from None
+        raise RulesetError(
+            Problem(message=f"cannot read ruleset: {exc.strerror}", file=name, code="io_error")
+        ) from None
     doc = load_text(raw, name, RULESET_LIMITS)
     ruleset = parse_ruleset(doc)
     return _with_sha(ruleset, hashlib.sha256(raw).hexdigest())
@@ -533,16 +707,27 @@ def combine(rulesets: Iterable[Ruleset]) -> RuleSet:
     for rs in rulesets:
         for rule in rs.rules:
             if rule.id in owners:
-                problems.add(Problem(message=f"rule id {rule.id!r} is defined in {owners[rule.id]} and {rs.file}",
-                                     file=rs.file, line=rule.line, code="duplicate_id"))
+                problems.add(
+                    Problem(
+                        message=f"rule id {rule.id!r} is defined in {owners[rule.id]} and {rs.file}",
+                        file=rs.file,
+                        line=rule.line,
+                        code="duplicate_id",
+                    )
+                )
             owners[rule.id] = rs.file
     for attr in ("dimensions", "tiers"):
         declared: dict[str, str] = {}
         for rs in rulesets:
             for key in getattr(rs, attr):
                 if key in declared:
-                    problems.add(Problem(message=f"{attr[:-1]} {key!r} is declared in {declared[key]} and {rs.file}",
-                                         file=rs.file, code="duplicate_policy"))
+                    problems.add(
+                        Problem(
+                            message=f"{attr[:-1]} {key!r} is declared in {declared[key]} and {rs.file}",
+                            file=rs.file,
+                            code="duplicate_policy",
+                        )
+                    )
                 declared[key] = rs.file
     ids = [rs.id for rs in rulesets]
     for rid in {i for i in ids if ids.count(i) > 1}:
@@ -576,10 +761,12 @@ def _load_cached(files: list[Path], names: list[str]) -> RuleSet:
         tables = sorted(bundled("rulesets/data").glob("*.yaml"))
         key = key_of([*files, *tables], *names)
     except OSError as exc:
-        raise RulesetError(Problem(message=f"cannot read ruleset: {exc.strerror}", file=str(exc.filename),
-                                   code="io_error")) from None
-    ruleset = cached("rules", key, lambda: combine(load_ruleset_file(f, display=n) for f, n in zip(files, names,
-                                                                                                    strict=True)))
+        raise RulesetError(
+            Problem(message=f"cannot read ruleset: {exc.strerror}", file=str(exc.filename), code="io_error")
+        ) from None
+    ruleset = cached(
+        "rules", key, lambda: combine(load_ruleset_file(f, display=n) for f, n in zip(files, names, strict=True))
+    )
     return replace(ruleset, cache_key=key) if ruleset.cache_key != key else ruleset
 
 
