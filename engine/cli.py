@@ -73,7 +73,11 @@ def main() -> None:
 @click.option("--fail-on", "fail_on", type=LEVEL_CHOICE, default=None, help="Exit 1 if any case is rated at or above this level.")
 def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, scenario: str | None, fmt: str,
            output: str | None, fail_on: str | None) -> None:
-    """Assess CASE files (YAML or JSON; '-' reads stdin) and print explained ratings."""
+    """Assess CASE files (YAML or JSON; '-' reads stdin) and print explained ratings.
+
+    Input limits (file size, line length, nesting depth, ...) are set by
+    AIRISK_MAX_BYTES and similar environment variables: see docs/limits.md."""
+    from engine.limits import limits_from_env
     from engine.pipeline import engine_for, parse_as_of
     from engine.render import render_json, render_markdown, render_text, use_colour
     from engine.safeyaml import load_file, load_text
@@ -81,6 +85,7 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
 
     try:
         day = parse_as_of(as_of)
+        limits = limits_from_env()  # AIRISK_MAX_BYTES etc. (docs/limits.md)
         engine = engine_for(_load_rules(rules))
         if scenario is not None:
             engine.in_force(day, scenario)  # unknown scenario → located error before any output
@@ -88,7 +93,10 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
         problems: list[Problem] = []
         for name in cases:
             try:
-                doc = load_text(sys.stdin.buffer.read(), "<stdin>") if name == "-" else load_file(name)
+                if name == "-":
+                    doc = load_text(sys.stdin.buffer.read(limits.max_bytes + 1), "<stdin>", limits)
+                else:
+                    doc = load_file(name, limits)
                 if engine.rules.input == "case":
                     docs.append((doc, case_from_data(doc.data, file=doc.file, doc=doc)))
                 else:

@@ -44,6 +44,11 @@ def _inner_model(annotation: Any) -> Any:
     return annotation
 
 
+_RANGE_TYPES = {"less_than", "less_than_equal", "greater_than", "greater_than_equal", "too_long", "too_short",
+                "string_too_long", "string_too_short"}
+_NOT_NUMBERS = {"nan", "infinity", "inf", ".nan", ".inf"}
+
+
 def problems_from_validation(exc: ValidationError, doc: Document | None, file: str | None,
                              base: tuple[str | int, ...] = ()) -> list[Problem]:
     """Located problems for every pydantic error."""
@@ -69,6 +74,12 @@ def problems_from_validation(exc: ValidationError, doc: Document | None, file: s
             code = "wrong_type"
         if err["type"] == "literal_error":
             code = "invalid_value"
+        elif err["type"] in _RANGE_TYPES:
+            code = "out_of_range"
+        elif err["type"] == "value_error" and "number" in message:
+            code = "wrong_type"
+            if isinstance(err.get("input"), str) and err["input"].strip().lstrip("+-").lower() in _NOT_NUMBERS:
+                hint = "NaN and Infinity are not numbers here; leave the field out if it is unknown"
         value_repr = ""
         if err["type"] not in ("missing", "extra_forbidden") and "input" in err:
             shown = repr(err["input"])
@@ -82,12 +93,15 @@ def problems_from_validation(exc: ValidationError, doc: Document | None, file: s
     return out
 
 
+_KINDS = {str: "text", int: "number", float: "number", bool: "yes/no value", list: "list"}
+
+
 def case_from_data(data: Any, *, file: str | None = None, doc: Document | None = None) -> Case:
     """Validate plain data as a Case; InputError with every located problem otherwise."""
     if isinstance(data, Case):
         return data
     if not isinstance(data, Mapping):
-        kind = type(data).__name__ if data is not None else "null"
+        kind = _KINDS.get(type(data), type(data).__name__) if data is not None else "null"
         where = doc.where([], f"a case must be a mapping of fields, not a {kind}", code="not_a_mapping") if doc else \
             Problem(message=f"a case must be a mapping of fields, not a {kind}", file=file, code="not_a_mapping")
         raise InputError(where)

@@ -1,0 +1,94 @@
+"""Fuzz target: bytes → safe YAML/JSON loader → case or ruleset validation → assessment.
+
+The property: every input either loads (and assesses) or raises an
+``AiriskError`` whose problems name the input; never any other exception,
+never a crash of the process (a segmentation fault in the matching core is
+exactly what this is for). See fuzz/README.md for how to run it.
+
+Run with atheris (coverage-guided):  python fuzz/fuzz_loaders.py fuzz/corpus -max_total_time=600
+Without atheris, ``tests/test_fuzz_loaders.py`` drives ``one_input`` with mutated seeds.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# Small but representative limits: the fuzzer explores shapes, not sizes.
+_LIMITS_KW = {"max_bytes": 256 * 1024, "max_line_bytes": 64 * 1024, "max_nodes": 20_000}
+_state: dict[str, Any] = {}
+
+
+def _setup() -> dict[str, Any]:
+    if not _state:
+        from engine.pipeline import engine_for
+        from engine.rules import load_rules
+        from engine.safeyaml import Limits
+
+        _state["limits"] = Limits(**_LIMITS_KW)
+        _state["engine"] = engine_for(load_rules())
+    return _state
+
+
+class FuzzFailure(AssertionError):
+    """An input broke the property (raised so that atheris records the input)."""
+
+
+def _check_error(exc: Any, name: str) -> None:
+    if not exc.problems:
+        raise FuzzFailure(f"{type(exc).__name__} without problems")
+    for p in exc.problems:
+        text = str(p)  # must render
+        if p.file is None and p.code not in ("engine_disagreement",):
+            raise FuzzFailure(f"problem without a file: {text}")
+
+
+def one_input(data: bytes) -> None:
+    """Load, validate and assess one input; raise only on a broken property."""
+    from engine.errors import AiriskError
+    from engine.rules import parse_ruleset
+    from engine.safeyaml import load_text
+    from engine.validation import case_from_data
+
+    state = _setup()
+    name = "fuzz.yaml"
+    try:
+        doc = load_text(data, name, state["limits"])
+    except AiriskError as exc:
+        _check_error(exc, name)
+        return
+    try:
+        if isinstance(doc.data, dict) and "ruleset" in doc.data:
+            parse_ruleset(doc)
+            return
+        case = case_from_data(doc.data, file=name, doc=doc)
+    except AiriskError as exc:
+        _check_error(exc, name)
+        return
+    for as_of in ("2024-06-01", "2026-11-22"):
+        try:
+            state["engine"].assess_case(case, as_of=as_of)
+        except AiriskError as exc:  # a valid case must assess
+            raise FuzzFailure(f"a valid case did not assess: {exc}") from exc
+
+
+def main(argv: list[str]) -> None:
+    import atheris
+
+    with atheris.instrument_imports(include=["engine"]):
+        import engine.pipeline
+        import engine.rules
+        import engine.safeyaml
+        import engine.validation  # noqa: F401
+    _setup()
+    atheris.Setup(argv, one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
