@@ -63,6 +63,7 @@ class Rule:
     window: Window
     scenarios: dict[str, Window]
     applies_to: tuple[str, ...]
+    requires: tuple[Path, ...]  # case sections the rule is about; absent → out of scope
     condition: Condition  # in negation normal form
     raw_when: dict[str, Any]
     message: str
@@ -228,6 +229,14 @@ class TierResult(BaseModel):
     rules: list[str] = Field(description="rules that placed the case in this tier (empty for the default)")
 
 
+class NotAssessed(BaseModel):
+    """Rules in force that did not apply because the case does not describe what they are about."""
+
+    model_config = _OUT
+    rules: int
+    missing_sections: list[str] = Field(description="case sections absent from the case, e.g. ai_system")
+
+
 class DimensionResult(BaseModel):
     """How one dimension came out, and why."""
 
@@ -240,6 +249,7 @@ class DimensionResult(BaseModel):
     missing_facts: list[str]
     tiers: dict[str, TierResult]
     duties: list[Duty]
+    not_assessed: NotAssessed
 
 
 class RulesetProvenance(BaseModel):

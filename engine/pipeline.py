@@ -53,6 +53,8 @@ class Engine:
         # Per-process caches: the rules in force per (date, scenario), each rule's condition compiled once.
         self._in_force: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
         self._compiled: dict[str, C.Compiled] = {}
+        self._cites: dict[str, list[dict[str, Any]]] = {}
+        self._refs: dict[tuple[Rule, ...], Any] = {}
 
     def in_force(self, as_of: str, scenario: str | None) -> tuple[Rule, ...]:
         found = self._in_force.get((as_of, scenario))
@@ -66,6 +68,27 @@ class Engine:
             self._in_force.clear()
         self._in_force[(as_of, scenario)] = active
         return active
+
+    def _referenced(self, active: tuple[Rule, ...]) -> tuple[
+            list[tuple[C.Path, C.Getter]], dict[C.Path, tuple[C.Getter, list[tuple[C.Path, C.Getter]]]]]:
+        """Every fact path the rules in force read, with compiled getters (cached per rule set)."""
+        found = self._refs.get(active)
+        if found is None:
+            case = sorted({p for r in active for p in r.case_paths})
+            lists: dict[C.Path, set[C.Path]] = {}
+            for r in active:
+                for lp, paths in r.item_paths.items():
+                    lists.setdefault(lp, set()).update(paths)
+            found = ([(p, C.getter(p)) for p in case],
+                     {lp: (C.getter(lp), [(p, C.getter(p)) for p in sorted(paths)]) for lp, paths in lists.items()})
+            self._refs[active] = found
+        return found
+
+    def _citations(self, rule: Rule) -> list[dict[str, Any]]:
+        found = self._cites.get(rule.id)
+        if found is None:
+            found = self._cites[rule.id] = [c.as_dict() for c in rule.citations]
+        return found
 
     def compiled(self, rule: Rule) -> C.Compiled:
         """The rule's condition compiled to closures (same results as ``conditions.evaluate``)."""
@@ -112,13 +135,14 @@ class Engine:
         active = self.in_force(day, scenario)
         fired = self.matcher(active).match(view)
         kind = meta.get("kind")
+        scoped_out, not_assessed = _out_of_scope(active, view, kind)
         findings: list[dict[str, Any]] = []
         for rule in active:
-            if rule.id not in fired or (kind and kind not in rule.applies_to):
+            if rule.id not in fired or rule.id in scoped_out:
                 continue
             findings.append(self._finding(rule, view, scenario))
-        unknown = self._needs_information(active, fired, view, kind)
-        dims = score_dimensions(self.rules, findings, view, self._tier_dimension)
+        unknown = self._needs_information(active, fired, view, kind, scoped_out)
+        dims = score_dimensions(self.rules, findings, view, self._tier_dimension, not_assessed)
         rating, explanation = overall(dims, self._titles)
         return {
             "case_id": meta["id"],
@@ -158,11 +182,11 @@ class Engine:
             "points": rule.points,
             "basis": rule.basis,
             "title": rule.title,
-            "message": render_template(rule.message, view, outcome.items),
+            "message": _render(rule.message, view, outcome.items),
             "evidence": outcome.evidence,
-            "citations": [c.as_dict() for c in rule.citations],
-            "remediation": render_template(rule.remediation, view, outcome.items) if rule.remediation else None,
-            "would_change": render_template(rule.would_change, view, outcome.items) if rule.would_change else None,
+            "citations": [dict(c) for c in self._citations(rule)],
+            "remediation": _render(rule.remediation, view, outcome.items) if rule.remediation else None,
+            "would_change": _render(rule.would_change, view, outcome.items) if rule.would_change else None,
             "effective": {"effective_from": window.effective_from, "effective_to": window.effective_to},
             "tier": dict(rule.tier),
             "duty": ({"jurisdiction": rule.duty["jurisdiction"], "obligation": rule.duty["obligation"],
@@ -171,29 +195,27 @@ class Engine:
         }
 
     def _needs_information(self, active: tuple[Rule, ...], fired: Container[str], view: dict[str, Any],
-                           kind: str | None) -> list[dict[str, Any]]:
+                           kind: str | None, skip: Container[str]) -> list[dict[str, Any]]:
         out = []
-        missing_cache: dict[C.Path, bool] = {}
-
-        def missing(path: C.Path) -> bool:
-            if path not in missing_cache:
-                missing_cache[path] = C.is_missing(C.lookup(view, path))
-            return missing_cache[path]
+        # Which referenced facts are absent, computed once per case: a rule none of whose facts is
+        # absent cannot be unknown, so only the others are evaluated.
+        case_paths, item_paths = self._referenced(active)
+        absent = {p for p, get in case_paths if get(view) is C.MISSING}
+        absent_items: dict[C.Path, set[C.Path]] = {}
+        for lp, (get_list, paths) in item_paths.items():
+            items = get_list(view)
+            if isinstance(items, list):
+                absent_items[lp] = {p for p, get in paths for it in items if get(it) is C.MISSING}
 
         for rule in active:
-            if rule.id in fired or (kind and kind not in rule.applies_to):
+            if rule.id in fired or rule.id in skip:
+                continue
+            maybe = not absent.isdisjoint(rule.case_paths) or any(
+                lp in absent_items and not absent_items[lp].isdisjoint(paths) for lp, paths in rule.item_paths.items())
+            if not maybe:
                 continue
             compiled = self.compiled(rule)
             if compiled.truth(view) is not None:
-                continue  # decided: only an unknown condition needs information
-            maybe = any(missing(p) for p in rule.case_paths)
-            if not maybe:
-                for lp, paths in rule.item_paths.items():
-                    items = C.lookup(view, lp)
-                    if isinstance(items, list) and any(C.is_missing(C.lookup(it, p)) for it in items for p in paths):
-                        maybe = True
-                        break
-            if not maybe:
                 continue
             outcome = compiled.evaluate(view)
             if outcome.truth is None:
@@ -205,6 +227,50 @@ class Engine:
         for matcher, _ in self._matchers.values():
             matcher.close()
         self._matchers.clear()
+
+
+_STATIC_TEXT: dict[str, str] = {}
+
+
+def _render(template: str, view: dict[str, Any], items: dict[str, list[int]]) -> str:
+    """``render_template``, with texts that have no placeholder rendered once per process."""
+    text = _STATIC_TEXT.get(template)
+    if text is not None:
+        return text
+    if "{" in template:
+        return render_template(template, view, items)
+    text = " ".join(template.split())  # what render_template does to a text without placeholders
+    if len(_STATIC_TEXT) < 100_000:
+        _STATIC_TEXT[template] = text
+    return text
+
+
+def _out_of_scope(active: tuple[Rule, ...], view: dict[str, Any],
+                  kind: str | None) -> tuple[set[str], dict[str, dict[str, Any]]]:
+    """Rules that do not apply to this case: wrong kind, or a required section is absent.
+
+    Returns their ids and, per dimension, how many rules went unassessed for want of
+    which sections (a case about a chatbot is not "missing" its accelerators)."""
+    out: set[str] = set()
+    summary: dict[str, dict[str, Any]] = {}
+    absent: dict[C.Path, bool] = {}
+    for rule in active:
+        if kind and kind not in rule.applies_to:
+            out.add(rule.id)
+            continue
+        missing = []
+        for path in rule.requires:
+            if path not in absent:
+                absent[path] = C.is_missing(C.lookup(view, path))
+            if absent[path]:
+                missing.append(".".join(path))
+        if missing:
+            out.add(rule.id)
+            entry = summary.setdefault(rule.dimension, {"rules": 0, "missing_sections": set()})
+            entry["rules"] += 1
+            entry["missing_sections"].update(missing)
+    return out, {dim: {"rules": e["rules"], "missing_sections": sorted(e["missing_sections"])}
+                 for dim, e in summary.items()}
 
 
 def _derived_of(view: dict[str, Any]) -> dict[str, Any]:

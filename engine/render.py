@@ -54,6 +54,10 @@ def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
         missing = f"  missing: {', '.join(d['missing_facts'])}" if d["missing_facts"] else ""
         lines.append(f"{name:<16} {_c(level, _LEVEL_COLOUR[d['level']], colour)} {d['score']:>5g}  "
                      f"{d['findings']:>8}  {d['confidence']:.0%}{missing}")
+        if d["not_assessed"]["rules"]:
+            na = d["not_assessed"]
+            lines.append(f"  not assessed: {na['rules']} rule(s) about {', '.join(na['missing_sections'])}, "
+                         "which the case does not describe")
         for tier in d["tiers"].values():
             suffix = "" if tier["binding"] else " (indicative, non-binding)"
             lines.append(f"  {tier['title']}: {tier['tier']}{suffix}")

@@ -453,6 +453,25 @@ def _placeholders(
         )
 
 
+def _check_requires(
+    doc: Document, requires: Any, path: list[str | int], cat: Catalogue | None, problems: ProblemList
+) -> None:
+    """`requires` names case sections (objects or lists) that exist in the case model."""
+    if cat is None or not isinstance(requires, list):
+        return
+    sections = [".".join(p) for p, t in cat.case.items() if t.kind in ("object", "object_list", "scalar_list")]
+    for i, name in enumerate(requires):
+        if not isinstance(name, str):
+            continue
+        ftype = cat.case_type(tuple(name.split(".")))
+        if ftype is None:
+            problems.add(doc.where([*path, i], f"unknown case section {name!r}", code="unknown_fact",
+                                   hint=did_you_mean(name, sections)))
+        elif ftype.kind not in ("object", "object_list", "scalar_list"):
+            problems.add(doc.where([*path, i], f"{name!r} is a single fact, not a section; requires names sections",
+                                   code="type_mismatch", hint=did_you_mean(name, sections)))
+
+
 def _citations(raw: list[dict[str, Any]]) -> tuple[Citation, ...]:
     return tuple(
         Citation(
@@ -511,10 +530,12 @@ def parse_ruleset(doc: Document) -> Ruleset:
 
     seen: dict[str, int] = {}
     rules: list[Rule] = []
+    _check_requires(doc, header.get("requires"), ["ruleset", "requires"], cat, problems)
     for i, raw in enumerate(raw_rules):
         if not isinstance(raw, dict):
             continue
         base: list[str | int] = ["rules", i]
+        _check_requires(doc, raw.get("requires"), [*base, "requires"], cat, problems)
         rid = raw.get("id")
         if isinstance(rid, str):
             if rid in seen:
@@ -623,6 +644,7 @@ def parse_ruleset(doc: Document) -> Ruleset:
                     for k, v in (raw.get("scenarios") or {}).items()
                 },
                 applies_to=tuple(raw.get("applies_to") or ("project", "facility")),
+            requires=tuple(tuple(p.split(".")) for p in raw.get("requires", header.get("requires", []))),
                 condition=cond,
                 raw_when=raw["when"],
                 message=raw["message"].strip(),

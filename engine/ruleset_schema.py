@@ -19,6 +19,13 @@ _ID = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*-[0-9]{3,}$"
 _SCALAR: dict[str, Any] = {"type": ["string", "number", "boolean"]}
 _DATE: dict[str, Any] = {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}
 _TEXT: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 4000}
+# Case sections a rule is about: when one is absent the rule is out of scope (not assessed),
+# rather than unknown. A ruleset may set a default; a rule's own list replaces it.
+_REQUIRES: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string", "pattern": r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$"},
+    "uniqueItems": True,
+}
 
 _COMPARISON: dict[str, Any] = {
     "type": "object",
@@ -53,6 +60,7 @@ SCHEMA: dict[str, Any] = {
                 "title": _TEXT,
                 "description": _TEXT,
                 "input": {"enum": ["case", "document"]},
+                "requires": _REQUIRES,
                 "scenarios": {
                     "type": "object",
                     "propertyNames": {"pattern": r"^[a-z0-9][a-z0-9-]*$"},
@@ -179,6 +187,7 @@ SCHEMA: dict[str, Any] = {
                     "minItems": 1,
                     "uniqueItems": True,
                 },
+                "requires": _REQUIRES,
                 "when": {"$ref": "#/$defs/condition"},
                 "message": _TEXT,
                 "remediation": _TEXT,

@@ -23,7 +23,8 @@ def _policy(rules: RuleSet, dimension: str) -> DimensionPolicy:
 
 
 def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[str, Any],
-                     tier_dimension: dict[str, str]) -> dict[str, dict[str, Any]]:
+                     tier_dimension: dict[str, str],
+                     not_assessed: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """The ``dimensions`` block of an assessment."""
     out: dict[str, dict[str, Any]] = {}
     for dim in DIMENSION_NAMES:
@@ -79,6 +80,7 @@ def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[
             "missing_facts": missing,
             "tiers": tiers,
             "duties": duties,
+            "not_assessed": (not_assessed or {}).get(dim, {"rules": 0, "missing_sections": []}),
         }
     return out
 
