@@ -165,6 +165,31 @@ def test_derived_facts_come_from_the_data_tables_and_show_in_the_output() -> Non
     assert result.derived["accelerators"][0]["tpp"] == pytest.approx(4992)
 
 
+def test_a_rule_whose_required_section_is_absent_is_not_assessed_rather_than_needing_information() -> None:
+    rules = ruleset_of([
+        rule("TST-001", {"fact": "ai_system.generative", "eq": True}, requires=["ai_system"], dimension="safety"),
+        rule("TST-002", {"fact": "facility.pue", "gt": 1.5}, requires=["facility"], dimension="overcapacity"),
+    ])
+    result = assess(FACILITY, rules=rules, as_of=AS_OF)
+    assert result.needs_information == []
+    assert result.dimensions["safety"].not_assessed.rules == 1
+    assert result.dimensions["safety"].not_assessed.missing_sections == ["ai_system"]
+    with_section = assess({**FACILITY, "ai_system": {"purpose": "chat"}, "facility": {"pue": 1.6}}, rules=rules,
+                          as_of=AS_OF)
+    assert [n.rule_id for n in with_section.needs_information] == ["TST-001"]
+    assert [f.rule_id for f in with_section.findings] == ["TST-002"]
+    assert with_section.dimensions["safety"].not_assessed.rules == 0
+
+
+def test_requires_must_name_a_section_of_the_case_model() -> None:
+    from engine.errors import RulesetError
+
+    with pytest.raises(RulesetError, match="unknown case section 'ai_sytem'.*did you mean 'ai_system'"):
+        ruleset_of([rule("TST-001", {"fact": "ai_system.generative", "eq": True}, requires=["ai_sytem"])])
+    with pytest.raises(RulesetError, match="is a single fact, not a section"):
+        ruleset_of([rule("TST-001", {"fact": "ai_system.generative", "eq": True}, requires=["ai_system.generative"])])
+
+
 def test_a_rule_that_applies_only_to_projects_is_silent_for_a_facility() -> None:
     rules = ruleset_of([rule("TST-001", {"fact": "location.country", "eq": "CN"}, applies_to=["project"])])
     assert assess(FACILITY, rules=rules, as_of=AS_OF).findings == []
