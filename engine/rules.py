@@ -52,14 +52,14 @@ _VALIDATOR = jsonschema.Draft202012Validator(_runtime_schema(), format_checker=j
 _ORDER_OPS = {"lt", "lte", "gt", "gte"}
 
 
-def _plain(value: Any) -> Any:
-    """Dates as ISO strings, so the JSON Schema sees JSON types."""
+def plain_data(value: Any) -> Any:
+    """YAML data as JSON types: dates become ISO strings (for JSON Schema and JSON output)."""
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_data(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     return value
 
 
@@ -489,7 +489,7 @@ def _citations(raw: list[dict[str, Any]]) -> tuple[Citation, ...]:
 def parse_ruleset(doc: Document) -> Ruleset:
     """A validated Ruleset from a parsed document, or RulesetError with every problem."""
     problems = ProblemList()
-    data = _plain(doc.data)
+    data = plain_data(doc.data)
     if not isinstance(data, dict):
         raise RulesetError(doc.where([], "a ruleset file is a mapping with `ruleset` and `rules`"))
     problems.extend(_schema_problems(doc, data))

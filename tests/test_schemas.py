@@ -7,6 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from engine.rules import plain_data
 from engine.safeyaml import load_file
 from engine.schema import NAMES, main, schema, text
 
@@ -26,22 +27,10 @@ def test_schema_check_mode_reports_no_drift() -> None:
 @pytest.mark.parametrize("path", sorted((ROOT / "cases").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_example_case_fits_the_case_schema(path: Path) -> None:
     data = load_file(str(path)).data
-    jsonschema.validate(_plain(data), schema("case"))
+    jsonschema.validate(plain_data(data), schema("case"))
 
 
 @pytest.mark.parametrize("path", sorted(p for p in (ROOT / "rulesets").glob("*.yaml")
                                         if not p.name.endswith(".tests.yaml")), ids=lambda p: p.name)
 def test_every_bundled_ruleset_fits_the_ruleset_schema(path: Path) -> None:
-    jsonschema.validate(_plain(load_file(str(path)).data), schema("ruleset"))
-
-
-def _plain(value):  # type: ignore[no-untyped-def]
-    import datetime as dt
-
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    jsonschema.validate(plain_data(load_file(str(path)).data), schema("ruleset"))
