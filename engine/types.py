@@ -10,6 +10,7 @@ byte-wise comparisons in the matching core agree with what a person reads.
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from typing import Annotated, Any
 
@@ -18,9 +19,23 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictB
 MAX_TEXT = 10_000
 
 
+# C0 and C1 controls other than tab, LF and CR: invisible in reports, and ESC drives terminals.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _nfc(value: Any) -> Any:
+    # Text that reached the model without the safe loader (a dict, a batch line) gets
+    # the loader's checks here: no control characters, no lone surrogates, NFC.
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
+        bad = _CONTROL.search(value)
+        if bad:
+            raise ValueError(f"text contains control character U+{ord(bad.group()):04X}")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"text contains a lone surrogate (U+{ord(value[exc.start]):04X})") from None
+            return unicodedata.normalize("NFC", value)
     return value
 
 

@@ -72,10 +72,12 @@ def problems_from_validation(exc: ValidationError, doc: Document | None, file: s
             message = "required field is missing"
         elif err["type"].startswith(("int", "float", "bool", "string", "date")) or "type" in err["type"]:
             code = "wrong_type"
-        if err["type"] == "literal_error":
+        if err["type"] in ("literal_error", "string_pattern_mismatch"):
             code = "invalid_value"
         elif err["type"] in _RANGE_TYPES:
             code = "out_of_range"
+        elif err["type"] == "value_error" and message.startswith("text contains"):
+            code = "invalid_text"
         elif err["type"] == "value_error" and "number" in message:
             code = "wrong_type"
             if isinstance(err.get("input"), str) and err["input"].strip().lstrip("+-").lower() in _NOT_NUMBERS:
