@@ -22,6 +22,7 @@ from engine.case import Case
 from engine.errors import AiriskError, EngineError, InputError, Problem, RulesetError
 from engine.models import Assessment, Finding, RuleSet
 from engine.rules import load_rules
+from engine.safeyaml import DEFAULT_LIMITS, Limits
 from engine.version import __version__
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ __all__ = [
     "EngineError",
     "Finding",
     "InputError",
+    "Limits",
     "Problem",
     "RuleSet",
     "RulesetError",
@@ -52,38 +54,43 @@ def _engine(rules: RuleSet | None) -> Engine:
     return engine_for(rules if rules is not None else load_rules())
 
 
-def load_case(path: str | Path) -> Case:
-    """Read and validate a YAML or JSON case file (errors name file, line and field)."""
+def load_case(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> Case:
+    """Read and validate a YAML or JSON case file (errors name file, line and field).
+
+    ``limits`` bounds the file's size, line length, nesting and so on (docs/limits.md)."""
     from engine.validation import load_case_file
 
-    return load_case_file(path)
+    return load_case_file(path, limits)
 
 
 def assess_dict(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = None,
-                as_of: str | dt.date | None = None, scenario: str | None = None) -> dict[str, Any]:
+                as_of: str | dt.date | None = None, scenario: str | None = None, *,
+                limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Like ``assess`` but returns the assessment as plain JSON-ready data."""
     engine = _engine(rules)
     if isinstance(case, str | Path):
         if engine.rules.input == "document":
             from engine.safeyaml import load_file
 
-            doc = load_file(str(case))
+            doc = load_file(str(case), limits)
             return engine.assess_data(doc.data, as_of=as_of, scenario=scenario, file=doc.file)
-        case = load_case(case)
+        case = load_case(case, limits=limits)
     if isinstance(case, Case):
         return engine.assess_case(case, as_of=as_of, scenario=scenario)
     return engine.assess_data(case, as_of=as_of, scenario=scenario)
 
 
 def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = None,
-           as_of: str | dt.date | None = None, scenario: str | None = None) -> Assessment:
+           as_of: str | dt.date | None = None, scenario: str | None = None, *,
+           limits: Limits = DEFAULT_LIMITS) -> Assessment:
     """Assess one case (a path, a dict or a ``Case``) as of a date (default today).
 
     ``rules`` defaults to the bundled rulesets; ``scenario`` selects an
-    alternative date set declared by a ruleset (e.g. ``digital-omnibus``).
+    alternative date set declared by a ruleset (e.g. ``digital-omnibus``);
+    ``limits`` bounds what is read from a case file (docs/limits.md).
     Raises ``InputError`` or ``RulesetError`` (both ``AiriskError``) with
     located problems on bad input."""
-    return Assessment.model_validate(assess_dict(case, rules, as_of, scenario))
+    return Assessment.model_validate(assess_dict(case, rules, as_of, scenario, limits=limits))
 
 
 def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: RuleSet | None = None,

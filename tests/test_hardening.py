@@ -325,9 +325,13 @@ def test_a_raised_limit_from_the_environment_accepts_what_the_default_refuses(ge
 def test_the_library_takes_limits_as_an_argument() -> None:
     case = ROOT / "cases" / "ts-frontier-model.yaml"
     assert load_case_file(case).id == "ts-frontier-model"
-    with pytest.raises(InputError) as info:
-        load_case_file(case, Limits(max_depth=1))
-    assert info.value.first.code == "too_deep"
+    assert engine.assess(case, as_of=AS_OF, limits=Limits(max_depth=8)).case_id == "ts-frontier-model"
+    for call in (lambda: load_case_file(case, Limits(max_depth=1)),
+                 lambda: engine.load_case(case, limits=Limits(max_depth=1)),
+                 lambda: engine.assess(case, as_of=AS_OF, limits=engine.Limits(max_depth=1))):
+        with pytest.raises(InputError) as info:
+            call()
+        assert info.value.first.code == "too_deep"
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, 1.5])
