@@ -103,7 +103,7 @@ def _vary(value: Any, key: str, rng: random.Random, depth: int) -> Any:
     if isinstance(value, list):
         items = [_vary(v, key, rng, depth + 1) for v in value]
         if items and isinstance(items[0], dict) and rng.random() < 0.3:
-            items = items + [dict(rng.choice(items))]  # another line of the same kind
+            items = [*items, dict(rng.choice(items))]  # another line of the same kind
         return items
     if isinstance(value, dict):
         out = {}
@@ -140,8 +140,8 @@ def main(argv: list[str]) -> int:
         for i, case in enumerate(generate(n, seed)):
             if check and i < 2000:
                 sys.path.insert(0, str(ROOT))
-                from engine.validation import case_from_data
                 from engine.errors import InputError
+                from engine.validation import case_from_data
 
                 try:
                     case_from_data(case)

@@ -30,9 +30,11 @@ import datetime as dt
 import multiprocessing
 import multiprocessing.connection as mpc
 import os
+import re
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -124,6 +126,12 @@ class Assessor:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return error_record(n, None, [Problem(message=f"malformed JSON: {exc}", code="invalid_json")])
+        duplicate = _duplicate_key(raw, data)
+        if duplicate is not None:
+            key, where = duplicate
+            return error_record(n, _case_id_of(data), [Problem(
+                message=f"duplicate key {key!r}", pointer=where, code="duplicate_key",
+                hint="a case file with two equal keys is refused too; keep one")])
         return self.record(n, data)
 
     def chunk(self, lines: list[Line]) -> tuple[bytes, Counter[str]]:
@@ -161,6 +169,55 @@ def iter_records(cases: Iterable[Any], assessor: Assessor) -> Iterator[dict[str,
             yield assessor.line_record(n, item.rstrip(b"\r\n"))
         else:
             yield assessor.record(n, item)
+
+
+# --------------------------------------------------------------------------- duplicate keys
+
+_KEY_END = re.compile(rb'"[ \t\r\n]*:')
+
+
+def _count_keys(value: Any) -> int:
+    if type(value) is dict:
+        return len(value) + sum(_count_keys(v) for v in value.values() if type(v) in (dict, list))
+    if type(value) is list:
+        return sum(_count_keys(v) for v in value if type(v) in (dict, list))
+    return 0
+
+
+class _Duplicate(Exception):
+    def __init__(self, key: str, where: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.where = where
+
+
+def _duplicate_key(raw: bytes | str, data: Any) -> tuple[str, str] | None:
+    """(key, JSON pointer of its object) if a JSON text repeats a key in one object, else None.
+
+    orjson keeps the last of two equal keys; ``airisk assess`` refuses them, and so must a
+    batch line. Fast path: every key ends in ``":`` and string contents rarely do, so when the
+    text has no more such endings than the parsed data has keys, no key can be repeated. Only
+    otherwise is the text parsed again, with a hook that sees every (key, value) pair."""
+    text = raw if isinstance(raw, bytes) else raw.encode()
+    if len(_KEY_END.findall(text)) <= _count_keys(data):
+        return None
+    import json
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen:
+                raise _Duplicate(key, "")
+            seen.add(key)
+        return dict(items)
+
+    try:
+        json.loads(text, object_pairs_hook=pairs)
+    except _Duplicate as dup:
+        return dup.key, dup.where
+    except ValueError:
+        return None  # orjson accepted it; a disagreement on syntax is not a duplicate
+    return None
 
 
 # --------------------------------------------------------------------------- reading
@@ -417,6 +474,12 @@ class ParallelRunner:
         exhausted = False
         try:
             while True:
+                # Write whatever is complete at the head of the order (first: it frees reorder room).
+                while flush_seq in self.slots and self._done(self.slots[flush_seq]):
+                    slot = self.slots.pop(flush_seq)
+                    self.stats.add(slot.counts)
+                    flush_seq += 1
+                    yield self._blob(slot)
                 # Dispatch retries first, then new chunks while the reorder window has room.
                 while self.retry:
                     worker = self._free_worker()
@@ -434,12 +497,6 @@ class ParallelRunner:
                     self.slots[next_seq] = _Slot(chunk)
                     self._send(worker, (next_seq, -1))
                     next_seq += 1
-                # Write whatever is complete at the head of the order.
-                while flush_seq in self.slots and self._done(self.slots[flush_seq]):
-                    slot = self.slots.pop(flush_seq)
-                    self.stats.add(slot.counts)
-                    flush_seq += 1
-                    yield self._blob(slot)
                 if exhausted and flush_seq == next_seq:
                     return
                 conns = {w.conn: w for w in self.workers}
@@ -599,6 +656,19 @@ class _CountingReader:
 # --------------------------------------------------------------------------- the run
 
 
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Block SIGINT in this (main) thread for the duration; it is delivered right after."""
+    can = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if can:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if can:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @dataclass
 class BatchOptions:
     """Everything ``airisk batch`` is told; the library defaults match the CLI's."""
@@ -612,6 +682,10 @@ class BatchOptions:
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     chunk_lines: int = DEFAULT_CHUNK_LINES
     progress: bool | None = None  # None: only when stderr is a terminal
+    # Assess in worker processes even with workers=1: durable-rules can crash the process
+    # (a segfault or "free(): invalid pointer" on retract, seen about once in 10^4 generated cases);
+    # a crashed worker costs a retry of its chunk, a crashed main process the whole run.
+    isolate: bool = True
 
 
 def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = None,
@@ -620,8 +694,8 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
     from engine.models import LEVEL_ORDER
 
     err = stderr if stderr is not None else sys.stderr
-    assessor = make_assessor(rules, options.as_of, options.scenario, options.max_line_bytes,
-                             shared=options.workers <= 1)
+    in_process = options.workers <= 1 and not options.isolate
+    assessor = make_assessor(rules, options.as_of, options.scenario, options.max_line_bytes, shared=in_process)
     stats = Stats()
     if options.input == "-":
         source: IO[bytes] = sys.stdin.buffer
@@ -640,17 +714,20 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
     interrupted = False
     try:
         runner: ParallelRunner | None = None
-        if options.workers <= 1:
+        if in_process:
             blobs = serial_blobs(assessor, chunks, stats)
         else:
             spec = WorkerSpec(rules, assessor.as_of, assessor.scenario, options.max_line_bytes)
-            runner = ParallelRunner(spec, options.workers, target=target, stats=stats)
+            runner = ParallelRunner(spec, max(1, options.workers), target=target, stats=stats)
             blobs = runner.run(chunks)
         try:
             for blob in blobs:
-                sink.write(blob)
-                if options.output in (None, "-"):
-                    sink.fh.flush()
+                # Ctrl-C is held back while a chunk is written, so the output always ends on a
+                # whole line and the summary counts exactly the lines written.
+                with _sigint_deferred():
+                    sink.write(blob)
+                    if options.output in (None, "-"):
+                        sink.fh.flush()
                 progress.update()
         except KeyboardInterrupt:
             interrupted = True

@@ -1,0 +1,75 @@
+"""Batch on a Dask cluster gives exactly the local batch's records."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import orjson
+import pytest
+
+from engine.batch import BatchOptions, run_batch
+from engine.rules import load_rules
+
+distributed = pytest.importorskip("dask.distributed")
+db = pytest.importorskip("dask.bag")
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = "2026-11-22"
+
+
+def part_files(tmp_path: Path) -> list[Path]:
+    from tests.test_batch import varied_cases
+
+    cases = varied_cases(90, seed=21)
+    files = []
+    for k in range(3):
+        lines = [orjson.dumps(c) for c in cases[k * 30:(k + 1) * 30]]
+        lines[k + 2] = b"{not json" if k != 1 else b""
+        path = tmp_path / "data" / f"part-{k}.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"\n".join(lines) + b"\n")
+        files.append(path)
+    return files
+
+
+def local_batch(path: Path) -> bytes:
+    out = path.with_suffix(".local")
+    run_batch(load_rules(), BatchOptions(input=str(path), output=str(out), as_of=AS_OF, isolate=False,
+                                         progress=False), stderr=io.StringIO())
+    return out.read_bytes()
+
+
+def test_a_local_dask_cluster_gives_the_records_of_the_local_batch_per_file_and_per_bag(tmp_path: Path) -> None:
+    from engine.distributed import assess_bag, run_dask
+
+    files = part_files(tmp_path)
+    expected = {f.stem: local_batch(f) for f in files}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        # File to file, as `airisk batch --dask ADDRESS 'data/*.jsonl' --output out/` does.
+        stats = run_dask(client, str(tmp_path / "data" / "*.jsonl"), str(tmp_path / "out"), as_of=AS_OF)
+        for f in files:
+            assert (tmp_path / "out" / f"{f.stem}.jsonl").read_bytes() == expected[f.stem]
+        assert stats.lines == 90 and stats.errors == 3
+        # A dask.bag of lines, one partition per file.
+        bag = db.read_text([str(f) for f in files], blocksize=None)
+        records = assess_bag(bag, as_of=AS_OF).compute()
+    local = b"".join(expected[f.stem] for f in files)
+    assert [orjson.dumps(r) for r in records] == local.splitlines()
+
+
+def test_the_cli_runs_on_a_dask_scheduler_address(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    files = part_files(tmp_path)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        res = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "--dask", cluster.scheduler_address,
+                              str(tmp_path / "data" / "*.jsonl"), "--output", str(tmp_path / "out"),
+                              "--as-of", AS_OF], capture_output=True, cwd=ROOT, timeout=120, check=False)
+    assert res.returncode == 3, res.stderr.decode()[-2000:]
+    assert b"airisk batch: 90 lines, 87 assessed" in res.stderr
+    for f in files:
+        assert (tmp_path / "out" / f"{f.stem}.jsonl").read_bytes() == local_batch(f)
