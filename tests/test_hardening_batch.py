@@ -130,8 +130,6 @@ def test_an_nfd_name_comes_out_in_nfc(mixed_runs: dict[str, subprocess.Completed
     assert record["assessment"]["case_name"] == unicodedata.normalize("NFC", "Île")
 
 
-@pytest.mark.xfail(strict=True, reason="engine/batch.py parses lines with orjson, which keeps the last of two "
-                                       "equal keys; `airisk assess` refuses duplicate keys (reported, issue 8)")
 def test_a_batch_line_with_a_duplicate_key_is_an_error_record_as_in_assess() -> None:
     _, line, codes = DUPLICATE_KEY
     proc = _batch(["-"], stdin=line + b"\n")
@@ -286,9 +284,6 @@ def _wchan(pid: int) -> str:
         return ""
 
 
-@pytest.mark.xfail(strict=True, reason="engine/batch.py: Ctrl-C while blocked writing a chunk to a full stdout "
-                                       "pipe interrupts the write mid-line; the output ends in a partial line and "
-                                       "the summary counts lines that were never written (reported, issue 8)")
 def test_ctrl_c_while_a_slow_reader_holds_up_stdout_still_ends_on_a_whole_line(many_good: Path) -> None:
     if not Path("/proc/self/wchan").exists():
         pytest.skip("needs /proc/PID/wchan")
