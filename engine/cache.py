@@ -62,12 +62,22 @@ def _engine_digest() -> str:
     return h.hexdigest()
 
 
+def _file_digest(path: Path, limit: int = 32 * 1024 * 1024) -> bytes:
+    # Bounded: `--rules /dev/zero` must reach the loader's size check, not read forever.
+    # A file past the limit never loads, so a key over its first bytes is enough.
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read(limit)).digest()
+    except OSError:
+        return b"unreadable"  # the loader reports the error with its location
+
+
 def key_of(files: Sequence[Path], *extra: str) -> str:
     """A key from the engine version and code, file names and contents, and extra strings."""
     h = hashlib.sha256(f"airisk {__version__} cache {_FORMAT} {_engine_digest()}".encode())
     for f in sorted(files):
         h.update(str(f.name).encode() + b"\0")
-        h.update(hashlib.sha256(f.read_bytes()).digest())
+        h.update(_file_digest(f))
     for e in extra:
         h.update(e.encode() + b"\0")
     return h.hexdigest()

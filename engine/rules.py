@@ -693,7 +693,9 @@ def load_ruleset_file(path: str | Path, display: str | None = None) -> Ruleset:
     path = Path(path)
     name = display or str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            # Bounded: `--rules /dev/zero` or a huge file must fail on the size limit, not exhaust memory.
+            raw = fh.read(RULESET_LIMITS.max_bytes + 1)
     except OSError as exc:
         raise RulesetError(
             Problem(message=f"cannot read ruleset: {exc.strerror}", file=name, code="io_error")

@@ -194,6 +194,17 @@ def test_deep_nesting_is_refused_in_a_real_process_instead_of_overflowing_the_c_
     assert b"Traceback" not in proc.stderr
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize("option", ["--rules", None])
+def test_an_endless_input_file_is_refused_at_the_size_limit_instead_of_read_forever(option: str | None) -> None:
+    args = [option, "/dev/zero", str(ROOT / "cases" / "ts-frontier-model.yaml")] if option else ["/dev/zero"]
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", "assess", *args], cwd=ROOT, capture_output=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    assert b"/dev/zero: /: file is larger than" in proc.stderr
+
+
 def test_every_error_of_several_bad_files_is_reported_in_one_run() -> None:
     files = [HOSTILE / "unknown-field.yaml", HOSTILE / "duplicate-key.yaml", ROOT / "cases" / "ts-frontier-model.yaml"]
     result = _assess_cli(*map(str, files))
