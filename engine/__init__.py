@@ -18,15 +18,32 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.case import Case
 from engine.errors import AiriskError, EngineError, InputError, Problem, RulesetError
-from engine.models import Assessment, Finding, RuleSet
-from engine.rules import load_rules
 from engine.safeyaml import DEFAULT_LIMITS, Limits
 from engine.version import __version__
 
 if TYPE_CHECKING:
+    from engine.case import Case
+    from engine.models import Assessment, Finding, RuleSet
     from engine.pipeline import Engine
+    from engine.rules import load_rules
+
+# The case and assessment models (pydantic) and the ruleset loader (jsonschema) take most of
+# the import time; they load on first use, so `airisk batch` on a document ruleset and
+# `import engine.errors` stay quick.
+_LAZY = {"Case": "engine.case", "Assessment": "engine.models", "Finding": "engine.models",
+         "RuleSet": "engine.models", "load_rules": "engine.rules"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "AiriskError",
@@ -50,6 +67,7 @@ __all__ = [
 
 def _engine(rules: RuleSet | None) -> Engine:
     from engine.pipeline import engine_for
+    from engine.rules import load_rules
 
     return engine_for(rules if rules is not None else load_rules())
 
@@ -67,6 +85,8 @@ def assess_dict(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | No
                 as_of: str | dt.date | None = None, scenario: str | None = None, *,
                 limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Like ``assess`` but returns the assessment as plain JSON-ready data."""
+    from engine.case import Case
+
     engine = _engine(rules)
     if isinstance(case, str | Path):
         if engine.rules.input == "document":
@@ -90,6 +110,8 @@ def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = 
     ``limits`` bounds what is read from a case file (docs/limits.md).
     Raises ``InputError`` or ``RulesetError`` (both ``AiriskError``) with
     located problems on bad input."""
+    from engine.models import Assessment
+
     return Assessment.model_validate(assess_dict(case, rules, as_of, scenario, limits=limits))
 
 
@@ -103,6 +125,7 @@ def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: 
     "problems"}}``; a bad item never stops the others. For process-parallel or
     file-to-file runs see ``engine.batch.run_batch``; for Dask, ``engine.distributed``."""
     from engine.batch import iter_records, make_assessor
+    from engine.rules import load_rules
 
     assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario)
     yield from iter_records(cases, assessor)

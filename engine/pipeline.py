@@ -10,19 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Container, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import conditions as C
-from engine.case import Case
 from engine.compiler import compile_rules
-from engine.derive import build_view
 from engine.errors import EngineError, InputError, Problem
 from engine.matcher import Matcher
 from engine.models import Rule, RuleSet
 from engine.scoring import overall, score_dimensions
 from engine.text import render_template
-from engine.validation import case_from_data
 from engine.version import __version__
+
+if TYPE_CHECKING:  # the case model loads on first use: a document ruleset never needs it
+    from engine.case import Case
 
 
 def parse_as_of(value: str | dt.date | None) -> str:
@@ -119,12 +119,16 @@ class Engine:
             meta = {"id": str(data.get("id", data.get("case_id", ""))), "name": data.get("name"),
                     "kind": data.get("kind")}
             return self.assess_view(view, meta, as_of=as_of, scenario=scenario)
+        from engine.validation import case_from_data
+
         case = case_from_data(data, file=file)
         return self.assess_case(case, as_of=as_of, scenario=scenario)
 
     def assess_case(self, case: Case, *, as_of: str | dt.date | None = None,
                     scenario: str | None = None) -> dict[str, Any]:
         plain = case.model_dump(mode="json", exclude_none=True)
+        from engine.derive import build_view
+
         view = build_view(plain)
         meta = {"id": case.id, "name": case.name, "kind": case.kind}
         return self.assess_view(view, meta, as_of=as_of, scenario=scenario)
