@@ -496,12 +496,16 @@ def parse_ruleset(doc: Document) -> Ruleset:
     header: dict[str, Any] = data["ruleset"] if isinstance(data.get("ruleset"), dict) else {}
     input_kind = header.get("input", "case")
     cat = catalogue() if input_kind == "case" else None
-    tiers = header.get("tiers") or {}
-    scenarios = header.get("scenarios") or {}
+    # The schema errors are already collected; the meaning checks below must not trip over
+    # a wrong shape (a hostile or broken ruleset gets located errors, never a TypeError).
+    tiers_raw = header.get("tiers")
+    tiers = {k: v for k, v in tiers_raw.items() if isinstance(v, dict)} if isinstance(tiers_raw, dict) else {}
+    scenarios_raw = header.get("scenarios")
+    scenarios: dict[str, Any] = scenarios_raw if isinstance(scenarios_raw, dict) else {}
     raw_rules: list[Any] = data["rules"] if isinstance(data.get("rules"), list) else []
 
-    for name, scheme in tiers.items() if isinstance(tiers, dict) else ():
-        if isinstance(scheme, dict) and scheme.get("default") not in (scheme.get("order") or []):
+    for name, scheme in tiers.items():
+        if isinstance(scheme.get("order"), list) and scheme.get("default") not in scheme["order"]:
             problems.add(doc.where(["ruleset", "tiers", name, "default"], "the default tier is not in `order`"))
     dims = header.get("dimensions") or {}
     for dim, policy in dims.items() if isinstance(dims, dict) else ():
@@ -509,7 +513,10 @@ def parse_ruleset(doc: Document) -> Ruleset:
         numeric = isinstance(levels, dict) and all(
             isinstance(levels.get(k), int | float) for k in ("medium", "high", "critical")
         )
-        if numeric and not (0 < levels["medium"] <= levels["high"] <= levels["critical"] <= 100):
+        rising = numeric and isinstance(levels, dict) and (
+            0 < levels["medium"] <= levels["high"] <= levels["critical"] <= 100
+        )
+        if numeric and not rising:
             problems.add(
                 doc.where(
                     ["ruleset", "dimensions", dim, "levels"],
@@ -517,7 +524,8 @@ def parse_ruleset(doc: Document) -> Ruleset:
                     code="level_gap",
                 )
             )
-        for i, fact in enumerate(policy.get("key_facts") or [] if isinstance(policy, dict) else []):
+        key_facts = policy.get("key_facts") if isinstance(policy, dict) else None
+        for i, fact in enumerate(key_facts if isinstance(key_facts, list) else []):
             if cat is not None and isinstance(fact, str) and cat.case_type(tuple(fact.split("."))) is None:
                 problems.add(
                     doc.where(
@@ -546,9 +554,9 @@ def parse_ruleset(doc: Document) -> Ruleset:
                 )
             else:
                 seen[rid] = i
-        when = raw.get("when")
-        if when is None:
+        if "when" not in raw:
             continue
+        when = raw["when"]
         before = len(problems.problems)
         _check_condition(doc, when, [*base, "when"], cat, None, False, problems)
         if len(problems.problems) == before:
@@ -560,7 +568,8 @@ def parse_ruleset(doc: Document) -> Ruleset:
                     [*base, "effective_to"], f"effective_to {to} is before effective_from {frm}", code="inverted_window"
                 )
             )
-        for sname, win in (raw.get("scenarios") or {}).items():
+        rule_scenarios = raw.get("scenarios")
+        for sname, win in rule_scenarios.items() if isinstance(rule_scenarios, dict) else ():
             if sname not in scenarios:
                 problems.add(
                     doc.where(
@@ -582,7 +591,8 @@ def parse_ruleset(doc: Document) -> Ruleset:
                         code="inverted_window",
                     )
                 )
-        cites = raw.get("citations") or []
+        cites_raw = raw.get("citations")
+        cites: list[Any] = cites_raw if isinstance(cites_raw, list) else []
         basis = raw.get("basis")
         if basis == "binding":
             if not any(isinstance(c, dict) and c.get("url") and c.get("date") for c in cites):
@@ -600,7 +610,11 @@ def parse_ruleset(doc: Document) -> Ruleset:
                         hint="use basis: advisory and say so in the message",
                     )
                 )
-        for scheme, tier in (raw.get("tier") or {}).items():
+        rule_tier = raw.get("tier")
+        for scheme, tier in rule_tier.items() if isinstance(rule_tier, dict) else ():
+            order = tiers.get(scheme, {}).get("order")
+            if isinstance(tiers_raw, dict) and scheme in tiers_raw and not isinstance(order, list):
+                continue  # the scheme itself is malformed: its schema error says so
             if scheme not in tiers:
                 problems.add(
                     doc.where(
@@ -609,12 +623,12 @@ def parse_ruleset(doc: Document) -> Ruleset:
                         hint=did_you_mean(scheme, list(tiers)),
                     )
                 )
-            elif tier not in tiers[scheme].get("order", []):
+            elif isinstance(order, list) and tier not in order:
                 problems.add(
                     doc.where(
                         [*base, "tier", scheme],
                         f"{tier!r} is not a tier of {scheme}",
-                        hint=did_you_mean(str(tier), tiers[scheme].get("order", [])),
+                        hint=did_you_mean(str(tier), [str(o) for o in order]),
                     )
                 )
         if raw.get("severity") == "info" and raw.get("points"):

@@ -24,7 +24,7 @@ SEEDS = ("0", "1", "987654321")
 def _run(args: list[str], seed: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "PYTHONHASHSEED": seed}
     return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, timeout=300)
+                          capture_output=True, timeout=120)
 
 
 def test_there_are_cases_to_check() -> None:

@@ -428,6 +428,44 @@ def test_a_ruleset_cannot_include_files_or_build_objects(evil: str, tmp_path: Pa
     assert all(p.file == str(path) and p.line for p in info.value.problems)
 
 
+def _shape_paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out.extend(_shape_paths(v, (*prefix, k)))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out.extend(_shape_paths(v, (*prefix, i)))
+    return out
+
+
+def test_every_field_of_a_ruleset_given_a_wrong_shape_gives_a_located_ruleset_error_never_a_crash() -> None:
+    # Found by the fuzzer: `tiers: {t: "text"}` used to raise TypeError in parse_ruleset.
+    import copy
+
+    from engine.rules import parse_ruleset
+
+    base = yaml.safe_load((ROOT / "fuzz" / "corpus" / "tiny-ruleset.yaml").read_text())
+    base["ruleset"]["scenarios"] = {"s": {"title": "S", "basis": "advisory"}}
+    base["rules"][0].update(scenarios={"s": {"effective_from": "2021-01-01"}}, tags=["a"], remediation="r",
+                            duty={"jurisdiction": "CN", "obligation": "x"}, applies_to=["facility"])
+    wrong: list[Any] = [None, 1, True, "text", [], ["x"], [None], {}, {"x": "y"}, {"x": [1]}, "2020-01-01"]
+    checked = 0
+    for path in _shape_paths(base):
+        for value in wrong:
+            data = copy.deepcopy(base)
+            parent = data
+            for step in path[:-1]:
+                parent = parent[step]
+            parent[path[-1]] = value
+            try:
+                parse_ruleset(load_text(yaml.safe_dump(data), "shape.yaml"))
+            except AiriskError as exc:
+                assert all(p.file == "shape.yaml" and p.line for p in exc.problems), (path, value)
+            checked += 1
+    assert checked > 300
+
+
 def test_a_ruleset_with_a_duplicate_key_is_refused_with_its_location(tmp_path: Path) -> None:
     path = tmp_path / "dup.yaml"
     path.write_text(RULESET.replace("    points: 1\n", "    points: 1\n    points: 100\n"))
