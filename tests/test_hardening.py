@@ -205,6 +205,15 @@ def test_an_endless_input_file_is_refused_at_the_size_limit_instead_of_read_fore
     assert b"/dev/zero: /: file is larger than" in proc.stderr
 
 
+def test_validate_reports_every_hostile_fixture_located_and_exits_2() -> None:
+    result = CliRunner().invoke(main, ["validate", "--format", "json", str(HOSTILE)], catch_exceptions=False)
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    files = {Path(p["file"]).name for p in report["problems"]}
+    assert files == set(REFUSED)
+    assert all(p["line"] for p in report["problems"] if p["code"] != "empty")
+
+
 def test_every_error_of_several_bad_files_is_reported_in_one_run() -> None:
     files = [HOSTILE / "unknown-field.yaml", HOSTILE / "duplicate-key.yaml", ROOT / "cases" / "ts-frontier-model.yaml"]
     result = _assess_cli(*map(str, files))
