@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
 # Small but representative limits: the fuzzer explores shapes, not sizes.
 _LIMITS_KW = {"max_bytes": 256 * 1024, "max_line_bytes": 64 * 1024, "max_nodes": 20_000}
 _state: dict[str, Any] = {}
+_SAMPLE_CASES = ("ts-frontier-model.yaml", "oc-guizhou-hub-h20.yaml")
 
 
 def _setup() -> dict[str, Any]:
@@ -32,6 +33,9 @@ def _setup() -> dict[str, Any]:
 
         _state["limits"] = Limits(**_LIMITS_KW)
         _state["engine"] = engine_for(load_rules())
+        from engine.validation import load_case_file
+
+        _state["cases"] = [load_case_file(ROOT / "cases" / n) for n in _SAMPLE_CASES]
     return _state
 
 
@@ -46,6 +50,29 @@ def _check_error(exc: Any, name: str) -> None:
         text = str(p)  # must render
         if p.file is None and p.code not in ("engine_disagreement",):
             raise FuzzFailure(f"problem without a file: {text}")
+
+
+def _ruleset(ruleset: Any, state: dict[str, Any]) -> None:
+    """Compile a ruleset that validated and assess the sample cases with it: the matching
+    core must accept whatever the validator lets through (or a located RulesetError)."""
+    from engine.errors import RulesetError
+    from engine.pipeline import Engine
+    from engine.rules import combine
+
+    engine = Engine(combine([ruleset]))
+    try:
+        for case in state["cases"]:
+            for as_of in ("2024-06-01", "2026-11-22"):
+                try:
+                    if ruleset.input == "case":
+                        engine.assess_case(case, as_of=as_of)
+                    else:
+                        engine.assess_data(case.model_dump(mode="json", exclude_none=True), as_of=as_of)
+                except RulesetError as exc:  # a core limit, reported against the rule
+                    _check_error(exc, "fuzz.yaml")
+                    return
+    finally:
+        engine.close()
 
 
 def one_input(data: bytes) -> None:
@@ -64,7 +91,7 @@ def one_input(data: bytes) -> None:
         return
     try:
         if isinstance(doc.data, dict) and "ruleset" in doc.data:
-            parse_ruleset(doc)
+            _ruleset(parse_ruleset(doc), state)
             return
         case = case_from_data(doc.data, file=name, doc=doc)
     except AiriskError as exc:
