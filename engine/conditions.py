@@ -249,7 +249,7 @@ def _eval(cond: Condition, doc: Any, prefix: str, out: Outcome) -> bool | None:
         actual = lookup(doc, cond.path)
         if cond.op == "exists":
             present = actual is not _MISSING
-            result = present == cond.value
+            result: bool = present == cond.value
             if result:
                 out.evidence.append({"fact": _fmt_path(prefix, cond.path), "op": "exists", "value": cond.value,
                                      "actual": actual if present else None})
@@ -335,7 +335,7 @@ def _truth(cond: Condition, doc: Any) -> bool | None:
     if isinstance(cond, Cmp):
         actual = lookup(doc, cond.path)
         if cond.op == "exists":
-            return (actual is not _MISSING) == cond.value
+            return bool((actual is not _MISSING) == cond.value)
         if actual is _MISSING:
             return None
         return compare(actual, cond.op, cond.value)
