@@ -693,7 +693,10 @@ def test_the_loader_fuzz_target_survives_its_seed_corpus_and_a_few_thousand_muta
 @pytest.mark.skipif(os.environ.get("AIRISK_FUZZ_ATHERIS") != "1", reason="set AIRISK_FUZZ_ATHERIS=1 to run atheris")
 def test_the_atheris_fuzzer_runs_for_a_few_seconds_without_a_crash(tmp_path: Path) -> None:
     pytest.importorskip("atheris")
-    proc = subprocess.run([sys.executable, "fuzz/fuzz_loaders.py", "fuzz/corpus", "-max_total_time=10",
+    # New inputs go to the first directory: a temporary one, so the checked-in seeds stay as they are.
+    (tmp_path / "corpus").mkdir()
+    proc = subprocess.run([sys.executable, "fuzz/fuzz_loaders.py", str(tmp_path / "corpus"), "fuzz/corpus",
+                           "-max_total_time=10",
                            f"-artifact_prefix={tmp_path}/", "-runs=5000"], cwd=ROOT, capture_output=True, timeout=300,
                           text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
