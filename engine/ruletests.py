@@ -352,6 +352,12 @@ def load_table(path: str | Path) -> RuleTable:
             rel = raw["case_file"]
             target = (path.parent / str(rel)).resolve()
             case_display = _display(target)
+            # A table may reach its sibling cases/ directory, never beyond the project it sits in.
+            root = path.resolve().parent.parent
+            if not target.is_relative_to(root):
+                problems.append(doc.where([*base, "case_file"], f"case file {rel!r} is outside {root}",
+                                          code="path_escape", hint="keep case files inside the project"))
+                case_cache[target] = {}
             if target not in case_cache:
                 try:
                     case_cache[target] = load_file(str(target), display=case_display).data

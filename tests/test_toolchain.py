@@ -349,3 +349,17 @@ def test_every_cli_command_is_documented_in_contributing() -> None:
 
 def test_bundled_rulesets_directory_is_the_default_for_airisk_test() -> None:
     assert bundled("rulesets").is_dir()
+
+
+def test_a_tests_table_cannot_read_a_case_file_outside_its_project(tmp_path: Path) -> None:
+    from engine.errors import AiriskError
+    from engine.ruletests import load_table
+
+    project = tmp_path / "project" / "rulesets"
+    project.mkdir(parents=True)
+    (tmp_path / "secret.yaml").write_text("id: s\nkind: project\nname: S\n")
+    table = project / "x.tests.yaml"
+    table.write_text("ruleset: x\ntests:\n  - name: escapes\n    case_file: ../../secret.yaml\n"
+                     "    expect: {fires: []}\n")
+    with pytest.raises(AiriskError, match="outside"):
+        load_table(table)
