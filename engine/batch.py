@@ -275,11 +275,25 @@ class WorkerSpec:
     as_of: str
     scenario: str | None
     max_line_bytes: int
+    parent_pid: int = field(default_factory=os.getpid)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: have the kernel SIGKILL this worker when the parent dies (a killed parent must not
+    leave workers blocked forever on a pipe that a sibling's inherited descriptor keeps open)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def worker_main(conn: mpc.Connection, spec: WorkerSpec) -> None:
     """A worker process: build the Engine once, then assess chunks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    _die_with_parent(spec.parent_pid)
     from engine import pipeline
 
     pipeline.engine_for.cache_clear()  # never reuse durable handles inherited over fork
