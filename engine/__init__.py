@@ -23,15 +23,16 @@ from engine.safeyaml import DEFAULT_LIMITS, Limits
 from engine.version import __version__
 
 if TYPE_CHECKING:
+    from engine.assessment import Assessment, Finding
     from engine.case import Case
-    from engine.models import Assessment, Finding, RuleSet
+    from engine.models import RuleSet
     from engine.pipeline import Engine
     from engine.rules import load_rules
 
 # The case and assessment models (pydantic) and the ruleset loader (jsonschema) take most of
 # the import time; they load on first use, so `airisk batch` on a document ruleset and
 # `import engine.errors` stay quick.
-_LAZY = {"Case": "engine.case", "Assessment": "engine.models", "Finding": "engine.models",
+_LAZY = {"Case": "engine.case", "Assessment": "engine.assessment", "Finding": "engine.assessment",
          "RuleSet": "engine.models", "load_rules": "engine.rules"}
 
 
@@ -110,7 +111,7 @@ def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = 
     ``limits`` bounds what is read from a case file (docs/limits.md).
     Raises ``InputError`` or ``RulesetError`` (both ``AiriskError``) with
     located problems on bad input."""
-    from engine.models import Assessment
+    from engine.assessment import Assessment
 
     return Assessment.model_validate(assess_dict(case, rules, as_of, scenario, limits=limits))
 

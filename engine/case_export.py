@@ -19,7 +19,8 @@ class PerformanceFigure(BaseModel):
     model_config = STRICT_MODEL
 
     tops: Positive = Field(description="TOPS or TFLOPS as printed on the datasheet")
-    bit_length: Annotated[int, Field(ge=1, le=128, strict=True)] = Field(description="operand bits, e.g. 8 for INT8/FP8")
+    bit_length: Annotated[int, Field(ge=1, le=128, strict=True)] = Field(
+        description="operand bits, e.g. 8 for INT8/FP8")
     sparsity: Flag = Field(False, description="true if the figure is quoted 'with sparsity' (it is halved)")
 
 

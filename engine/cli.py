@@ -65,12 +65,15 @@ def main() -> None:
 
 @main.command()
 @click.argument("cases", nargs=-1, required=True)
-@click.option("--rules", "rules", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable); default: bundled.")
-@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Assess under the rules in force on this date (default today).")
+@click.option("--rules", "rules", multiple=True, type=click.Path(),
+              help="Ruleset file or directory (repeatable); default: bundled.")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+              help="Assess under the rules in force on this date (default today).")
 @click.option("--scenario", default=None, help="Alternative date set declared by a ruleset, e.g. digital-omnibus.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--output", "-o", default=None, type=click.Path(), help="Write here instead of stdout (atomically).")
-@click.option("--fail-on", "fail_on", type=LEVEL_CHOICE, default=None, help="Exit 1 if any case is rated at or above this level.")
+@click.option("--fail-on", "fail_on", type=LEVEL_CHOICE, default=None,
+              help="Exit 1 if any case is rated at or above this level.")
 def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, scenario: str | None, fmt: str,
            output: str | None, fail_on: str | None) -> None:
     """Assess CASE files (YAML or JSON; '-' reads stdin) and print explained ratings.
@@ -89,7 +92,7 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
         engine = engine_for(_load_rules(rules))
         if scenario is not None:
             engine.in_force(day, scenario)  # unknown scenario → located error before any output
-        docs = []
+        docs: list[tuple[Any, Any]] = []
         problems: list[Problem] = []
         for name in cases:
             try:
@@ -114,7 +117,10 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
     except AiriskError as exc:
         fail(exc)
     if fmt == "json":
-        data = render_json(results[0]) if len(results) == 1 else orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n"
+        if len(results) == 1:
+            data = render_json(results[0])
+        else:
+            data = orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n"
     elif fmt == "markdown":
         data = "\n".join(render_markdown(r) for r in results).encode()
     else:
@@ -231,10 +237,12 @@ def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
         "scenarios": {k: {"effective_from": w.effective_from, "effective_to": w.effective_to}
                       for k, w in rule.scenarios.items()} or None,
         "when": rule.raw_when, "message": rule.message, "remediation": rule.remediation,
-        "would_change": rule.would_change, "tier": rule.tier or None, "duty": rule.duty, "tags": list(rule.tags) or None,
+        "would_change": rule.would_change, "tier": rule.tier or None, "duty": rule.duty,
+        "tags": list(rule.tags) or None,
         "citations": [{k: v for k, v in c.as_dict().items() if v is not None} for c in rule.citations],
     }
-    text = yaml.safe_dump({k: v for k, v in data.items() if v is not None}, sort_keys=False, allow_unicode=True, width=100)
+    shown = {k: v for k, v in data.items() if v is not None}
+    text = yaml.safe_dump(shown, sort_keys=False, allow_unicode=True, width=100)
     click.echo(text, nl=False)
 
 

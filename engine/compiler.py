@@ -378,9 +378,12 @@ class Shard:
     rule_ids: list[str]
     plan: FactPlan
     durable: dict[str, Any]
+    text: str = ""  # the durable JSON, kept once written (it is cached on disk with the shard)
 
     def json(self) -> str:
-        return dumps(self.durable)
+        if not self.text:
+            self.text = dumps(self.durable)
+        return self.text
 
 
 def _rule_patterns(rule: Rule, comp: _Compiler, order: Counter[str]) -> dict[str, Any]:
@@ -458,6 +461,7 @@ def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
             else:
                 hi = mid - 1
         shard, _, _ = build(remaining[:lo])
+        shard.json()
         shards.append(shard)
         remaining = remaining[lo:]
     if problems:

@@ -65,43 +65,6 @@ class Matcher:
                                                   code="engine_error")) from None
         return fired
 
-    def fired_ids(self, view: dict[str, Any]) -> set[str]:
-        """The ids of the rules that fire for one case view (``match`` without the bindings, cheaper)."""
-        ids: set[str] = set()
-        serial = next(self._serial)
-        for shard, handle in zip(self.shards, self._handles, strict=True):
-            batch = "[" + ",".join(shard.plan.facts(view, serial)) + "]"
-            try:
-                _, state = _dre.assert_facts(handle, batch)
-            except Exception as exc:
-                raise EngineError(Problem(message=f"durable-rules could not assert the case facts: {exc}",
-                                          code="engine_error")) from None
-            try:
-                self._drain_ids(handle, state, ids)
-            finally:
-                try:
-                    _, state = _dre.retract_facts(handle, batch)
-                    self._drain_ids(handle, state, None)
-                except Exception as exc:
-                    raise EngineError(Problem(message=f"durable-rules could not retract the case facts: {exc}",
-                                              code="engine_error")) from None
-        return ids
-
-    @staticmethod
-    def _drain_ids(handle: int, state: int, ids: set[str] | None) -> None:
-        action = _dre.start_action_for_state(handle, state)
-        text = action[1] if action else None
-        while text:
-            if ids is not None:
-                # A message is {"RULE_ID": {alias: fact, ...}}; rule ids are plain PREFIX-NNN, so
-                # the id is the text up to the first closing quote. Anything else is parsed in full.
-                end = text.find('"', 2)
-                if text.startswith('{"') and text.startswith('":{', end):
-                    ids.add(text[2:end])
-                else:
-                    ids.update(orjson.loads(text))
-            text = _dre.complete_and_start_action(handle, state)
-
     @staticmethod
     def _drain(handle: int, state: int, fired: dict[str, list[dict[str, int]]] | None, tags: dict[str, str]) -> None:
         action = _dre.start_action_for_state(handle, state)

@@ -1,10 +1,9 @@
-"""Typed rulesets (input) and assessments (output).
+"""Typed rulesets: plain frozen dataclasses built by ``engine.rules`` after
+schema and semantic validation, and the level/severity orders.
 
-Rulesets are plain frozen dataclasses built by ``engine.rules`` after schema
-and semantic validation. Assessments are pydantic models: they document the
-output format (``schemas/assessment.schema.json`` is generated from them) and
-are what ``engine.assess`` returns. The batch path builds the same structure
-as plain dicts, in the same field order, so both serialise to the same bytes.
+The output models (``Assessment``, ``Finding`` …) live in ``engine.assessment``;
+they are re-exported here lazily so that importing this module stays cheap
+(pydantic is only loaded by the code paths that need the models).
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from engine.conditions import Condition, Path
 
@@ -151,145 +148,19 @@ class RuleSet:
         object.__setattr__(self, "input", inputs.pop() if len(inputs) == 1 else "mixed")
 
 
-# --------------------------------------------------------------------------- assessments
-
-_OUT = ConfigDict(extra="forbid")
-
-
-class Evidence(BaseModel):
-    """One condition that held: the fact, the operator, the threshold and what the case had."""
-
-    model_config = _OUT
-    fact: str = Field(description="fact path; list items as name[index].field")
-    op: str
-    value: Any = Field(description="the rule's threshold or literal")
-    actual: Any = Field(description="the case's value (null for a fact that `exists: false` found absent)")
-
-
-class CitationOut(BaseModel):
-    model_config = _OUT
-    instrument: str
-    article: str | None
-    url: str | None
-    date: str | None
-    confidence: str
-    note: str | None
-
-
-class EffectiveWindow(BaseModel):
-    model_config = _OUT
-    effective_from: str
-    effective_to: str | None
-
-
-class Duty(BaseModel):
-    model_config = _OUT
-    jurisdiction: str
-    obligation: str
-    deadline: str | None
-
-
-class Finding(BaseModel):
-    """A rule that fired, with everything needed to defend it."""
-
-    model_config = _OUT
-    rule_id: str
-    ruleset: str
-    dimension: Dimension
-    severity: Severity
-    points: float
-    basis: Literal["binding", "advisory", "heuristic"]
-    title: str
-    message: str
-    evidence: list[Evidence]
-    citations: list[CitationOut]
-    remediation: str | None
-    would_change: str | None
-    effective: EffectiveWindow
-    tier: dict[str, str]
-    duty: Duty | None
-    tags: list[str]
-
-
-class NeedsInformation(BaseModel):
-    """A rule in force that could not be decided because facts were missing."""
-
-    model_config = _OUT
-    rule_id: str
-    dimension: Dimension
-    title: str
-    missing: list[str]
-
-
-class TierResult(BaseModel):
-    model_config = _OUT
-    title: str
-    tier: str
-    binding: bool
-    rules: list[str] = Field(description="rules that placed the case in this tier (empty for the default)")
-
-
-class NotAssessed(BaseModel):
-    """Rules in force that did not apply because the case does not describe what they are about."""
-
-    model_config = _OUT
-    rules: int
-    missing_sections: list[str] = Field(description="case sections absent from the case, e.g. ai_system")
-
-
-class DimensionResult(BaseModel):
-    """How one dimension came out, and why."""
-
-    model_config = _OUT
-    level: Level
-    score: float = Field(ge=0, le=100)
-    findings: int
-    drivers: list[str] = Field(description="rule ids that set the level, most severe first")
-    confidence: float = Field(ge=0, le=1, description="share of the dimension's key facts present")
-    missing_facts: list[str]
-    tiers: dict[str, TierResult]
-    duties: list[Duty]
-    not_assessed: NotAssessed
-
-
-class RulesetProvenance(BaseModel):
-    model_config = _OUT
-    id: str
-    version: str
-    sha256: str
-    rules: int
-    rules_in_force: int
-
-
-class Provenance(BaseModel):
-    model_config = _OUT
-    engine_version: str
-    as_of: str
-    scenario: str | None
-    rulesets: list[RulesetProvenance]
-
-
-class Assessment(BaseModel):
-    """The explained risk rating of one case."""
-
-    model_config = _OUT
-    case_id: str
-    case_name: str | None
-    kind: str | None
-    rating: Level
-    explanation: str
-    dimensions: dict[str, DimensionResult]
-    findings: list[Finding]
-    needs_information: list[NeedsInformation]
-    derived: dict[str, Any] = Field(description="facts the engine computed before matching")
-    provenance: Provenance
-
-    def to_json(self) -> bytes:
-        """The canonical JSON bytes (identical to the CLI's ``--format json``)."""
-        from engine.render import render_json
-
-        return render_json(self.model_dump(mode="json"))
-
-
 def today() -> dt.date:
     return dt.date.today()
+
+
+_OUTPUT_MODELS = {
+    "Evidence", "CitationOut", "EffectiveWindow", "Duty", "Finding", "NeedsInformation", "TierResult",
+    "NotAssessed", "DimensionResult", "RulesetProvenance", "Provenance", "Assessment",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _OUTPUT_MODELS:
+        from engine import assessment
+
+        return getattr(assessment, name)
+    raise AttributeError(f"module 'engine.models' has no attribute {name!r}")

@@ -15,8 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from engine import conditions as C
 from engine.errors import Problem, ProblemList, RulesetError, did_you_mean, pointer
 from engine.factspec import Catalogue, FactType, catalogue
@@ -47,7 +45,12 @@ def _runtime_schema() -> dict[str, Any]:
     return schema
 
 
-_VALIDATOR = jsonschema.Draft202012Validator(_runtime_schema(), format_checker=jsonschema.FormatChecker())
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    # jsonschema costs ~45 ms to import: only pay it when a ruleset is actually parsed (a cache miss).
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(_runtime_schema(), format_checker=jsonschema.FormatChecker())
 
 _ORDER_OPS = {"lt", "lte", "gt", "gte"}
 
@@ -65,7 +68,7 @@ def plain_data(value: Any) -> Any:
 
 def _schema_problems(doc: Document, data: Any) -> list[Problem]:
     problems: list[Problem] = []
-    for err in _VALIDATOR.iter_errors(data):
+    for err in _validator().iter_errors(data):
         path = list(err.absolute_path)
         if "when" in path:
             continue  # conditions get precise messages from _check_condition

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.assessment import Assessment
 from engine.case import Case
-from engine.models import Assessment
 from engine.ruleset_schema import SCHEMA as RULESET_SCHEMA
 
 NAMES = ("case", "ruleset", "assessment")

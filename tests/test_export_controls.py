@@ -3,7 +3,6 @@ conventions a compliance officer relies on (citations, dated windows, advisory w
 
 from __future__ import annotations
 
-import copy
 import csv
 import datetime as dt
 from functools import lru_cache
@@ -17,7 +16,6 @@ from engine.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / "rulesets" / "export-controls.yaml"
-TABLE = ROOT / "rulesets" / "export-controls.tests.yaml"
 CHIPS = Path(__file__).parents[2] / "shared/domain/chips.csv"
 DIMENSION = "export_control"
 
@@ -27,66 +25,13 @@ def _raw_ruleset() -> dict[str, Any]:
     return load_file(str(RULESET)).data  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=1)
-def _table() -> list[dict[str, Any]]:
-    return load_file(str(TABLE)).data["tests"]  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="module")
 def rules() -> Any:
     return load_rules()
 
 
-def _apply(case: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Dotted overrides (`accelerators.0.tpp`); a null value removes the field."""
-    case = copy.deepcopy(case)
-    for dotted, value in overrides.items():
-        keys = [int(k) if k.isdigit() else k for k in dotted.split(".")]
-        node: Any = case
-        for key in keys[:-1]:
-            node = node[key] if isinstance(key, int) else node.setdefault(key, {})
-        last = keys[-1]
-        if value is None:
-            if isinstance(node, dict):
-                node.pop(last, None)
-        else:
-            node[last] = value
-    return case
-
-
-def _case(test: dict[str, Any]) -> dict[str, Any]:
-    if "case" in test:
-        base = test["case"]
-    else:
-        base = load_file(str((TABLE.parent / test["case_file"]).resolve())).data
-    return _apply(base, test.get("set") or {})
-
-
-def _run(test: dict[str, Any], rules: Any) -> Any:
-    return assess(_case(test), rules=rules, as_of=str(test["as_of"]), scenario=test.get("scenario"))
-
-
-@pytest.mark.parametrize("test", _table(), ids=[t["name"] for t in _table()])
-def test_table_expectation_holds(test: dict[str, Any], rules: Any) -> None:
-    result = _run(test, rules)
-    fired = {f.rule_id for f in result.findings}
-    needs = {n.rule_id for n in result.needs_information}
-    expect = test["expect"]
-    assert set(expect.get("fires", [])) <= fired, f"expected to fire; fired: {sorted(fired)}"
-    assert not set(expect.get("silent", [])) & fired, f"expected silent; fired: {sorted(fired)}"
-    assert set(expect.get("needs_information", [])) <= needs, f"needs information: {sorted(needs)}"
-    for dimension, level in (expect.get("level") or {}).items():
-        assert result.dimensions[dimension].level == level, (
-            f"{dimension}: {result.dimensions[dimension].level} ({result.dimensions[dimension].score})")
-
-
-def test_every_rule_has_a_firing_and_a_silent_table_test() -> None:
-    ids = {r["id"] for r in _raw_ruleset()["rules"]}
-    fires = {i for t in _table() for i in t["expect"].get("fires", [])}
-    silent = {i for t in _table() for i in t["expect"].get("silent", [])}
-    assert not ids - fires, f"never shown firing: {sorted(ids - fires)}"
-    assert not ids - silent, f"never shown silent: {sorted(ids - silent)}"
-    assert (fires | silent) <= ids, f"tests name unknown rules: {sorted((fires | silent) - ids)}"
+# The table tests themselves (rulesets/export-controls.tests.yaml: every rule firing and silent,
+# date and threshold edges) run through the shared runner in tests/test_rule_tables.py.
 
 
 def test_rule_ids_are_unique_and_prefixed() -> None:

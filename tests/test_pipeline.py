@@ -184,7 +184,7 @@ def test_a_rule_whose_required_section_is_absent_is_not_assessed_rather_than_nee
 def test_requires_must_name_a_section_of_the_case_model() -> None:
     from engine.errors import RulesetError
 
-    with pytest.raises(RulesetError, match="unknown case section 'ai_sytem'.*did you mean 'ai_system'"):
+    with pytest.raises(RulesetError, match=r"unknown case section 'ai_sytem'.*did you mean 'ai_system'"):
         ruleset_of([rule("TST-001", {"fact": "ai_system.generative", "eq": True}, requires=["ai_sytem"])])
     with pytest.raises(RulesetError, match="is a single fact, not a section"):
         ruleset_of([rule("TST-001", {"fact": "ai_system.generative", "eq": True}, requires=["ai_system.generative"])])

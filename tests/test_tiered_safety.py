@@ -4,7 +4,6 @@ exposure derived from the penalty table, and its sourcing conventions.
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import yaml
 from engine import assess, load_rules
 from engine.case import Case
 from engine.derive_safety import DERIVED_FIELDS, ceiling, derive, penalty_table
+from engine.ruletests import apply_set
 from engine.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,54 +42,8 @@ def _case(name: str) -> dict[str, Any]:
     return load_file(str(ROOT / "cases" / name)).data
 
 
-def _apply(case: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Dotted overrides as in docs/rule-language.md: list indices are numbers, null removes."""
-    case = copy.deepcopy(case)
-    for dotted, value in overrides.items():
-        *parents, last = dotted.split(".")
-        node: Any = case
-        for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
-        if isinstance(node, list):
-            node[int(last)] = value
-        elif value is None:
-            node.pop(last, None)
-        else:
-            node[last] = value
-    return case
-
-
-def _run(test: dict[str, Any], rules: Any) -> Any:
-    case = load_file(str((TABLE.parent / test["case_file"]).resolve())).data
-    case = _apply(case, test.get("set") or {})
-    return assess(case, rules=rules, as_of=str(test["as_of"]), scenario=test.get("scenario"))
-
-
-# --------------------------------------------------------------------------- the table
-
-
-@pytest.mark.parametrize("test", _table(), ids=lambda t: t["name"])
-def test_table_expectation_holds(test: dict[str, Any], rules: Any) -> None:
-    result = _run(test, rules)
-    fired = {f.rule_id for f in result.findings}
-    needs = {n.rule_id for n in result.needs_information}
-    expect = test["expect"]
-    assert set(expect.get("fires", [])) <= fired, f"fired: {sorted(fired)}"
-    assert not set(expect.get("silent", [])) & fired, f"fired: {sorted(fired)}"
-    assert set(expect.get("needs_information", [])) <= needs, f"needs information: {sorted(needs)}"
-    for dimension, level in (expect.get("level") or {}).items():
-        assert result.dimensions[dimension].level == level
-    for scheme, tier in (expect.get("tier") or {}).items():
-        assert result.dimensions["safety"].tiers[scheme].tier == tier
-
-
-def test_every_rule_fires_in_one_table_test_and_stays_silent_in_another() -> None:
-    ids = {r["id"] for r in _raw_rules()}
-    fires = {i for t in _table() for i in t["expect"].get("fires", [])}
-    silent = {i for t in _table() for i in t["expect"].get("silent", [])}
-    assert ids - fires == set(), "rules never shown to fire"
-    assert ids - silent == set(), "rules never shown to stay silent"
-    assert (fires | silent) <= ids, "the table names rules that do not exist"
+# The table tests (rulesets/tiered-safety.tests.yaml: every rule firing and silent, date and
+# threshold edges) run through the shared runner in tests/test_rule_tables.py.
 
 
 def test_table_test_names_are_unique_sentences() -> None:
@@ -152,7 +106,7 @@ def test_the_frontier_model_is_presumed_to_have_systemic_risk(rules: Any) -> Non
 
 
 def test_a_missing_market_fact_is_reported_as_needed_not_read_as_compliant(rules: Any) -> None:
-    case = _apply(_case("ts-workplace-emotion.yaml"), {"ai_system.eu_market": None})
+    case = apply_set(_case("ts-workplace-emotion.yaml"), {"ai_system.eu_market": None})
     result = assess(case, rules=rules, as_of=AS_OF)
     assert "EUA-006" not in {f.rule_id for f in result.findings}
     needs = {n.rule_id: n.missing for n in result.needs_information}
@@ -161,7 +115,7 @@ def test_a_missing_market_fact_is_reported_as_needed_not_read_as_compliant(rules
 
 def test_more_missing_duties_score_higher_within_the_same_level(rules: Any) -> None:
     base = _case("ts-cn-public-chatbot.yaml")
-    fewer = assess(_apply(base, {"ai_system.implicit_labels": True}), rules=rules, as_of=AS_OF)
+    fewer = assess(apply_set(base, {"ai_system.implicit_labels": True}), rules=rules, as_of=AS_OF)
     more = assess(base, rules=rules, as_of=AS_OF)
     assert fewer.dimensions["safety"].level == more.dimensions["safety"].level == "high"
     assert more.dimensions["safety"].score > fewer.dimensions["safety"].score
