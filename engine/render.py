@@ -39,6 +39,14 @@ def _evidence_line(ev: dict[str, Any]) -> str:
     return f"{ev['fact']} = {format_value(ev['actual'])}  ({op} {format_value(ev['value'])})"
 
 
+_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+
+def _by_severity(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reports read most severe first; the JSON keeps the rulesets' order."""
+    return sorted(findings, key=lambda f: (_SEVERITY_RANK[f["severity"]], -f["points"], f["rule_id"]))
+
+
 def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
     """A report readable at a glance: summary, dimension table, findings with evidence."""
     lines = []
@@ -67,7 +75,7 @@ def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
     lines.append("")
     if a["findings"]:
         lines.append(f"Findings ({len(a['findings'])}):")
-    for f in a["findings"]:
+    for f in _by_severity(a["findings"]):
         sev = f["severity"].upper()
         lines.append(f"- [{_c(sev, _LEVEL_COLOUR.get(f['severity'], '0'), colour)}] {f['rule_id']} {f['title']}"
                      f"  (+{f['points']:g}, {f['basis']})")
@@ -109,7 +117,7 @@ def render_markdown(a: dict[str, Any]) -> str:
             out.append(f"- Duty ({duty['jurisdiction']}): {duty['obligation']}" +
                        (f" — {duty['deadline']}" if duty["deadline"] else ""))
     out += ["", "## Findings", ""]
-    for f in a["findings"]:
+    for f in _by_severity(a["findings"]):
         out.append(f"### {f['rule_id']} — {f['title']}")
         out.append("")
         out.append(f"*{f['severity']}, {f['dimension']}, +{f['points']:g} points, {f['basis']}*")
