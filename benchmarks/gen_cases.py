@@ -13,14 +13,15 @@ cases when ``--check`` is given). Ids are unique: ``<template>-<n>``.
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
+
+from engine.rules import plain_data
+from engine.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTRIES = ["CN", "US", "MY", "SG", "AE", "SA", "IN", "DE", "FR", "NL", "JP", "KR", "VN", "TH", "RU", "IR",
@@ -63,21 +64,11 @@ def _required_fields() -> set[str]:
 REQUIRED = _required_fields()
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def templates() -> list[dict[str, Any]]:
     """The example cases, as plain JSON-ready dicts."""
     out = []
     for path in sorted((ROOT / "cases").glob("*.yaml")):
-        out.append(_plain(yaml.safe_load(path.read_text())))
+        out.append(plain_data(load_file(str(path)).data))
     return out
 
 

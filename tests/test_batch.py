@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import random
@@ -13,31 +12,21 @@ from typing import Any
 
 import orjson
 import pytest
-import yaml
 
 import engine
 from engine import conditions as C
 from engine.batch import DEFAULT_MAX_LINE_BYTES, Assessor, make_assessor, read_lines
 from engine.derive import build_view
-from engine.rules import load_rules
+from engine.rules import load_rules, plain_data
+from engine.safeyaml import load_file
 from engine.validation import case_from_data
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-11-22"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def example_cases() -> list[dict[str, Any]]:
-    return [_plain(yaml.safe_load(p.read_text())) for p in sorted((ROOT / "cases").glob("*.yaml"))]
+    return [plain_data(load_file(str(p)).data) for p in sorted((ROOT / "cases").glob("*.yaml"))]
 
 
 def varied_cases(n: int, seed: int = 7) -> list[dict[str, Any]]:
