@@ -102,6 +102,7 @@ class DimensionResult(BaseModel):
     """How one dimension came out, and why."""
 
     model_config = _OUT
+    assessed: bool = Field(description="false when none of the dimension's rules applies to this case")
     level: Level
     score: float = Field(ge=0, le=100)
     findings: int

@@ -146,7 +146,11 @@ class Engine:
                 continue
             findings.append(self._finding(rule, view, scenario))
         unknown = self._needs_information(active, fired, view, kind, scoped_out)
-        dims = score_dimensions(self.rules, findings, view, self._tier_dimension, not_assessed)
+        applicable: dict[str, int] = {}
+        for rule in active:
+            if rule.id not in scoped_out:
+                applicable[rule.dimension] = applicable.get(rule.dimension, 0) + 1
+        dims = score_dimensions(self.rules, findings, view, self._tier_dimension, not_assessed, applicable)
         rating, explanation = overall(dims, self._titles)
         return {
             "case_id": meta["id"],

@@ -60,6 +60,8 @@ def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
     for name, d in a["dimensions"].items():
         level = f"{d['level']:<9}"
         missing = f"  missing: {', '.join(d['missing_facts'])}" if d["missing_facts"] else ""
+        if not d["assessed"]:
+            missing = "  not assessed: the case describes nothing these rules are about"
         lines.append(f"{name:<16} {_c(level, _LEVEL_COLOUR[d['level']], colour)} {d['score']:>5g}  "
                      f"{d['findings']:>8}  {d['confidence']:.0%}{missing}")
         if d["not_assessed"]["rules"]:

@@ -24,7 +24,8 @@ def _policy(rules: RuleSet, dimension: str) -> DimensionPolicy:
 
 def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[str, Any],
                      tier_dimension: dict[str, str],
-                     not_assessed: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+                     not_assessed: dict[str, dict[str, Any]] | None = None,
+                     applicable: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
     """The ``dimensions`` block of an assessment."""
     out: dict[str, dict[str, Any]] = {}
     for dim in DIMENSION_NAMES:
@@ -54,8 +55,14 @@ def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[
                 total += f["points"]
                 if total >= policy.thresholds[level]:
                     break
-        missing = [k for k in policy.key_facts if C.is_missing(C.lookup(view, tuple(k.split("."))))]
-        confidence = 1.0 if not policy.key_facts else round(1 - len(missing) / len(policy.key_facts), 4)
+        # A dimension none of whose rules applies to this case (a chatbot has no facility) is
+        # reported as not assessed, with no list of "missing" facts it was never about.
+        assessed = applicable is None or applicable.get(dim, 0) > 0
+        missing = [k for k in policy.key_facts if C.is_missing(C.lookup(view, tuple(k.split("."))))] if assessed else []
+        if not assessed:
+            confidence = 0.0
+        else:
+            confidence = 1.0 if not policy.key_facts else round(1 - len(missing) / len(policy.key_facts), 4)
         tiers: dict[str, dict[str, Any]] = {}
         for name, scheme in rules.tiers.items():
             if tier_dimension.get(name) != dim:
@@ -72,6 +79,7 @@ def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[
             if f["duty"] and f["duty"] not in duties:
                 duties.append(f["duty"])
         out[dim] = {
+            "assessed": assessed,
             "level": level,
             "score": score,
             "findings": len(own),

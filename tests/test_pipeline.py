@@ -256,3 +256,17 @@ def test_bundled_rules_load_and_every_rule_has_a_citation_and_a_window() -> None
         assert r.citations and r.window.effective_from
         if r.basis == "binding":
             assert any(c.url and c.date for c in r.citations), r.id
+
+
+def test_a_dimension_none_of_whose_rules_applies_is_reported_as_not_assessed() -> None:
+    rules = ruleset_of([
+        rule("TST-001", {"fact": "facility.pue", "gt": 1.5}, requires=["facility"], dimension="overcapacity"),
+        rule("TST-002", {"fact": "location.country", "eq": "CN"}),
+    ])
+    project = {"id": "p", "kind": "project", "name": "P", "location": {"country": "CN"}}
+    result = assess(project, rules=rules, as_of=AS_OF)
+    assert result.dimensions["overcapacity"].assessed is False
+    assert result.dimensions["overcapacity"].missing_facts == []
+    assert result.dimensions["export_control"].assessed is True
+    facility = assess({**project, "kind": "facility", "facility": {"pue": 1.2}}, rules=rules, as_of=AS_OF)
+    assert facility.dimensions["overcapacity"].assessed is True
