@@ -33,18 +33,17 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
 from engine.errors import AiriskError, Problem
+from engine.output import AtomicOutput
 
 DEFAULT_MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_CHUNK_LINES = 256
@@ -565,54 +564,6 @@ def serial_blobs(assessor: Assessor, chunks: Iterator[list[Line]], stats: Stats)
 
 
 # --------------------------------------------------------------------------- output
-
-
-class AtomicOutput:
-    """A binary sink: stdout, or a temp file in the target's directory renamed on success.
-
-    On failure the temp file is removed, so the target is either absent (or
-    its old content) or complete. ``keep_partial`` renames it to
-    ``TARGET.partial`` instead (after Ctrl-C: what was done, clearly marked)."""
-
-    def __init__(self, target: str | None) -> None:
-        self.target = None if target is None or target == "-" else Path(target)
-        self.tmp: Path | None = None
-        if self.target is None:
-            self.fh: IO[bytes] = sys.stdout.buffer
-        else:
-            directory = self.target.parent if str(self.target.parent) else Path(".")
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=directory)
-            self.tmp = Path(tmp)
-            self.fh = os.fdopen(fd, "wb", buffering=1024 * 1024)
-
-    def write(self, data: bytes) -> None:
-        self.fh.write(data)
-
-    def commit(self) -> None:
-        if self.target is None or self.tmp is None:
-            self.fh.flush()
-            return
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        os.replace(self.tmp, self.target)
-        self.tmp = None
-
-    def abort(self, keep_partial: bool = False) -> Path | None:
-        if self.target is None or self.tmp is None:
-            with contextlib.suppress(OSError, ValueError):
-                self.fh.flush()
-            return None
-        with contextlib.suppress(OSError):
-            self.fh.close()
-        kept = None
-        if keep_partial:
-            kept = self.target.with_name(self.target.name + ".partial")
-            os.replace(self.tmp, kept)
-        else:
-            self.tmp.unlink(missing_ok=True)
-        self.tmp = None
-        return kept
 
 
 # --------------------------------------------------------------------------- progress

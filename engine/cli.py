@@ -7,9 +7,7 @@ above ``--fail-on``; 2 usage or input error (stdout then stays empty).
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -19,6 +17,7 @@ import orjson
 
 from engine.errors import AiriskError, InputError, Problem
 from engine.models import LEVEL_ORDER
+from engine.output import write_output
 from engine.version import __version__
 
 LEVEL_CHOICE = click.Choice(["low", "medium", "high", "critical"])
@@ -29,26 +28,6 @@ def fail(exc: AiriskError) -> NoReturn:
     for problem in exc.problems:
         click.echo(f"airisk: error: {problem}", err=True)
     raise SystemExit(exc.exit_code)
-
-
-def write_output(data: bytes, output: str | None) -> None:
-    """Write to stdout, or atomically to a file (temp file + rename)."""
-    if output is None or output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    target = Path(output)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _load_rules(rules: Sequence[str]) -> Any:

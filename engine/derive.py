@@ -107,6 +107,18 @@ def _put(target: dict[str, Any], key: str, value: Any) -> None:
         target[key] = value
 
 
+_PARTY_GROUPS = {"country": "country_groups", "headquarters_country": "hq_groups",
+                 "ultimate_parent_country": "parent_groups"}
+
+
+def _put_groups(target: dict[str, Any], source: dict[str, Any], fields: dict[str, str]) -> None:
+    """Country-group membership (from the data table) of each known country field."""
+    table = country_groups()
+    for field_name, key in fields.items():
+        if source.get(field_name):
+            target[key] = table.of(source[field_name])
+
+
 def derive(case: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Case-level derived facts and item-level ones ({list: [derived per item]})."""
     groups = country_groups()
@@ -120,12 +132,9 @@ def derive(case: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[dict[st
     _put(derived, "destination_country", destination)
     if destination:
         derived["destination_groups"] = groups.of(destination)
-    if location.get("country"):
-        derived["location_groups"] = groups.of(location["country"])
-    if owner.get("headquarters_country"):
-        derived["owner_hq_groups"] = groups.of(owner["headquarters_country"])
-    if owner.get("ultimate_parent_country"):
-        derived["owner_parent_groups"] = groups.of(owner["ultimate_parent_country"])
+    _put_groups(derived, location, {"country": "location_groups"})
+    _put_groups(derived, owner, {"headquarters_country": "owner_hq_groups",
+                                 "ultimate_parent_country": "owner_parent_groups"})
 
     # Hub and cluster membership is a fact about sites in mainland China only.
     table = hubs()
@@ -169,12 +178,7 @@ def derive(case: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[dict[st
         party_derived = []
         for party in parties:
             d = {}
-            if party.get("country"):
-                d["country_groups"] = groups.of(party["country"])
-            if party.get("headquarters_country"):
-                d["hq_groups"] = groups.of(party["headquarters_country"])
-            if party.get("ultimate_parent_country"):
-                d["parent_groups"] = groups.of(party["ultimate_parent_country"])
+            _put_groups(d, party, _PARTY_GROUPS)
             party_derived.append(d)
         items["parties"] = party_derived
 

@@ -37,13 +37,13 @@ from engine.batch import (
     EXIT_LINE_ERRORS,
     EXIT_OK,
     Assessor,
-    AtomicOutput,
     Stats,
     chunked,
     make_assessor,
     read_lines,
 )
 from engine.errors import AiriskError, Problem
+from engine.output import AtomicOutput
 
 _LOCK = threading.Lock()
 _ASSESSORS: dict[tuple[Any, ...], Assessor] = {}

@@ -38,14 +38,15 @@ class Matcher:
             raise EngineError(Problem(message=f"durable-rules refused the compiled ruleset: {exc}",
                                       code="engine_error")) from None
 
-    def match(self, view: dict[str, Any]) -> dict[str, list[dict[str, int]]]:
-        """{rule id: [{list path: item index, ...} per match]} for one case view."""
-        fired: dict[str, list[dict[str, int]]] = {}
+    def match(self, view: dict[str, Any]) -> set[str]:
+        """The ids of the rules that fire for one case view (de-duplicated across `$or` branches).
+
+        Which items matched is not taken from the action messages: the reference
+        evaluator recomputes it with the evidence, and must agree."""
+        fired: set[str] = set()
         serial = next(self._serial)
         for shard, handle in zip(self.shards, self._handles, strict=True):
-            facts = shard.plan.facts(view, serial)
-            tags = {km.tag: ".".join(path) for path, km in shard.plan.lists.items()}
-            batch = "[" + ",".join(facts) + "]"
+            batch = "[" + ",".join(shard.plan.facts(view, serial)) + "]"
             asserted = False
             try:
                 try:
@@ -54,25 +55,23 @@ class Matcher:
                     raise EngineError(Problem(message=f"durable-rules could not assert the case facts: {exc}",
                                               code="engine_error")) from None
                 asserted = True
-                self._drain(handle, state, fired, tags)
+                self._drain(handle, state, fired)
             finally:
                 if asserted:
                     try:
                         _, state = _dre.retract_facts(handle, batch)
-                        self._drain(handle, state, None, tags)
+                        self._drain(handle, state, None)
                     except Exception as exc:
                         raise EngineError(Problem(message=f"durable-rules could not retract the case facts: {exc}",
                                                   code="engine_error")) from None
         return fired
 
     @staticmethod
-    def _drain(handle: int, state: int, fired: dict[str, list[dict[str, int]]] | None, tags: dict[str, str]) -> None:
+    def _drain(handle: int, state: int, fired: set[str] | None) -> None:
         action = _dre.start_action_for_state(handle, state)
         while action:
             if fired is not None:
-                for rule_id, matched in orjson.loads(action[1]).items():
-                    binding = {tags[f["t"]]: f["x"] for f in matched.values() if f.get("t") in tags}
-                    fired.setdefault(rule_id, []).append(binding)
+                fired.update(orjson.loads(action[1]))
             nxt = _dre.complete_and_start_action(handle, state)
             action = (None, nxt) if nxt else None
 

@@ -8,7 +8,6 @@ they are re-exported here lazily so that importing this module stays cheap
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -148,8 +147,6 @@ class RuleSet:
         object.__setattr__(self, "input", inputs.pop() if len(inputs) == 1 else "mixed")
 
 
-def today() -> dt.date:
-    return dt.date.today()
 
 
 _OUTPUT_MODELS = {

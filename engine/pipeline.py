@@ -139,17 +139,13 @@ class Engine:
         active = self.in_force(day, scenario)
         fired = self.matcher(active).match(view)
         kind = meta.get("kind")
-        scoped_out, not_assessed = _out_of_scope(active, view, kind)
+        scoped_out, not_assessed, applicable = _out_of_scope(active, view, kind)
         findings: list[dict[str, Any]] = []
         for rule in active:
             if rule.id not in fired or rule.id in scoped_out:
                 continue
             findings.append(self._finding(rule, view, scenario))
         unknown = self._needs_information(active, fired, view, kind, scoped_out)
-        applicable: dict[str, int] = {}
-        for rule in active:
-            if rule.id not in scoped_out:
-                applicable[rule.dimension] = applicable.get(rule.dimension, 0) + 1
         dims = score_dimensions(self.rules, findings, view, self._tier_dimension, not_assessed, applicable)
         rating, explanation = overall(dims, self._titles)
         return {
@@ -254,12 +250,14 @@ def _render(template: str, view: dict[str, Any], items: dict[str, list[int]]) ->
 
 
 def _out_of_scope(active: tuple[Rule, ...], view: dict[str, Any],
-                  kind: str | None) -> tuple[set[str], dict[str, dict[str, Any]]]:
+                  kind: str | None) -> tuple[set[str], dict[str, dict[str, Any]], dict[str, int]]:
     """Rules that do not apply to this case: wrong kind, or a required section is absent.
 
     Returns their ids and, per dimension, how many rules went unassessed for want of
-    which sections (a case about a chatbot is not "missing" its accelerators)."""
+    which sections (a case about a chatbot is not "missing" its accelerators), and how
+    many rules of each dimension do apply."""
     out: set[str] = set()
+    applicable: dict[str, int] = {}
     summary: dict[str, dict[str, Any]] = {}
     absent: dict[C.Path, bool] = {}
     for rule in active:
@@ -277,8 +275,10 @@ def _out_of_scope(active: tuple[Rule, ...], view: dict[str, Any],
             entry = summary.setdefault(rule.dimension, {"rules": 0, "missing_sections": set()})
             entry["rules"] += 1
             entry["missing_sections"].update(missing)
+        else:
+            applicable[rule.dimension] = applicable.get(rule.dimension, 0) + 1
     return out, {dim: {"rules": e["rules"], "missing_sections": sorted(e["missing_sections"])}
-                 for dim, e in summary.items()}
+                 for dim, e in summary.items()}, applicable
 
 
 def _derived_of(view: dict[str, Any]) -> dict[str, Any]:

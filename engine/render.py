@@ -7,6 +7,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from engine.models import SEVERITY_ORDER
 from engine.text import format_value
 
 _LEVEL_COLOUR = {"low": "32", "medium": "33", "high": "31", "critical": "1;31"}
@@ -39,12 +40,9 @@ def _evidence_line(ev: dict[str, Any]) -> str:
     return f"{ev['fact']} = {format_value(ev['actual'])}  ({op} {format_value(ev['value'])})"
 
 
-_SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-
-
 def _by_severity(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Reports read most severe first; the JSON keeps the rulesets' order."""
-    return sorted(findings, key=lambda f: (_SEVERITY_RANK[f["severity"]], -f["points"], f["rule_id"]))
+    return sorted(findings, key=lambda f: (-SEVERITY_ORDER[f["severity"]], -f["points"], f["rule_id"]))
 
 
 def render_text(a: dict[str, Any], *, colour: bool = False) -> str:

@@ -30,7 +30,7 @@ from engine.models import (
 )
 from engine.resources import bundled
 from engine.ruleset_schema import OPERATORS, SCHEMA
-from engine.safeyaml import Document, Limits, load_file, load_text
+from engine.safeyaml import Document, Limits, load_text
 
 RULESET_LIMITS = Limits(max_bytes=10 * 1024 * 1024, max_depth=48, max_nodes=1_000_000)
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)(?::([^{}]*))?\}")
@@ -66,6 +66,16 @@ def plain_data(value: Any) -> Any:
     return value
 
 
+def unknown_keys(doc: Document, path: list[str | int], keys: Iterable[str], allowed: Sequence[str]) -> list[Problem]:
+    """A located 'unknown key' problem, with a did-you-mean, for each key not in ``allowed``."""
+    return [
+        doc.where([*path, key], f"unknown key {key!r}", code="unknown_key",
+                  hint=did_you_mean(key, allowed) or f"allowed: {', '.join(allowed)}")
+        for key in keys
+        if key not in allowed
+    ]
+
+
 def _schema_problems(doc: Document, data: Any) -> list[Problem]:
     problems: list[Problem] = []
     for err in _validator().iter_errors(data):
@@ -77,15 +87,7 @@ def _schema_problems(doc: Document, data: Any) -> list[Problem]:
         if err.validator == "additionalProperties":
             allowed = list(err.schema.get("properties", {}))
             extras = [k for k in err.instance if k not in allowed] if isinstance(err.instance, dict) else []
-            for extra in extras:
-                problems.append(
-                    doc.where(
-                        [*path, extra],
-                        f"unknown key {extra!r}",
-                        code="unknown_key",
-                        hint=did_you_mean(extra, allowed) or f"allowed: {', '.join(allowed)}",
-                    )
-                )
+            problems.extend(unknown_keys(doc, path, extras, allowed))
             continue
         if err.validator == "enum" and isinstance(err.instance, str):
             hint = did_you_mean(err.instance, [str(v) for v in err.validator_value])
@@ -816,8 +818,3 @@ def _bundled_rules() -> RuleSet:
     directory = bundled("rulesets")
     files = ruleset_files([directory])
     return _load_cached(files, [f"rulesets/{f.name}" for f in files])
-
-
-def load_ruleset_document(path: str) -> Document:
-    """The parsed document of a ruleset (for tools that need positions)."""
-    return load_file(path, RULESET_LIMITS)

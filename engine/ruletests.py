@@ -33,6 +33,7 @@ from typing import Any
 
 from engine.errors import AiriskError, InputError, Problem, did_you_mean
 from engine.models import DIMENSION_NAMES, LEVEL_ORDER, Rule, RuleSet, Ruleset
+from engine.rules import unknown_keys
 from engine.safeyaml import Document, load_file
 
 TABLE_SUFFIX = ".tests.yaml"
@@ -251,26 +252,11 @@ def _mapping(doc: Document, path: list[str | int], value: Any, problems: list[Pr
     return dict(value)
 
 
-def _unknown_keys(
-    doc: Document, path: list[str | int], raw: dict[str, Any], allowed: Sequence[str], problems: list[Problem]
-) -> None:
-    for key in raw:
-        if key not in allowed:
-            problems.append(
-                doc.where(
-                    [*path, key],
-                    f"unknown key {key!r}",
-                    code="unknown_key",
-                    hint=did_you_mean(key, allowed) or f"allowed: {', '.join(allowed)}",
-                )
-            )
-
-
 def _expect(doc: Document, path: list[str | int], raw: Any, problems: list[Problem]) -> Expect:
     if not isinstance(raw, dict) or not raw:
         problems.append(doc.where(path, "`expect` needs at least one of: " + ", ".join(_EXPECT_KEYS)))
         return Expect()
-    _unknown_keys(doc, path, raw, _EXPECT_KEYS, problems)
+    problems.extend(unknown_keys(doc, path, raw, _EXPECT_KEYS))
     expect = Expect(
         fires=_ids(doc, [*path, "fires"], raw.get("fires"), problems),
         silent=_ids(doc, [*path, "silent"], raw.get("silent"), problems),
@@ -314,7 +300,7 @@ def load_table(path: str | Path) -> RuleTable:
     data = doc.data
     if not isinstance(data, dict):
         raise InputError(doc.where([], "a test table is a mapping with `ruleset` and `tests`"))
-    _unknown_keys(doc, [], data, _TABLE_KEYS, problems)
+    problems.extend(unknown_keys(doc, [], data, _TABLE_KEYS))
     ruleset = data.get("ruleset")
     if not isinstance(ruleset, str):
         problems.append(doc.where(["ruleset"], "`ruleset` names the ruleset id these tests are for"))
@@ -332,7 +318,7 @@ def load_table(path: str | Path) -> RuleTable:
         if not isinstance(raw, dict):
             problems.append(doc.where(base, "a test is a mapping with name, case or case_file, and expect"))
             continue
-        _unknown_keys(doc, base, raw, _TEST_KEYS, problems)
+        problems.extend(unknown_keys(doc, base, raw, _TEST_KEYS))
         tname = raw.get("name")
         if not isinstance(tname, str) or not tname.strip():
             problems.append(doc.where([*base, "name"], "every test needs a `name` (a sentence)"))
