@@ -14,6 +14,9 @@ from typing import Any
 from engine import conditions as C
 from engine.models import DIMENSION_NAMES, LEVEL_ORDER, SEVERITY_ORDER, DimensionPolicy, RuleSet
 
+# Used only when no loaded ruleset declares a policy for a dimension (e.g. `input: document`
+# rulesets such as the peerbench translation). An engine default, not a domain threshold: every
+# bundled ruleset declares its own levels, with their rationale, in its header.
 DEFAULT_THRESHOLDS = {"medium": 20.0, "high": 50.0, "critical": 75.0}
 LEVELS = ("low", "medium", "high", "critical")
 
