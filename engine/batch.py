@@ -297,6 +297,7 @@ def worker_main(conn: mpc.Connection, spec: WorkerSpec) -> None:
 
     pipeline.engine_for.cache_clear()  # never reuse durable handles inherited over fork
     assessor = make_assessor(spec.rules, spec.as_of, spec.scenario, spec.max_line_bytes, shared=False)
+    assessor.engine.share_static = True  # private to this process, and every result is serialised at once
     while True:
         try:
             msg = conn.recv()

@@ -24,6 +24,7 @@ What the matching core gets (see ``shared/durable-rules.md`` for why):
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -161,18 +162,37 @@ class FactPlan:
         return "{" + ",".join(parts) + "}"
 
 
+_SCALAR_TYPES = frozenset({str, int, float, bool})
+# What orjson may write that the core's parser does not take the way ``scalar_json`` writes it:
+# an exponent without a fraction (``1e25``), an integer that may not fit in 64 bits, or
+# ``null`` (orjson writes NaN and Infinity so). A match inside a string only costs the exact path.
+_RISKY = re.compile(rb":-?[0-9]+(?:[eE]|[0-9]{18})")  # a fact's numbers all follow a colon
+
+
 def _builder(km: KeyMap) -> Any:
-    """A function (doc, fact id, index) -> the same text as ``FactPlan._fact``, with lookups compiled."""
+    """A function (doc, fact id, index) -> a fact with the same fields and values as ``FactPlan._fact``.
+
+    The fast path takes the top-level scalar fields of a dict in one comprehension and
+    serialises with orjson; anything it cannot vouch for (a non-scalar or null value, a
+    number orjson writes differently from ``scalar_json``) goes through the exact path."""
     dumps = orjson.dumps
     isfinite = math.isfinite
+    top = tuple((path[0], key) for path, key in km.scalar.items() if len(path) == 1)
+    deep = [(C.getter(path), key) for path, key in km.scalar.items() if len(path) > 1]
     scalars = [(C.getter(path), f'"{key}":') for path, key in km.scalar.items()]
     presence = [(C.getter(path), f'"{key}":true') for path, key in km.presence.items()]
     contains = [(C.getter(path), element, isinstance(element, bool), f'"{key}":')
                 for (path, element), key in km.contains.items()]
     missing = C.MISSING
     head = f'","t":"{km.tag}"'
+    tag = km.tag
+    scalar_types = _SCALAR_TYPES
+    risky = _RISKY.search
+    flags = [(C.getter(path), key) for path, key in km.presence.items()]
+    lists = [(C.getter(path), element, isinstance(element, bool), key)
+             for (path, element), key in km.contains.items()]
 
-    def build(doc: Any, fid: str, index: int | None) -> str:
+    def exact(doc: Any, fid: str, index: int | None) -> str:
         parts = ['"id":"' + fid + head]
         if index is not None:
             parts.append(f'"x":{index}')
@@ -201,6 +221,37 @@ def _builder(km: KeyMap) -> Any:
             parts.append(prefix + ("true" if hit else "false"))
         return "{" + ",".join(parts) + "}"
 
+    def build(doc: Any, fid: str, index: int | None) -> str:
+        if type(doc) is not dict:
+            return exact(doc, fid, index)
+        fields = {key: doc[name] for name, key in top if name in doc}
+        for get, key in deep:
+            value = get(doc)
+            if value is not missing:
+                fields[key] = value
+        if not scalar_types.issuperset(map(type, fields.values())):
+            return exact(doc, fid, index)
+        for get, flag in flags:
+            if get(doc) is not missing:
+                fields[flag] = True
+        for get, element, ebool, key in lists:
+            value = get(doc)
+            if value is missing or not isinstance(value, list | tuple):
+                continue
+            fields[key] = any(isinstance(v, bool) == ebool and v == element for v in value)
+        fields["id"] = fid
+        fields["t"] = tag
+        if index is not None:
+            fields["x"] = index
+        try:
+            text = dumps(fields)
+        except TypeError:  # orjson takes no integer beyond 64 bits
+            return exact(doc, fid, index)
+        if risky(text) or b"null" in text:
+            return exact(doc, fid, index)
+        return text.decode()
+
+    build.exact = exact  # type: ignore[attr-defined]
     return build
 
 

@@ -683,3 +683,103 @@ class Compiled:
             out.evidence = []
             out.items = {}
         return out
+
+
+Evidence = Callable[[Any, str], "list[dict[str, Any]] | None"]
+
+
+def _present(a: Any) -> bool:
+    return a is not _MISSING
+
+
+def _absent(a: Any) -> bool:
+    return a is _MISSING
+
+
+def compile_evidence(cond: Condition) -> Evidence:
+    """A function ``(doc, prefix)`` giving ``evaluate(cond, doc).evidence`` when the condition
+    is true, and None when it is not (false or unknown: ask ``evaluate`` which, and why).
+
+    Evidence composes when the whole condition is true, as ``compile_explain`` builds it:
+    a true comparison gives one item; ``all`` joins its children's; ``any`` joins those of
+    every true branch; ``some`` joins those of every true item, under ``list[i].``; a
+    true ``not`` gives none. Without the three-valued bookkeeping this is several times
+    cheaper. It does not give the matched items (``Outcome.items``): texts that name
+    a field of a matched item need ``evaluate``."""
+    if isinstance(cond, Cmp):
+        get = getter(cond.path)
+        fact = ".".join(cond.path)
+        op, literal = cond.op, cond.value
+        if op == "exists":
+            test = _present if literal else _absent
+
+            def exists(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
+                actual = get(doc)
+                if not test(actual):
+                    return None
+                return [{"fact": prefix + fact, "op": op, "value": literal,
+                         "actual": None if actual is _MISSING else actual}]
+
+            return exists
+        check = _test(op, literal)
+        as_list = isinstance(literal, tuple)
+
+        def cmp(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
+            actual = get(doc)
+            if actual is _MISSING or not check(actual):
+                return None
+            return [{"fact": prefix + fact, "op": op, "value": list(literal) if as_list else literal,
+                     "actual": list(actual) if isinstance(actual, tuple) else actual}]
+
+        return cmp
+    if isinstance(cond, All):
+        parts = tuple(compile_evidence(c) for c in cond.children)
+
+        def all_(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
+            out: list[dict[str, Any]] = []
+            for part in parts:
+                found = part(doc, prefix)
+                if found is None:
+                    return None
+                out += found
+            return out
+
+        return all_
+    if isinstance(cond, Any_):
+        parts = tuple(compile_evidence(c) for c in cond.children)
+
+        def any_(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
+            out: list[dict[str, Any]] | None = None
+            for part in parts:
+                found = part(doc, prefix)
+                if found is not None:
+                    out = found if out is None else out + found
+            return out
+
+        return any_
+    if isinstance(cond, Not):
+        inner = compile_truth(cond.child)
+        return lambda doc, prefix: [] if inner(doc) is False else None
+    if isinstance(cond, Some):
+        get_items = getter(cond.list_path)
+        where = compile_evidence(cond.where)
+        name = ".".join(cond.list_path)
+
+        def some(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
+            items = get_items(doc)
+            if items is _MISSING or not isinstance(items, list | tuple):
+                return None
+            out: list[dict[str, Any]] | None = None
+            for i, item in enumerate(items):
+                found = where(item, f"{prefix}{name}[{i}].")
+                if found is not None:
+                    out = found if out is None else out + found
+            return out
+
+        return some
+    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
+
+
+def item_lists(cond: Condition) -> set[str]:
+    """The names under which ``evaluate`` reports matched items (``Outcome.items``)."""
+    return {".".join(n.list_path) for n, _, _ in walk(cond) if isinstance(n, Some)}

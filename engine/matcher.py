@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import durable_rules_engine as _dre
-import orjson
 
 from engine.compiler import Shard
 from engine.errors import EngineError, Problem
@@ -68,12 +67,15 @@ class Matcher:
 
     @staticmethod
     def _drain(handle: int, state: int, fired: set[str] | None) -> None:
+        # The core writes each action as '{"RULE_ID":' + matched facts + '}', one rule per
+        # action (serializeResult in durable's src/rules/state.c), and rule ids hold no quote
+        # (validated), so the id is the text between the first two quotes.
         action = _dre.start_action_for_state(handle, state)
-        while action:
+        message = action[1] if action else None
+        while message:
             if fired is not None:
-                fired.update(orjson.loads(action[1]))
-            nxt = _dre.complete_and_start_action(handle, state)
-            action = (None, nxt) if nxt else None
+                fired.add(message[2:message.index('"', 2)])
+            message = _dre.complete_and_start_action(handle, state)
 
     def close(self) -> None:
         for handle in self._handles:

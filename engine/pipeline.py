@@ -8,7 +8,7 @@ process and reused for every case).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Container, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +17,8 @@ from engine.compiler import compile_rules
 from engine.errors import EngineError, InputError, Problem
 from engine.matcher import Matcher
 from engine.models import Rule, RuleSet
-from engine.scoring import overall, score_dimensions
-from engine.text import render_template
+from engine.scoring import Scorer, overall
+from engine.text import _PLACEHOLDER, render_template
 from engine.version import __version__
 
 if TYPE_CHECKING:  # the case model loads on first use: a document ruleset never needs it
@@ -55,6 +55,12 @@ class Engine:
         self._compiled: dict[str, C.Compiled] = {}
         self._cites: dict[str, list[dict[str, Any]]] = {}
         self._refs: dict[tuple[Rule, ...], Any] = {}
+        self._plans: dict[tuple[tuple[Rule, ...], str | None], _Plan] = {}
+        self._scorer: Scorer | None = None
+        #: Results may share their rule-only parts (citations, tiers, tags …) with each other.
+        #: Only for a caller that serialises each result at once and never hands it out (a
+        #: batch worker); by default every result is a fresh tree the caller may change.
+        self.share_static = False
 
     def in_force(self, as_of: str, scenario: str | None) -> tuple[Rule, ...]:
         found = self._in_force.get((as_of, scenario))
@@ -133,20 +139,28 @@ class Engine:
         meta = {"id": case.id, "name": case.name, "kind": case.kind}
         return self.assess_view(view, meta, as_of=as_of, scenario=scenario)
 
+    def plan(self, active: tuple[Rule, ...], scenario: str | None) -> _Plan:
+        """The case-independent part of assessing against ``active`` (built once per process)."""
+        found = self._plans.get((active, scenario))
+        if found is None:
+            if len(self._plans) > 64:
+                self._plans.clear()
+            found = self._plans[(active, scenario)] = _Plan(self, active, scenario)
+        return found
+
     def assess_view(self, view: dict[str, Any], meta: dict[str, Any], *, as_of: str | dt.date | None,
                     scenario: str | None) -> dict[str, Any]:
         day = parse_as_of(as_of)
         active = self.in_force(day, scenario)
-        fired = self.matcher(active).match(view)
+        plan = self.plan(active, scenario)
+        fired = plan.matcher.match(view)
         kind = meta.get("kind")
-        scoped_out, not_assessed, applicable = _out_of_scope(active, view, kind)
-        findings: list[dict[str, Any]] = []
-        for rule in active:
-            if rule.id not in fired or rule.id in scoped_out:
-                continue
-            findings.append(self._finding(rule, view, scenario))
-        unknown = self._needs_information(active, fired, view, kind, scoped_out)
-        dims = score_dimensions(self.rules, findings, view, self._tier_dimension, not_assessed, applicable)
+        scoped_out, not_assessed, applicable = plan.scope(view, kind)
+        findings = [plan.finding(rule_id, view) for rule_id in plan.in_order(fired, scoped_out)]
+        unknown = plan.needs_information(fired, view, scoped_out)
+        if self._scorer is None:
+            self._scorer = Scorer(self.rules, self._tier_dimension)
+        dims = self._scorer.score(findings, view, not_assessed, applicable)
         rating, explanation = overall(dims, self._titles)
         return {
             "case_id": meta["id"],
@@ -162,11 +176,7 @@ class Engine:
                 "engine_version": __version__,
                 "as_of": day,
                 "scenario": scenario,
-                "rulesets": [
-                    {"id": rs.id, "version": rs.version, "sha256": rs.sha256, "rules": len(rs.rules),
-                     "rules_in_force": sum(1 for r in active if r.ruleset_id == rs.id)}
-                    for rs in self.rules.rulesets
-                ],
+                "rulesets": plan.rulesets if self.share_static else [dict(r) for r in plan.rulesets],
             },
         }
 
@@ -198,27 +208,154 @@ class Engine:
             "tags": list(rule.tags),
         }
 
-    def _needs_information(self, active: tuple[Rule, ...], fired: Container[str], view: dict[str, Any],
-                           kind: str | None, skip: Container[str]) -> list[dict[str, Any]]:
-        out = []
-        # Which referenced facts are absent, computed once per case: a rule none of whose facts is
-        # absent cannot be unknown, so only the others are evaluated.
-        case_paths, item_paths = self._referenced(active)
-        absent = {p for p, get in case_paths if get(view) is C.MISSING}
-        absent_items: dict[C.Path, set[C.Path]] = {}
-        for lp, (get_list, paths) in item_paths.items():
+    def close(self) -> None:
+        for matcher, _ in self._matchers.values():
+            matcher.close()
+        self._matchers.clear()
+
+
+
+class _Plan:
+    """Assessing against one set of rules in force under one scenario.
+
+    Holds what does not depend on the case, worked out once per process: the matcher,
+    each rule's static finding fields and evidence function, which rules read which
+    facts, and the scope of each combination of kind and absent sections. Its per-case
+    methods give exactly what ``Engine._finding``, ``conditions.evaluate`` and
+    ``_out_of_scope`` give (tests hold them to it); they only skip repeated work."""
+
+    def __init__(self, engine: Engine, active: tuple[Rule, ...], scenario: str | None) -> None:
+        self.engine = engine
+        self.active = active
+        self.scenario = scenario
+        self.matcher = engine.matcher(active)
+        self.by_id = {r.id: r for r in active}
+        self.position = {r.id: i for i, r in enumerate(active)}
+        self._prepared: dict[str, tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]] = {}
+        self.rulesets = [
+            {"id": rs.id, "version": rs.version, "sha256": rs.sha256, "rules": len(rs.rules),
+             "rules_in_force": sum(1 for r in active if r.ruleset_id == rs.id)}
+            for rs in engine.rules.rulesets
+        ]
+        # Scope depends only on the kind and on which required sections are absent.
+        self._required = [C.getter(p) for p in sorted({p for r in active for p in r.requires})]
+        self._scopes: dict[tuple[Any, ...], tuple[set[str], dict[str, dict[str, Any]], dict[str, int]]] = {}
+        # Which rules read which facts: only those reading an absent fact can be unknown.
+        readers: dict[C.Path, set[str]] = {}
+        item_readers: dict[tuple[C.Path, C.Path], set[str]] = {}
+        for r in active:
+            for p in r.case_paths:
+                readers.setdefault(p, set()).add(r.id)
+            for lp, paths in r.item_paths.items():
+                for p in paths:
+                    item_readers.setdefault((lp, p), set()).add(r.id)
+        self._top = {p[0]: frozenset(ids) for p, ids in readers.items() if len(p) == 1}
+        self._top_keys = frozenset(self._top)
+        self._deep = [(C.getter(p), frozenset(ids)) for p, ids in sorted(readers.items()) if len(p) > 1]
+        lists: dict[C.Path, list[tuple[C.Getter, frozenset[str]]]] = {}
+        for (lp, p), ids in sorted(item_readers.items()):
+            lists.setdefault(lp, []).append((C.getter(p), frozenset(ids)))
+        self._lists = [(C.getter(lp), paths) for lp, paths in lists.items()]
+
+    def scope(self, view: dict[str, Any], kind: str | None) -> tuple[
+            set[str], dict[str, dict[str, Any]], dict[str, int]]:
+        """``_out_of_scope(active, view, kind)``, remembered per kind and absent sections.
+
+        The result is shared between cases: callers read it and never change it."""
+        key = (kind, *(get(view) is C.MISSING for get in self._required))
+        found = self._scopes.get(key)
+        if found is None:
+            found = _out_of_scope(self.active, view, kind)
+            if len(self._scopes) < 4096:
+                self._scopes[key] = found
+        return found
+
+    def in_order(self, fired: set[str], skip: set[str]) -> list[str]:
+        """The fired rules that apply, in the order of the rules in force."""
+        return sorted(fired - skip if skip else fired, key=self.position.__getitem__)
+
+    def _prepare(self, rule: Rule) -> tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]:
+        window = rule.window_for(self.scenario)
+        message, remediation, would_change = ("{" in text for text in (rule.message, rule.remediation or "",
+                                                                       rule.would_change or ""))
+        static = {
+            "rule_id": rule.id,
+            "ruleset": rule.ruleset_id,
+            "dimension": rule.dimension,
+            "severity": rule.severity,
+            "points": rule.points,
+            "basis": rule.basis,
+            "title": rule.title,
+            "message": None if message else _render(rule.message, {}, {}),
+            "evidence": None,
+            "citations": [dict(c) for c in self.engine._citations(rule)],
+            "remediation": (None if remediation or not rule.remediation
+                            else _render(rule.remediation, {}, {})),
+            "would_change": (None if would_change or not rule.would_change
+                             else _render(rule.would_change, {}, {})),
+            "effective": {"effective_from": window.effective_from, "effective_to": window.effective_to},
+            "tier": dict(rule.tier),
+            "duty": ({"jurisdiction": rule.duty["jurisdiction"], "obligation": rule.duty["obligation"],
+                      "deadline": rule.duty.get("deadline")} if rule.duty else None),
+            "tags": list(rule.tags),
+        }
+        # Texts naming a field of a matched item need the items, which only ``evaluate`` gives.
+        lists = C.item_lists(rule.condition)
+        fields = {m.group(1) for text in (rule.message, rule.remediation, rule.would_change) if text
+                  for m in _PLACEHOLDER.finditer(text)}
+        by_item = any(f == name or f.startswith(name + ".") for f in fields for name in lists)
+        found = self._prepared[rule.id] = (static, None if by_item else C.compile_evidence(rule.condition),
+                                           message, remediation, would_change)
+        return found
+
+    def finding(self, rule_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        """``Engine._finding`` for a fired rule."""
+        rule = self.by_id[rule_id]
+        prepared = self._prepared.get(rule_id) or self._prepare(rule)
+        static, evidence_of, message, remediation, would_change = prepared
+        evidence = evidence_of(view, "") if evidence_of is not None else None
+        if evidence is None:  # another shape of condition, or not true (the general path says why)
+            return self.engine._finding(rule, view, self.scenario)
+        if self.engine.share_static:
+            out = dict(static)
+        else:
+            out = dict(static, citations=[dict(c) for c in static["citations"]], effective=dict(static["effective"]),
+                       tier=dict(static["tier"]), duty=dict(static["duty"]) if static["duty"] else None,
+                       tags=list(static["tags"]))
+        out["evidence"] = evidence
+        if message:
+            out["message"] = _render(rule.message, view, {})
+        if remediation:
+            out["remediation"] = _render(rule.remediation or "", view, {})
+        if would_change:
+            out["would_change"] = _render(rule.would_change or "", view, {})
+        return out
+
+    def needs_information(self, fired: set[str], view: dict[str, Any], skip: set[str]) -> list[dict[str, Any]]:
+        """The rules in force, applicable and not fired, whose condition is unknown for want of facts."""
+        candidates: set[str] = set()
+        if type(view) is dict:
+            absent: set[str] | frozenset[str] = self._top_keys - view.keys()
+            if None in view.values():
+                absent |= {k for k in self._top_keys if view.get(k) is None}
+        else:
+            absent = {k for k in self._top_keys if C.lookup(view, (k,)) is C.MISSING}
+        for key in absent:
+            candidates |= self._top[key]
+        for get, ids in self._deep:
+            if get(view) is C.MISSING:
+                candidates |= ids
+        for get_list, paths in self._lists:
             items = get_list(view)
             if isinstance(items, list):
-                absent_items[lp] = {p for p, get in paths for it in items if get(it) is C.MISSING}
-
-        for rule in active:
-            if rule.id in fired or rule.id in skip:
-                continue
-            maybe = not absent.isdisjoint(rule.case_paths) or any(
-                lp in absent_items and not absent_items[lp].isdisjoint(paths) for lp, paths in rule.item_paths.items())
-            if not maybe:
-                continue
-            compiled = self.compiled(rule)
+                for get, ids in paths:
+                    if any(get(item) is C.MISSING for item in items):
+                        candidates |= ids
+        out = []
+        candidates -= fired
+        for rule_id in sorted(candidates - skip if skip else candidates, key=self.position.__getitem__):
+            rule = self.by_id[rule_id]
+            compiled = self.engine.compiled(rule)
             if compiled.truth(view) is not None:
                 continue
             outcome = compiled.evaluate(view)
@@ -226,11 +363,6 @@ class Engine:
                 out.append({"rule_id": rule.id, "dimension": rule.dimension, "title": rule.title,
                             "missing": sorted(outcome.missing)})
         return out
-
-    def close(self) -> None:
-        for matcher, _ in self._matchers.values():
-            matcher.close()
-        self._matchers.clear()
 
 
 _STATIC_TEXT: dict[str, str] = {}

@@ -25,75 +25,97 @@ def _policy(rules: RuleSet, dimension: str) -> DimensionPolicy:
     return rules.dimensions.get(dimension) or DimensionPolicy(dimension, DEFAULT_THRESHOLDS, True, (), "")
 
 
+class Scorer:
+    """``score_dimensions`` with everything that depends only on the rules worked out once."""
+
+    def __init__(self, rules: RuleSet, tier_dimension: dict[str, str]) -> None:
+        self._dims = []
+        for dim in DIMENSION_NAMES:
+            policy = _policy(rules, dim)
+            thresholds = policy.thresholds
+            levels = tuple((name, thresholds[name]) for name in ("medium", "high", "critical"))
+            key_facts = tuple((k, C.getter(tuple(k.split(".")))) for k in policy.key_facts)
+            schemes = tuple((name, scheme, {t: i for i, t in enumerate(scheme.order)})
+                            for name, scheme in rules.tiers.items() if tier_dimension.get(name) == dim)
+            self._dims.append((dim, policy, levels, key_facts, schemes))
+
+    def score(self, findings: list[dict[str, Any]], view: dict[str, Any],
+              not_assessed: dict[str, dict[str, Any]] | None = None,
+              applicable: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
+        """The ``dimensions`` block of an assessment."""
+        by_dim: dict[str, list[dict[str, Any]]] = {}
+        for f in findings:
+            by_dim.setdefault(f["dimension"], []).append(f)
+        out: dict[str, dict[str, Any]] = {}
+        for dim, policy, levels, key_facts, schemes in self._dims:
+            own = by_dim.get(dim, [])
+            scored = [f for f in own if f["severity"] != "info"]
+            score = min(100.0, round(sum(f["points"] for f in scored), 6))
+            level = "low"
+            for name, threshold in levels:
+                if score >= threshold:
+                    level = name
+            floor_driven = False
+            if policy.severity_floor and scored:
+                top = max(SEVERITY_ORDER[f["severity"]] for f in scored)
+                if top > LEVEL_ORDER[level]:
+                    level = LEVELS[top]
+                    floor_driven = True
+            if level == "low":
+                drivers: list[str] = []
+            elif floor_driven:
+                ranked = sorted(scored, key=lambda f: (-SEVERITY_ORDER[f["severity"]], -f["points"], f["rule_id"]))
+                drivers = [f["rule_id"] for f in ranked if SEVERITY_ORDER[f["severity"]] >= LEVEL_ORDER[level]]
+            else:
+                drivers, total = [], 0.0
+                for f in sorted(scored, key=lambda f: (-f["points"], f["rule_id"])):
+                    drivers.append(f["rule_id"])
+                    total += f["points"]
+                    if total >= policy.thresholds[level]:
+                        break
+            # A dimension none of whose rules applies to this case (a chatbot has no facility) is
+            # reported as not assessed, with no list of "missing" facts it was never about.
+            assessed = applicable is None or applicable.get(dim, 0) > 0
+            missing = [k for k, get in key_facts if get(view) is C.MISSING] if assessed else []
+            confidence = (0.0 if not assessed else 1.0 if not key_facts
+                          else round(1 - len(missing) / len(key_facts), 4))
+            tiers: dict[str, dict[str, Any]] = {}
+            for name, scheme, rank in schemes:
+                placed = [(rank[f["tier"][name]], f["rule_id"]) for f in own if name in f["tier"]]
+                if placed:
+                    best = min(i for i, _ in placed)
+                    tiers[name] = {"title": scheme.title, "tier": scheme.order[best], "binding": scheme.binding,
+                                   "rules": sorted(r for i, r in placed if i == best)}
+                else:
+                    tiers[name] = {"title": scheme.title, "tier": scheme.default, "binding": scheme.binding,
+                                   "rules": []}
+            duties: list[dict[str, Any]] = []
+            for f in own:
+                if f["duty"] and f["duty"] not in duties:
+                    duties.append(f["duty"])
+            gap = (not_assessed or {}).get(dim)
+            out[dim] = {
+                "assessed": assessed,
+                "level": level,
+                "score": score,
+                "findings": len(own),
+                "drivers": drivers,
+                "confidence": confidence,
+                "missing_facts": missing,
+                "tiers": tiers,
+                "duties": duties,
+                "not_assessed": ({"rules": gap["rules"], "missing_sections": list(gap["missing_sections"])}
+                                 if gap else {"rules": 0, "missing_sections": []}),
+            }
+        return out
+
+
 def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[str, Any],
                      tier_dimension: dict[str, str],
                      not_assessed: dict[str, dict[str, Any]] | None = None,
                      applicable: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
-    """The ``dimensions`` block of an assessment."""
-    out: dict[str, dict[str, Any]] = {}
-    for dim in DIMENSION_NAMES:
-        policy = _policy(rules, dim)
-        own = [f for f in findings if f["dimension"] == dim]
-        scored = [f for f in own if f["severity"] != "info"]
-        score = min(100.0, round(sum(f["points"] for f in scored), 6))
-        level = "low"
-        for name in ("medium", "high", "critical"):
-            if score >= policy.thresholds[name]:
-                level = name
-        floor_driven = False
-        if policy.severity_floor and scored:
-            top = max(SEVERITY_ORDER[f["severity"]] for f in scored)
-            if top > LEVEL_ORDER[level]:
-                level = LEVELS[top]
-                floor_driven = True
-        ranked = sorted(scored, key=lambda f: (-SEVERITY_ORDER[f["severity"]], -f["points"], f["rule_id"]))
-        if level == "low":
-            drivers: list[str] = []
-        elif floor_driven:
-            drivers = [f["rule_id"] for f in ranked if SEVERITY_ORDER[f["severity"]] >= LEVEL_ORDER[level]]
-        else:
-            drivers, total = [], 0.0
-            for f in sorted(scored, key=lambda f: (-f["points"], f["rule_id"])):
-                drivers.append(f["rule_id"])
-                total += f["points"]
-                if total >= policy.thresholds[level]:
-                    break
-        # A dimension none of whose rules applies to this case (a chatbot has no facility) is
-        # reported as not assessed, with no list of "missing" facts it was never about.
-        assessed = applicable is None or applicable.get(dim, 0) > 0
-        missing = [k for k in policy.key_facts if C.is_missing(C.lookup(view, tuple(k.split("."))))] if assessed else []
-        if not assessed:
-            confidence = 0.0
-        else:
-            confidence = 1.0 if not policy.key_facts else round(1 - len(missing) / len(policy.key_facts), 4)
-        tiers: dict[str, dict[str, Any]] = {}
-        for name, scheme in rules.tiers.items():
-            if tier_dimension.get(name) != dim:
-                continue
-            placed = [(scheme.order.index(f["tier"][name]), f["rule_id"]) for f in own if name in f["tier"]]
-            if placed:
-                best = min(i for i, _ in placed)
-                tiers[name] = {"title": scheme.title, "tier": scheme.order[best], "binding": scheme.binding,
-                               "rules": sorted(r for i, r in placed if i == best)}
-            else:
-                tiers[name] = {"title": scheme.title, "tier": scheme.default, "binding": scheme.binding, "rules": []}
-        duties: list[dict[str, Any]] = []
-        for f in own:
-            if f["duty"] and f["duty"] not in duties:
-                duties.append(f["duty"])
-        out[dim] = {
-            "assessed": assessed,
-            "level": level,
-            "score": score,
-            "findings": len(own),
-            "drivers": drivers,
-            "confidence": confidence,
-            "missing_facts": missing,
-            "tiers": tiers,
-            "duties": duties,
-            "not_assessed": (not_assessed or {}).get(dim, {"rules": 0, "missing_sections": []}),
-        }
-    return out
+    """The ``dimensions`` block of an assessment (``Scorer`` keeps the rule-only work between cases)."""
+    return Scorer(rules, tier_dimension).score(findings, view, not_assessed, applicable)
 
 
 def overall(dimensions: dict[str, dict[str, Any]], titles: dict[str, str]) -> tuple[str, str]:

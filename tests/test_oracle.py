@@ -13,6 +13,7 @@ import datetime as dt
 import os
 from typing import Any
 
+import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -169,3 +170,41 @@ def test_an_exponent_float_and_a_huge_integer_reach_the_core_as_numbers_it_accep
     result = engine.assess_view({"x": 1.0e25, "n": 10**26}, {"id": "x"}, as_of="2026-01-01", scenario=None)
     assert {f["rule_id"] for f in result["findings"]} == {"ORC-001"}
     engine.close()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conditions(CASE_FIELDS, True), documents())
+def test_the_evidence_fast_path_gives_the_reference_evidence_whenever_the_condition_is_true(
+        cond: dict[str, Any], doc: dict[str, Any]) -> None:
+    parsed = C.nnf(C.parse(cond))
+    reference = C.evaluate(parsed, doc)
+    fast = C.compile_evidence(parsed)(doc, "")
+    if reference.truth is True:
+        assert fast == reference.evidence
+    else:
+        assert fast is None
+
+
+@settings(max_examples=int(os.environ.get("AIRISK_ORACLE_EXAMPLES", "60")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(conditions(CASE_FIELDS, True), min_size=1, max_size=8), st.lists(documents(), min_size=1, max_size=6))
+def test_findings_and_facts_from_the_per_process_plan_equal_the_general_path(conds: list[dict[str, Any]],
+                                                                            docs: list[dict[str, Any]]) -> None:
+    conds = [c for c in conds if not_negating_some(c)] or [{"fact": "n", "exists": True}]
+    rules = make_rules(conds)
+    engine = Engine(rules)
+    try:
+        active = engine.in_force("2026-01-01", None)
+        plan = engine.plan(active, None)
+        for doc in docs:
+            fired = plan.matcher.match(doc)
+            for rule_id in fired:
+                assert plan.finding(rule_id, doc) == engine._finding(plan.by_id[rule_id], doc, None)
+            for shard in plan.matcher.shards:
+                _, case_fact, lists = shard.plan._built
+                assert orjson.loads(case_fact(doc, "1c", None)) == orjson.loads(case_fact.exact(doc, "1c", None))
+                for _, _, item_fact in lists:
+                    for item in doc.get("items", []):
+                        assert orjson.loads(item_fact(item, "1i", 0)) == orjson.loads(item_fact.exact(item, "1i", 0))
+    finally:
+        engine.close()
