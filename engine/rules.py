@@ -13,11 +13,10 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import conditions as C
 from engine.errors import Problem, ProblemList, RulesetError, did_you_mean, pointer
-from engine.factspec import Catalogue, FactType, catalogue
 from engine.models import (
     Citation,
     DimensionPolicy,
@@ -31,6 +30,9 @@ from engine.models import (
 from engine.resources import bundled
 from engine.ruleset_schema import OPERATORS, SCHEMA
 from engine.safeyaml import Document, Limits, load_text
+
+if TYPE_CHECKING:  # the fact catalogue is built from the case model (pydantic): only a case ruleset needs it
+    from engine.factspec import Catalogue, FactType
 
 RULESET_LIMITS = Limits(max_bytes=10 * 1024 * 1024, max_depth=48, max_nodes=1_000_000)
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)(?::([^{}]*))?\}")
@@ -500,7 +502,11 @@ def parse_ruleset(doc: Document) -> Ruleset:
     problems.extend(_schema_problems(doc, data))
     header: dict[str, Any] = data["ruleset"] if isinstance(data.get("ruleset"), dict) else {}
     input_kind = header.get("input", "case")
-    cat = catalogue() if input_kind == "case" else None
+    cat: Catalogue | None = None
+    if input_kind == "case":
+        from engine.factspec import catalogue
+
+        cat = catalogue()
     # The schema errors are already collected; the meaning checks below must not trip over
     # a wrong shape (a hostile or broken ruleset gets located errors, never a TypeError).
     tiers_raw = header.get("tiers")

@@ -31,12 +31,15 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import InputError, Problem, pointer
 
+# PyYAML is imported on the first parse, not with this module: a run that finds its rulesets in
+# the compile cache and reads JSON lines (`airisk batch`) never parses YAML.
+if TYPE_CHECKING:
+    import yaml
 
 @dataclass(frozen=True)
 class Limits:
@@ -74,24 +77,31 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MAX_NUMBER_CHARS = 400  # > 1.8e308 in any base; keeps int() off thousands of digits
 _FLOAT_MAX = 1.7976931348623157e308
 
-# libyaml's parser when PyYAML was built with it (about 10x faster). Only its event
-# stream is used: composition happens here, iteratively.
-_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+@lru_cache(maxsize=1)
+def _loader_class() -> Any:
+    """The loader class, made on the first parse."""
+    import yaml
 
-class _Loader(_BASE):  # type: ignore[valid-type,misc]
-    """Safe loader with YAML 1.2 core-schema scalars (no yes/no/on/off booleans)."""
+    # libyaml's parser when PyYAML was built with it (about 10x faster). Only its event
+    # stream is used: composition happens here, iteratively.
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+    class _Loader(base):  # type: ignore[valid-type,misc]
+        """Safe loader with YAML 1.2 core-schema scalars (no yes/no/on/off booleans)."""
 
-# Replace the YAML 1.1 implicit resolvers for bool/int/float with YAML 1.2 core ones.
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag not in {
-        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:float", "tag:yaml.org,2002:int"}]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
-}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+    loader: type[yaml.SafeLoader] = _Loader
+    # Replace the YAML 1.1 implicit resolvers for bool/int/float with YAML 1.2 core ones.
+    loader.yaml_implicit_resolvers = {
+        key: [(tag, rx) for tag, rx in resolvers if tag not in {
+            "tag:yaml.org,2002:bool", "tag:yaml.org,2002:float", "tag:yaml.org,2002:int"}]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+    }
+    loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
+    loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
+    loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+    return loader
+
 
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -157,7 +167,7 @@ def _escape(key: str) -> str:
 
 
 class _Builder:
-    def __init__(self, file: str, loader: _Loader, limits: Limits) -> None:
+    def __init__(self, file: str, loader: Any, limits: Limits) -> None:
         self.file = file
         self.loader = loader
         self.limits = limits
@@ -195,6 +205,7 @@ class _Builder:
         return unicodedata.normalize("NFC", value)
 
     def scalar(self, event: yaml.ScalarEvent, path: list[str | int]) -> Any:
+        import yaml
         mark = event.start_mark
         tag = event.tag
         if tag is None or tag == "!":
@@ -222,6 +233,7 @@ class _Builder:
         return value
 
     def key(self, event: yaml.Event, frame: _Frame) -> str:
+        import yaml
         mark = event.start_mark
         tag = getattr(event, "tag", None)
         if isinstance(event, yaml.ScalarEvent) and (tag is None or tag == "!"):
@@ -244,6 +256,7 @@ class _Builder:
 
     def document(self) -> Any:
         """Build the one document of the stream from its events, without recursion."""
+        import yaml
         loader = self.loader
         stack: list[_Frame] = []
         while True:
@@ -374,9 +387,11 @@ def load_text(text: str | bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> 
                                      file=file, code="too_large"))
         _check_lines(raw, file, limits)
     text = text.removeprefix("\ufeff")
-    loader: _Loader | None = None
+    import yaml
+
+    loader: Any = None
     try:
-        loader = _Loader(text)
+        loader = _loader_class()(text)
         if loader.get_event() is None or loader.check_event(yaml.StreamEndEvent):
             raise InputError(Problem(message="the file is empty", file=file, code="empty",
                                      hint="a case is a mapping of fields: id, kind, name, ..."))
