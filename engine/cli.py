@@ -36,6 +36,15 @@ def _load_rules(rules: Sequence[str]) -> Any:
     return load_rules(list(rules) if rules else None)
 
 
+def _assess_plain(engine: Any, plain: dict[str, Any], day: str, scenario: str | None) -> dict[str, Any]:
+    """``engine.assess_case`` for a case already validated and dumped (``engine.validation.plain_case``)."""
+    from engine.derive import build_view
+
+    meta = {"id": plain["id"], "name": plain["name"], "kind": plain["kind"]}
+    result: dict[str, Any] = engine.assess_view(build_view(plain), meta, as_of=day, scenario=scenario)
+    return result
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="airisk")
 def main() -> None:
@@ -63,7 +72,7 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
     from engine.pipeline import engine_for, parse_as_of
     from engine.render import render_json, render_markdown, render_text, use_colour
     from engine.safeyaml import load_file, load_text
-    from engine.validation import case_from_data
+    from engine.validation import plain_case
 
     try:
         day = parse_as_of(as_of)
@@ -80,7 +89,9 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
                 else:
                     doc = load_file(name, limits)
                 if engine.rules.input == "case":
-                    docs.append((doc, case_from_data(doc.data, file=doc.file, doc=doc)))
+                    # The validated case as data (what Engine.assess_case starts from), checked
+                    # without loading pydantic when the cached case plan accepts it.
+                    docs.append((doc, plain_case(doc.data, file=doc.file, doc=doc)))
                 else:
                     docs.append((doc, None))
             except AiriskError as exc:
@@ -88,9 +99,9 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
         if problems:
             raise InputError(problems)
         results = []
-        for doc, case in docs:
-            if case is not None:
-                results.append(engine.assess_case(case, as_of=day, scenario=scenario))
+        for doc, plain in docs:
+            if plain is not None:
+                results.append(_assess_plain(engine, plain, day, scenario))
             else:
                 results.append(engine.assess_data(doc.data, as_of=day, scenario=scenario, file=doc.file))
     except AiriskError as exc:
