@@ -455,6 +455,9 @@ def _test(op: str, value: Any) -> Callable[[Any], bool]:
             return lambda a: False
 
         def order(a: Any) -> bool:
+            t = type(a)
+            if (t is float or t is int) and numeric:  # the common case, without the checks below
+                return fn(a, value)  # type: ignore[no-any-return]
             if isinstance(a, bool):
                 return False
             try:
@@ -462,6 +465,7 @@ def _test(op: str, value: Any) -> Callable[[Any], bool]:
             except TypeError:
                 return False
 
+        numeric = type(value) in (int, float)
         return order
     raise ValueError(f"unknown operator {op!r}")
 
@@ -723,10 +727,11 @@ def compile_evidence(cond: Condition) -> Evidence:
             return exists
         check = _test(op, literal)
         as_list = isinstance(literal, tuple)
+        key = cond.path[0] if len(cond.path) == 1 else None
 
         def cmp(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
-            actual = get(doc)
-            if actual is _MISSING or not check(actual):
+            actual = doc.get(key) if key is not None and type(doc) is dict else get(doc)
+            if actual is None or actual is _MISSING or not check(actual):
                 return None
             return [{"fact": prefix + fact, "op": op, "value": list(literal) if as_list else literal,
                      "actual": list(actual) if isinstance(actual, tuple) else actual}]
@@ -783,3 +788,85 @@ def compile_evidence(cond: Condition) -> Evidence:
 def item_lists(cond: Condition) -> set[str]:
     """The names under which ``evaluate`` reports matched items (``Outcome.items``)."""
     return {".".join(n.list_path) for n, _, _ in walk(cond) if isinstance(n, Some)}
+
+
+Missing = Callable[[Any, str, set[str]], "bool | None"]
+
+
+def compile_missing(cond: Condition) -> Missing:
+    """A function ``(doc, prefix, missing) -> truth`` that adds to ``missing`` the facts
+    ``evaluate`` reports missing: the same traversal and short-circuits as
+    ``compile_explain``, without building evidence."""
+    if isinstance(cond, Cmp):
+        get = getter(cond.path)
+        fact = ".".join(cond.path)
+        if cond.op == "exists":
+            want = bool(cond.value)
+            return lambda doc, prefix, missing: (get(doc) is not _MISSING) == want
+        test = _test(cond.op, cond.value)
+
+        def cmp(doc: Any, prefix: str, missing: set[str]) -> bool | None:
+            actual = get(doc)
+            if actual is _MISSING:
+                missing.add(prefix + fact)
+                return None
+            return test(actual)
+
+        return cmp
+    if isinstance(cond, All):
+        parts = tuple(compile_missing(c) for c in cond.children)
+
+        def all_(doc: Any, prefix: str, missing: set[str]) -> bool | None:
+            result: bool | None = True
+            for part in parts:
+                r = part(doc, prefix, missing)
+                if r is False:
+                    return False
+                if r is None:
+                    result = None
+            return result
+
+        return all_
+    if isinstance(cond, Any_):
+        parts = tuple(compile_missing(c) for c in cond.children)
+
+        def any_(doc: Any, prefix: str, missing: set[str]) -> bool | None:
+            result: bool | None = False
+            for part in parts:  # every branch, as the evidence of every true branch is kept
+                r = part(doc, prefix, missing)
+                if r is True:
+                    result = True
+                elif r is None and result is False:
+                    result = None
+            return result
+
+        return any_
+    if isinstance(cond, Not):
+        inner = compile_missing(cond.child)
+
+        def not_(doc: Any, prefix: str, missing: set[str]) -> bool | None:
+            r = inner(doc, prefix, missing)
+            return None if r is None else not r
+
+        return not_
+    if isinstance(cond, Some):
+        get_items = getter(cond.list_path)
+        where = compile_missing(cond.where)
+        name = ".".join(cond.list_path)
+
+        def some(doc: Any, prefix: str, missing: set[str]) -> bool | None:
+            items = get_items(doc)
+            if items is _MISSING or not isinstance(items, list | tuple):
+                missing.add(prefix + name)
+                return None
+            result: bool | None = False
+            for i, item in enumerate(items):
+                r = where(item, f"{prefix}{name}[{i}].", missing)
+                if r is True:
+                    result = True
+                elif r is None and result is False:
+                    result = None
+            return result
+
+        return some
+    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover

@@ -232,6 +232,7 @@ class _Plan:
         self.by_id = {r.id: r for r in active}
         self.position = {r.id: i for i, r in enumerate(active)}
         self._prepared: dict[str, tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]] = {}
+        self._unknown: dict[str, C.Missing] = {}
         self.rulesets = [
             {"id": rs.id, "version": rs.version, "sha256": rs.sha256, "rules": len(rs.rules),
              "rules_in_force": sum(1 for r in active if r.ruleset_id == rs.id)}
@@ -355,13 +356,13 @@ class _Plan:
         candidates -= fired
         for rule_id in sorted(candidates - skip if skip else candidates, key=self.position.__getitem__):
             rule = self.by_id[rule_id]
-            compiled = self.engine.compiled(rule)
-            if compiled.truth(view) is not None:
-                continue
-            outcome = compiled.evaluate(view)
-            if outcome.truth is None:
+            unknown = self._unknown.get(rule_id)
+            if unknown is None:
+                unknown = self._unknown[rule_id] = C.compile_missing(rule.condition)
+            missing: set[str] = set()
+            if unknown(view, "", missing) is None:
                 out.append({"rule_id": rule.id, "dimension": rule.dimension, "title": rule.title,
-                            "missing": sorted(outcome.missing)})
+                            "missing": sorted(missing)})
         return out
 
 

@@ -47,25 +47,34 @@ class Scorer:
         for f in findings:
             by_dim.setdefault(f["dimension"], []).append(f)
         out: dict[str, dict[str, Any]] = {}
+        severity_rank = SEVERITY_ORDER
         for dim, policy, levels, key_facts, schemes in self._dims:
             own = by_dim.get(dim, [])
-            scored = [f for f in own if f["severity"] != "info"]
-            score = min(100.0, round(sum(f["points"] for f in scored), 6))
+            scored = []
+            points = 0  # as sum() starts, so a dimension without findings scores the integer 0
+            top = -2
+            for f in own:
+                sev = severity_rank[f["severity"]]
+                if sev >= 0:  # not "info"
+                    scored.append(f)
+                    points += f["points"]
+                    if sev > top:
+                        top = sev
+            score = min(100.0, round(points, 6))
             level = "low"
             for name, threshold in levels:
                 if score >= threshold:
                     level = name
             floor_driven = False
-            if policy.severity_floor and scored:
-                top = max(SEVERITY_ORDER[f["severity"]] for f in scored)
-                if top > LEVEL_ORDER[level]:
-                    level = LEVELS[top]
-                    floor_driven = True
+            if policy.severity_floor and scored and top > LEVEL_ORDER[level]:
+                level = LEVELS[top]
+                floor_driven = True
             if level == "low":
                 drivers: list[str] = []
             elif floor_driven:
-                ranked = sorted(scored, key=lambda f: (-SEVERITY_ORDER[f["severity"]], -f["points"], f["rule_id"]))
-                drivers = [f["rule_id"] for f in ranked if SEVERITY_ORDER[f["severity"]] >= LEVEL_ORDER[level]]
+                ranked = sorted(scored, key=lambda f: (-severity_rank[f["severity"]], -f["points"], f["rule_id"]))
+                least = LEVEL_ORDER[level]
+                drivers = [f["rule_id"] for f in ranked if severity_rank[f["severity"]] >= least]
             else:
                 drivers, total = [], 0.0
                 for f in sorted(scored, key=lambda f: (-f["points"], f["rule_id"])):

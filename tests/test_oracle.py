@@ -208,3 +208,15 @@ def test_findings_and_facts_from_the_per_process_plan_equal_the_general_path(con
                         assert orjson.loads(item_fact(item, "1i", 0)) == orjson.loads(item_fact.exact(item, "1i", 0))
     finally:
         engine.close()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conditions(CASE_FIELDS, True), documents())
+def test_the_missing_facts_fast_path_gives_the_reference_truth_and_missing_facts(
+        cond: dict[str, Any], doc: dict[str, Any]) -> None:
+    parsed = C.nnf(C.parse(cond))
+    reference = C.evaluate(parsed, doc)
+    missing: set[str] = set()
+    assert C.compile_missing(parsed)(doc, "", missing) == reference.truth
+    if reference.truth is None:
+        assert missing == reference.missing
