@@ -173,6 +173,7 @@ def iter_records(cases: Iterable[Any], assessor: Assessor) -> Iterator[dict[str,
 # --------------------------------------------------------------------------- duplicate keys
 
 _KEY_END = re.compile(rb'"[ \t\r\n]*:')
+_QUOTE_GAPS = (b'" ', b'"\t', b'"\r', b'"\n')
 
 
 def _count_keys(value: Any) -> int:
@@ -198,7 +199,13 @@ def _duplicate_key(raw: bytes | str, data: Any) -> tuple[str, str] | None:
     text has no more such endings than the parsed data has keys, no key can be repeated. Only
     otherwise is the text parsed again, with a hook that sees every (key, value) pair."""
     text = raw if isinstance(raw, bytes) else raw.encode()
-    if len(_KEY_END.findall(text)) <= _count_keys(data):
+    if b"\\u" not in text and not any(gap in text for gap in _QUOTE_GAPS):
+        # Every key ends in '":' here, and orjson writes the parsed data back with the same
+        # escapes for '"' and '\\' (only a \u escape could write a '"' or ':' otherwise):
+        # the text has more '":' than the data written back exactly when a key repeats.
+        if text.count(b'":') <= orjson.dumps(data).count(b'":'):
+            return None
+    elif len(_KEY_END.findall(text)) <= _count_keys(data):
         return None
     import json
 

@@ -340,3 +340,23 @@ def test_a_usage_error_writes_no_output_file(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert not out.exists()
     assert _temp_files(tmp_path, out) == []
+
+
+@pytest.mark.parametrize(("text", "duplicate"), [
+    (b'{"a":1,"b":{"c":2,"d":[{"e":3}]}}', None),
+    (b'{"a":1,"a":2}', "a"),  # compact: the fast count
+    (b'{"a":1,"b":{"c":2,"c":3}}', "c"),
+    (b'{"a":1,"b":[{"e":1,"e":2}]}', "e"),
+    (b'{"a":"x\\":y","b":1}', None),  # '":' inside a string, written back the same way
+    (b'{"a":"x\\":y","a":1}', "a"),
+    (b'{"a" : 1, "a" : 2}', "a"),  # a gap before the colon: the exact path
+    (b'{"a":"\\u0022:","a":1}', "a"),  # a \\u escape could hide a repeat from the count
+    (b'{"a":"\\u0022:\\u0022:","b":1}', None),
+])
+def test_duplicate_keys_are_found_on_the_fast_and_the_exact_path(text: bytes, duplicate: str | None) -> None:
+    import orjson
+
+    from engine.batch import _duplicate_key
+
+    found = _duplicate_key(text, orjson.loads(text))
+    assert (found[0] if found else None) == duplicate
