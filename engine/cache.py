@@ -17,7 +17,6 @@ import hashlib
 import os
 import pickle
 import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -101,6 +100,8 @@ def cached(kind: str, key: str, build: Callable[[], T]) -> T:
         path.unlink(missing_ok=True)
     value = build()
     try:
+        import tempfile  # only a miss writes: a warm start does not load it
+
         fd, tmp = tempfile.mkstemp(prefix=f".{kind}-", dir=directory)
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)

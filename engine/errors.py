@@ -7,7 +7,6 @@ so a user fixes a file in one round rather than one error at a time.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -98,6 +97,8 @@ class ProblemList:
 
 def did_you_mean(word: str, options: Iterable[str]) -> str | None:
     """A 'did you mean' hint for a misspelt key, operator or id, or None."""
+    import difflib  # only a run that reports a problem needs it
+
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 

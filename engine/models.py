@@ -27,6 +27,8 @@ DIMENSION_NAMES: tuple[Dimension, ...] = ("safety", "export_control", "overcapac
 
 @dataclass(frozen=True)
 class Citation:
+    """A source a rule rests on, with its confidence mark."""
+
     instrument: str
     confidence: str
     article: str | None = None
@@ -41,6 +43,8 @@ class Citation:
 
 @dataclass(frozen=True)
 class Window:
+    """The dates a rule is in force, ISO text, both ends included; no end: still in force."""
+
     effective_from: str
     effective_to: str | None
 
@@ -50,6 +54,8 @@ class Window:
 
 @dataclass(frozen=True, eq=False)
 class Rule:
+    """One validated rule, its condition in negation normal form."""
+
     id: str
     title: str
     dimension: str
@@ -86,6 +92,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class TierScheme:
+    """A tier scheme (e.g. the EU AI Act tiers): its tiers in order and the default."""
+
     name: str
     title: str
     order: tuple[str, ...]
@@ -95,6 +103,8 @@ class TierScheme:
 
 @dataclass(frozen=True)
 class DimensionPolicy:
+    """How a dimension's score becomes a level."""
+
     dimension: str
     thresholds: dict[str, float]  # level -> minimum score
     severity_floor: bool
@@ -104,6 +114,8 @@ class DimensionPolicy:
 
 @dataclass(frozen=True)
 class Scenario:
+    """An alternative date set a ruleset declares (e.g. a proposal not yet law)."""
+
     name: str
     title: str
     basis: str
@@ -111,6 +123,8 @@ class Scenario:
 
 @dataclass(frozen=True, eq=False)
 class Ruleset:
+    """One validated ruleset file."""
+
     id: str
     version: str
     title: str
