@@ -13,8 +13,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
 from engine.resources import bundled
 
 DATA_FILE = "eu-penalties.yaml"
@@ -38,6 +36,8 @@ _RULE_TEXT = {
 @lru_cache(maxsize=1)
 def penalty_table() -> dict[str, dict[str, Any]]:
     """The fine ceilings by category (``art5``, ``operator``, ``information``, ``gpai``)."""
+    import yaml  # only a case with a turnover reads the table
+
     path = bundled("rulesets/data") / DATA_FILE
     with path.open(encoding="utf-8") as fh:
         fines = yaml.safe_load(fh)["fines"]

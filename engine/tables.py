@@ -15,11 +15,19 @@ from engine.safeyaml import load_file
 
 
 def _load(name: str) -> dict[str, Any]:
+    """A table's data, reused from the on-disk cache (engine.cache) while the file is unchanged."""
+    from engine.cache import cached, key_of
+
     path = bundled("rulesets/data") / name
-    doc = load_file(str(path), display=f"rulesets/data/{name}")
-    if not isinstance(doc.data, dict):
-        raise RulesetError(Problem(message="a data table must be a mapping", file=doc.file, line=1))
-    return doc.data
+    display = f"rulesets/data/{name}"
+
+    def read() -> dict[str, Any]:
+        doc = load_file(str(path), display=display)
+        if not isinstance(doc.data, dict):
+            raise RulesetError(Problem(message="a data table must be a mapping", file=doc.file, line=1))
+        return doc.data
+
+    return cached("table", key_of([path], display), read)
 
 
 @dataclass(frozen=True)
