@@ -36,15 +36,6 @@ def _load_rules(rules: Sequence[str]) -> Any:
     return load_rules(list(rules) if rules else None)
 
 
-def _assess_plain(engine: Any, plain: dict[str, Any], day: str, scenario: str | None) -> dict[str, Any]:
-    """``engine.assess_case`` for a case already validated and dumped (``engine.validation.plain_case``)."""
-    from engine.derive import build_view
-
-    meta = {"id": plain["id"], "name": plain["name"], "kind": plain["kind"]}
-    result: dict[str, Any] = engine.assess_view(build_view(plain), meta, as_of=day, scenario=scenario)
-    return result
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="airisk")
 def main() -> None:
@@ -101,7 +92,7 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
         results = []
         for doc, plain in docs:
             if plain is not None:
-                results.append(_assess_plain(engine, plain, day, scenario))
+                results.append(engine.assess_plain(plain, as_of=day, scenario=scenario))
             else:
                 results.append(engine.assess_data(doc.data, as_of=day, scenario=scenario, file=doc.file))
     except AiriskError as exc:

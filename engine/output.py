@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -27,6 +26,8 @@ class AtomicOutput:
         if self.target is None:
             self.fh: IO[bytes] = sys.stdout.buffer
         else:
+            import tempfile  # only a file target needs it (a cold start does not)
+
             directory = self.target.parent if str(self.target.parent) else Path(".")
             fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=directory)
             self.tmp = Path(tmp)

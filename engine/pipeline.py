@@ -132,12 +132,16 @@ class Engine:
 
     def assess_case(self, case: Case, *, as_of: str | dt.date | None = None,
                     scenario: str | None = None) -> dict[str, Any]:
-        plain = case.model_dump(mode="json", exclude_none=True)
+        return self.assess_plain(case.model_dump(mode="json", exclude_none=True), as_of=as_of, scenario=scenario)
+
+    def assess_plain(self, plain: dict[str, Any], *, as_of: str | dt.date | None = None,
+                     scenario: str | None = None) -> dict[str, Any]:
+        """Assess a case already validated and dumped as JSON data (``Case.model_dump(mode="json",
+        exclude_none=True)``, or ``engine.validation.plain_case``, which gives the same)."""
         from engine.derive import build_view
 
-        view = build_view(plain)
-        meta = {"id": case.id, "name": case.name, "kind": case.kind}
-        return self.assess_view(view, meta, as_of=as_of, scenario=scenario)
+        meta = {"id": plain["id"], "name": plain.get("name"), "kind": plain.get("kind")}
+        return self.assess_view(build_view(plain), meta, as_of=as_of, scenario=scenario)
 
     def plan(self, active: tuple[Rule, ...], scenario: str | None) -> _Plan:
         """The case-independent part of assessing against ``active`` (built once per process)."""

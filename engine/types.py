@@ -9,50 +9,16 @@ byte-wise comparisons in the matching core agree with what a person reads.
 
 from __future__ import annotations
 
-import math
-import re
-import unicodedata
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+
+from engine.validation import _country, _nfc, _real
 
 MAX_TEXT = 10_000
 
 
-# C0 and C1 controls other than tab, LF and CR: invisible in reports, and ESC drives terminals.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def _nfc(value: Any) -> Any:
-    # Text that reached the model without the safe loader (a dict, a batch line) gets
-    # the loader's checks here: no control characters, no lone surrogates, NFC.
-    if isinstance(value, str):
-        bad = _CONTROL.search(value)
-        if bad:
-            raise ValueError(f"text contains control character U+{ord(bad.group()):04X}")
-        if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                raise ValueError(f"text contains a lone surrogate (U+{ord(value[exc.start]):04X})") from None
-            return unicodedata.normalize("NFC", value)
-    return value
-
-
-def _real(value: Any) -> Any:
-    # bool is an int subclass: refuse it explicitly, and refuse numeric strings.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("must be a number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number (NaN and Infinity are not allowed)")
-    return float(value)
-
-
-def _country(value: str) -> str:
-    if len(value) != 2 or not value.isascii() or not value.isalpha() or not value.isupper():
-        raise ValueError("must be an ISO 3166-1 alpha-2 code in capitals, e.g. 'CN', 'MY', 'US'")
-    return value
-
+# The validators live in engine.validation, which runs them without importing pydantic too.
 
 Text = Annotated[str, BeforeValidator(_nfc), Field(min_length=1, max_length=MAX_TEXT)]
 Name = Annotated[str, BeforeValidator(_nfc), Field(min_length=1, max_length=500)]

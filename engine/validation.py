@@ -152,9 +152,10 @@ def load_case_text(text: str | bytes, name: str = "<stdin>", limits: Limits = DE
 # node it does not know (a new validator, a serializer, an alias, a default other than None)
 # means no plan at all: every case then goes through pydantic.
 #
-# These three are the case model's own validators (engine.types), copied so that running the
-# plan does not import pydantic. ``_same_function`` refuses to build a plan unless each copy
-# has the same bytecode, constants, names and globals as the one the model uses.
+# These three are the case model's validators: engine.types imports them from here, so that
+# running the plan does not import pydantic. ``_same_function`` still refuses to build a plan
+# unless the function the model uses computes the same thing (same bytecode, constants,
+# names and globals), should the model ever get validators of its own.
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
