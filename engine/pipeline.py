@@ -16,7 +16,7 @@ from engine import conditions as C
 from engine.compiler import compile_rules
 from engine.errors import EngineError, InputError, Problem
 from engine.matcher import Matcher
-from engine.models import Rule, RuleSet
+from engine.models import Rule, RuleSet, Window
 from engine.scoring import Scorer, overall
 from engine.text import _PLACEHOLDER, render_template
 from engine.version import __version__
@@ -191,26 +191,10 @@ class Engine:
                 message=f"the matching core fired {rule.id} but the reference evaluator finds its condition "
                         f"{'unknown' if outcome.truth is None else 'false'}; this is an engine bug",
                 file=rule.file, line=rule.line, code="engine_disagreement"))
-        window = rule.window_for(scenario)
-        return {
-            "rule_id": rule.id,
-            "ruleset": rule.ruleset_id,
-            "dimension": rule.dimension,
-            "severity": rule.severity,
-            "points": rule.points,
-            "basis": rule.basis,
-            "title": rule.title,
-            "message": _render(rule.message, view, outcome.items),
-            "evidence": outcome.evidence,
-            "citations": [dict(c) for c in self._citations(rule)],
-            "remediation": _render(rule.remediation, view, outcome.items) if rule.remediation else None,
-            "would_change": _render(rule.would_change, view, outcome.items) if rule.would_change else None,
-            "effective": {"effective_from": window.effective_from, "effective_to": window.effective_to},
-            "tier": dict(rule.tier),
-            "duty": ({"jurisdiction": rule.duty["jurisdiction"], "obligation": rule.duty["obligation"],
-                      "deadline": rule.duty.get("deadline")} if rule.duty else None),
-            "tags": list(rule.tags),
-        }
+        return _finding_fields(rule, rule.window_for(scenario), self._citations(rule),
+                               _render(rule.message, view, outcome.items), outcome.evidence,
+                               _render(rule.remediation, view, outcome.items) if rule.remediation else None,
+                               _render(rule.would_change, view, outcome.items) if rule.would_change else None)
 
     def close(self) -> None:
         for matcher, _ in self._matchers.values():
@@ -283,27 +267,10 @@ class _Plan:
         window = rule.window_for(self.scenario)
         message, remediation, would_change = ("{" in text for text in (rule.message, rule.remediation or "",
                                                                        rule.would_change or ""))
-        static = {
-            "rule_id": rule.id,
-            "ruleset": rule.ruleset_id,
-            "dimension": rule.dimension,
-            "severity": rule.severity,
-            "points": rule.points,
-            "basis": rule.basis,
-            "title": rule.title,
-            "message": None if message else _render(rule.message, {}, {}),
-            "evidence": None,
-            "citations": [dict(c) for c in self.engine._citations(rule)],
-            "remediation": (None if remediation or not rule.remediation
-                            else _render(rule.remediation, {}, {})),
-            "would_change": (None if would_change or not rule.would_change
-                             else _render(rule.would_change, {}, {})),
-            "effective": {"effective_from": window.effective_from, "effective_to": window.effective_to},
-            "tier": dict(rule.tier),
-            "duty": ({"jurisdiction": rule.duty["jurisdiction"], "obligation": rule.duty["obligation"],
-                      "deadline": rule.duty.get("deadline")} if rule.duty else None),
-            "tags": list(rule.tags),
-        }
+        static = _finding_fields(
+            rule, window, self.engine._citations(rule), None if message else _render(rule.message, {}, {}), None,
+            None if remediation or not rule.remediation else _render(rule.remediation, {}, {}),
+            None if would_change or not rule.would_change else _render(rule.would_change, {}, {}))
         # Texts naming a field of a matched item need the items, which only ``evaluate`` gives.
         lists = C.item_lists(rule.condition)
         fields = {m.group(1) for text in (rule.message, rule.remediation, rule.would_change) if text
@@ -369,6 +336,31 @@ class _Plan:
                             "missing": sorted(missing)})
         return out
 
+
+
+def _finding_fields(rule: Rule, window: Window, citations: list[dict[str, Any]], message: str | None,
+                    evidence: list[dict[str, Any]] | None, remediation: str | None,
+                    would_change: str | None) -> dict[str, Any]:
+    """A finding as the assessment reports it (fresh containers for the rule's own fields)."""
+    return {
+        "rule_id": rule.id,
+        "ruleset": rule.ruleset_id,
+        "dimension": rule.dimension,
+        "severity": rule.severity,
+        "points": rule.points,
+        "basis": rule.basis,
+        "title": rule.title,
+        "message": message,
+        "evidence": evidence,
+        "citations": [dict(c) for c in citations],
+        "remediation": remediation,
+        "would_change": would_change,
+        "effective": {"effective_from": window.effective_from, "effective_to": window.effective_to},
+        "tier": dict(rule.tier),
+        "duty": ({"jurisdiction": rule.duty["jurisdiction"], "obligation": rule.duty["obligation"],
+                  "deadline": rule.duty.get("deadline")} if rule.duty else None),
+        "tags": list(rule.tags),
+    }
 
 _STATIC_TEXT: dict[str, str] = {}
 
