@@ -54,7 +54,6 @@ class Engine:
         self._in_force: dict[tuple[str, str | None], tuple[Rule, ...]] = {}
         self._compiled: dict[str, C.Compiled] = {}
         self._cites: dict[str, list[dict[str, Any]]] = {}
-        self._refs: dict[tuple[Rule, ...], Any] = {}
         self._plans: dict[tuple[tuple[Rule, ...], str | None], _Plan] = {}
         self._scorer: Scorer | None = None
         #: Results may share their rule-only parts (citations, tiers, tags …) with each other.
@@ -74,21 +73,6 @@ class Engine:
             self._in_force.clear()
         self._in_force[(as_of, scenario)] = active
         return active
-
-    def _referenced(self, active: tuple[Rule, ...]) -> tuple[
-            list[tuple[C.Path, C.Getter]], dict[C.Path, tuple[C.Getter, list[tuple[C.Path, C.Getter]]]]]:
-        """Every fact path the rules in force read, with compiled getters (cached per rule set)."""
-        found = self._refs.get(active)
-        if found is None:
-            case = sorted({p for r in active for p in r.case_paths})
-            lists: dict[C.Path, set[C.Path]] = {}
-            for r in active:
-                for lp, paths in r.item_paths.items():
-                    lists.setdefault(lp, set()).update(paths)
-            found = ([(p, C.getter(p)) for p in case],
-                     {lp: (C.getter(lp), [(p, C.getter(p)) for p in sorted(paths)]) for lp, paths in lists.items()})
-            self._refs[active] = found
-        return found
 
     def _citations(self, rule: Rule) -> list[dict[str, Any]]:
         found = self._cites.get(rule.id)
