@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from engine.errors import InputError, Problem, did_you_mean, pointer
-from engine.safeyaml import DEFAULT_LIMITS, Document, Limits, load_file, load_text
+from engine.safeyaml import _CONTROL, DEFAULT_LIMITS, Document, Limits, load_file, load_text
 
 if TYPE_CHECKING:  # pydantic and the case model load on first use (see plain_case)
     from pydantic import BaseModel, ValidationError
@@ -157,7 +157,6 @@ def load_case_text(text: str | bytes, name: str = "<stdin>", limits: Limits = DE
 # unless the function the model uses computes the same thing (same bytecode, constants,
 # names and globals), should the model ever get validators of its own.
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _nfc(value: Any) -> Any:
