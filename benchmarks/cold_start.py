@@ -41,8 +41,8 @@ def peerbench_rules() -> Path:
 
 def run(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)
+    # Empty stdin and captured stdout (pipes, as a caller would have); no device is opened.
+    proc = subprocess.run(argv, cwd=ROOT, env=env, input=b"", capture_output=True, check=False)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode()[-2000:]}")

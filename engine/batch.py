@@ -665,6 +665,9 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
               target: WorkerTarget = worker_main) -> tuple[int, Stats]:
     """Run a batch end to end; (exit code, stats). Raises AiriskError on usage errors."""
     from engine.models import LEVEL_ORDER
+    from engine.output import check_output
+
+    check_output(options.output)  # an unwritable --output fails before any line is assessed
 
     err = stderr if stderr is not None else sys.stderr
     in_process = options.workers <= 1 and not options.isolate
@@ -699,8 +702,8 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
                 # whole line and the summary counts exactly the lines written.
                 with _sigint_deferred():
                     sink.write(blob)
-                    if options.output in (None, "-"):
-                        sink.fh.flush()
+                    if sink.direct:
+                        sink.flush()
                 progress.update()
         except KeyboardInterrupt:
             interrupted = True

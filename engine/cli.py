@@ -1,12 +1,17 @@
 """The ``airisk`` command line: a thin layer over the library.
 
 Each command parses its arguments, calls one library function, and renders.
-Exit codes: 0 done (and nothing at or above ``--fail-on``); 1 something at or
-above ``--fail-on``; 2 usage or input error (stdout then stays empty).
+Exit codes, one meaning each: 0 done (and nothing at or above ``--fail-on``);
+1 the gate asked for tripped (``--fail-on``; for ``airisk test`` a failing table
+test, for ``rules docs --check`` a stale file); 2 usage, input or output error
+(stdout then stays empty); 3 batch lines that were errors; 70 an internal error
+(a bug: one line on stderr, the traceback with ``--debug`` or ``AIRISK_DEBUG=1``);
+130 interrupted.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,10 +22,11 @@ import orjson
 
 from engine.errors import AiriskError, InputError, Problem
 from engine.models import LEVEL_ORDER
-from engine.output import write_output
+from engine.output import check_output, write_output
 from engine.version import __version__
 
 LEVEL_CHOICE = click.Choice(["low", "medium", "high", "critical"])
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug in airisk, never a verdict on the input
 
 
 def fail(exc: AiriskError) -> NoReturn:
@@ -36,10 +42,42 @@ def _load_rules(rules: Sequence[str]) -> Any:
     return load_rules(list(rules) if rules else None)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group; an unexpected exception becomes one ``internal_error`` line and exit 70."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except AiriskError as exc:  # a library error that a command did not catch: still the user's input
+            fail(exc)
+        except Exception as exc:
+            if ctx.meta.get("airisk.debug") or os.environ.get("AIRISK_DEBUG", "") not in ("", "0"):
+                import traceback
+
+                traceback.print_exc()
+            detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+            click.echo(f"airisk: internal_error: {type(exc).__name__}{': ' + detail if detail else ''} "
+                       "(a bug in airisk; please report it with the command and input; "
+                       "--debug or AIRISK_DEBUG=1 prints the traceback)", err=True)
+            raise SystemExit(EXIT_INTERNAL) from None
+
+
+def _debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["airisk.debug"] = True
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="airisk")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
+              help="On an internal error, print the traceback.")
 def main() -> None:
-    """Explained AI-governance risk ratings: tiered safety, export-control exposure, overcapacity."""
+    """Explained AI-governance risk ratings: tiered safety, export-control exposure, overcapacity.
+
+    Exit codes: 0 done; 1 a gate tripped (--fail-on, a failing table test, stale docs);
+    2 usage, input or output error; 3 batch lines were errors; 70 internal error; 130 interrupted."""
 
 
 @main.command()
@@ -66,6 +104,7 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
     from engine.validation import plain_case
 
     try:
+        check_output(output)  # an unwritable --output fails now, not after the work
         day = parse_as_of(as_of)
         limits = limits_from_env()  # AIRISK_MAX_BYTES etc. (docs/limits.md)
         engine = engine_for(_load_rules(rules))
@@ -76,7 +115,7 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
         for name in cases:
             try:
                 if name == "-":
-                    doc = load_text(sys.stdin.buffer.read(limits.max_bytes + 1), "<stdin>", limits)
+                    doc = load_text(sys.stdin.buffer.read(limits.max_bytes + 1), "<stdin>", limits, "auto")
                 else:
                     doc = load_file(name, limits)
                 if engine.rules.input == "case":
@@ -107,7 +146,10 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
     else:
         colour = output in (None, "-") and use_colour(sys.stdout)
         data = "\n".join(render_text(r, colour=colour) for r in results).encode()
-    write_output(data, output)
+    try:
+        write_output(data, output)
+    except AiriskError as exc:
+        fail(exc)
     if fail_on and any(LEVEL_ORDER[r["rating"]] >= LEVEL_ORDER[fail_on] for r in results):
         raise SystemExit(1)
 
@@ -147,10 +189,17 @@ def test_command(paths: tuple[str, ...], junit: str | None, min_coverage: float 
     --min-coverage, 2 when a table or ruleset is malformed."""
     from engine.ruletests import junit_xml, render_text, run
 
+    try:
+        check_output(junit)
+    except AiriskError as exc:
+        fail(exc)
     report = run(list(paths) or None)
     click.echo(render_text(report, min_coverage, verbose), nl=False)
     if junit:
-        write_output(junit_xml(report), junit)
+        try:
+            write_output(junit_xml(report), junit)
+        except AiriskError as exc:
+            fail(exc)
     if report.problems:
         raise SystemExit(2)
     if not report.ok or (min_coverage is not None and report.coverage_percent() < min_coverage):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import conditions as C
+from engine.errors import Problem
 from engine.models import Rule, RuleSet, Ruleset
 
 _OPS = {"eq": "is", "ne": "is not", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥"}
@@ -246,12 +247,18 @@ def generate(rules: RuleSet) -> dict[str, str]:
 
 def write(rules: RuleSet, directory: str | Path) -> list[Path]:
     """Write the reference into ``directory`` (created if needed); returns the files written."""
+    from engine.output import OutputError, write_output
+
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(Problem(message=f"cannot write output: {exc.strerror or exc}", file=str(directory),
+                                  code="output_error")) from None
     written = []
     for name, text in generate(rules).items():
         target = directory / name
-        target.write_text(text, encoding="utf-8")
+        write_output(text.encode("utf-8"), str(target))
         written.append(target)
     return written
 

@@ -29,7 +29,7 @@ from engine.models import (
 )
 from engine.resources import bundled
 from engine.ruleset_schema import OPERATORS, SCHEMA
-from engine.safeyaml import Document, Limits, load_text
+from engine.safeyaml import Document, Limits, load_text, syntax_of
 
 if TYPE_CHECKING:  # the fact catalogue is built from the case model (pydantic): only a case ruleset needs it
     from engine.factspec import Catalogue, FactType
@@ -725,7 +725,7 @@ def load_ruleset_file(path: str | Path, display: str | None = None) -> Ruleset:
         raise RulesetError(
             Problem(message=f"cannot read ruleset: {exc.strerror}", file=name, code="io_error")
         ) from None
-    doc = load_text(raw, name, RULESET_LIMITS)
+    doc = load_text(raw, name, RULESET_LIMITS, syntax_of(name))
     ruleset = parse_ruleset(doc)
     return _with_sha(ruleset, hashlib.sha256(raw).hexdigest())
 

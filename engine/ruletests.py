@@ -672,10 +672,16 @@ def render_text(report: Report, min_coverage: float | None = None, verbose: bool
         n = sum(1 for c in own if c.covered)
         lines.append(f"  {rs:<24} {n:>4}/{len(own):<4} {report.coverage_percent(rs):5.1f}%")
     never_fired, never_silent = report.never_fired(), report.never_silent()
-    if never_fired:
-        lines.append(f"never fired ({len(never_fired)}): {', '.join(never_fired)}")
-    if never_silent:
-        lines.append(f"never proven silent ({len(never_silent)}): {', '.join(never_silent)}")
+    # Each rule id is listed once: a rule no test reached is neither fired nor proven silent.
+    both = [r for r in never_fired if r in set(never_silent)]
+    if both:
+        lines.append(f"never fired nor proven silent ({len(both)}): {', '.join(both)}")
+    only_fired = [r for r in never_fired if r not in set(both)]
+    only_silent = [r for r in never_silent if r not in set(both)]
+    if only_fired:
+        lines.append(f"never fired ({len(only_fired)}): {', '.join(only_fired)}")
+    if only_silent:
+        lines.append(f"never proven silent ({len(only_silent)}): {', '.join(only_silent)}")
     if min_coverage is not None and report.coverage_percent() < min_coverage:
         lines.append(f"coverage {report.coverage_percent():.1f}% is below the minimum {min_coverage:g}%")
     return "\n".join(lines) + "\n"

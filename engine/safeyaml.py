@@ -78,14 +78,45 @@ _MAX_NUMBER_CHARS = 400  # > 1.8e308 in any base; keeps int() off thousands of d
 _FLOAT_MAX = 1.7976931348623157e308
 
 
-@lru_cache(maxsize=1)
-def _loader_class() -> Any:
-    """The loader class, made on the first parse."""
+class TextProblem(ValueError):
+    """Why a text value is refused (raised by ``check_text``; callers locate it)."""
+
+    def __init__(self, message: str, code: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.code, self.hint = message, code, hint
+
+
+_CONTROL_HINT = "remove it; escapes such as \\0 or \\e are not allowed in values"
+
+
+def check_text(value: str, limits: Limits, what: str = "text") -> str:
+    """``value`` normalised to NFC, or ``TextProblem`` for over-long text, control
+    characters or lone surrogates. Shared by the YAML and the JSON reader."""
+    if len(value) > limits.max_scalar_chars:
+        raise TextProblem(f"{what} longer than {limits.max_scalar_chars} characters", "too_large")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise TextProblem(f"{what} contains a lone surrogate (U+{ord(value[exc.start]):04X})", "invalid_text",
+                              "a \\uD800-\\uDFFF escape must be half of a valid pair") from None
+    bad = _CONTROL.search(value)
+    if bad:
+        raise TextProblem(f"{what} contains control character U+{ord(bad.group()):04X}", "invalid_text",
+                          _CONTROL_HINT)
+    return value if value.isascii() else unicodedata.normalize("NFC", value)
+
+
+@lru_cache(maxsize=2)
+def _loader_class(pure: bool = False) -> Any:
+    """The loader class, made on the first parse.
+
+    libyaml's parser (about 10x faster) when PyYAML was built with it, else, or with
+    ``pure``, PyYAML's Python parser. Only the event stream is used: composition
+    happens here, iteratively, so the limits are this module's own."""
     import yaml
 
-    # libyaml's parser when PyYAML was built with it (about 10x faster). Only its event
-    # stream is used: composition happens here, iteratively.
-    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base: type[yaml.SafeLoader] = yaml.SafeLoader if pure else getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class _Loader(base):  # type: ignore[valid-type,misc]
         """Safe loader with YAML 1.2 core-schema scalars (no yes/no/on/off booleans)."""
@@ -185,24 +216,10 @@ class _Builder:
                             "aliases that repeat part of a document count at their full size")
 
     def text(self, value: str, mark: Any, path: list[str | int], what: str = "text") -> str:
-        if len(value) > self.limits.max_scalar_chars:
-            raise self.fail(f"{what} longer than {self.limits.max_scalar_chars} characters", mark, path, "too_large")
-        if value.isascii():
-            bad = _CONTROL.search(value)
-            if bad:
-                raise self.fail(f"{what} contains control character U+{ord(bad.group()):04X}", mark, path,
-                                "invalid_text", "remove it; escapes such as \\0 or \\e are not allowed in values")
-            return value
         try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise self.fail(f"{what} contains a lone surrogate (U+{ord(value[exc.start]):04X})", mark, path,
-                            "invalid_text", "a \\uD800-\\uDFFF escape must be half of a valid pair") from None
-        bad = _CONTROL.search(value)
-        if bad:
-            raise self.fail(f"{what} contains control character U+{ord(bad.group()):04X}", mark, path,
-                            "invalid_text", "remove it; escapes such as \\0 or \\e are not allowed in values")
-        return unicodedata.normalize("NFC", value)
+            return check_text(value, self.limits, what)
+        except TextProblem as exc:
+            raise self.fail(exc.message, mark, path, exc.code, exc.hint) from None
 
     def scalar(self, event: yaml.ScalarEvent, path: list[str | int]) -> Any:
         import yaml
@@ -373,10 +390,12 @@ def _decode(raw: bytes, file: str, limits: Limits) -> str:
                                  hint="save the file as UTF-8")) from None
 
 
-def load_text(text: str | bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> Document:
-    """Parse YAML (or JSON, which is read as YAML 1.2) safely, with positions.
+def load_text(text: str | bytes, file: str, limits: Limits = DEFAULT_LIMITS, syntax: str = "yaml") -> Document:
+    """Parse YAML or strict JSON safely, with positions.
 
-    Raises ``InputError`` with a located problem for anything malformed,
+    ``syntax`` is ``"yaml"``, ``"json"`` (RFC 8259: no NaN, comments or trailing
+    commas) or ``"auto"`` (JSON when the text starts with ``{`` or ``[``, as stdin
+    is read). Raises ``InputError`` with a located problem for anything malformed,
     unsafe or beyond ``limits``; never another exception."""
     if isinstance(text, bytes):
         text = _decode(text, file, limits)
@@ -387,11 +406,28 @@ def load_text(text: str | bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> 
                                      file=file, code="too_large"))
         _check_lines(raw, file, limits)
     text = text.removeprefix("\ufeff")
+    if syntax == "json" or (syntax == "auto" and text.lstrip(" \t\r\n")[:1] in ("{", "[")):
+        from engine.safejson import load_json
+
+        return load_json(text, file, limits)
+    try:
+        return _parse_yaml(text, file, limits, pure=False)
+    except InputError as exc:
+        if exc.first.code != "parse_error" or _loader_class(False) is _loader_class(True):
+            raise
+    # libyaml refused the text. What it refuses, and where, depends on its version (libyaml
+    # 0.2.6, bundled from PyYAML 6.0.4, stops flow nesting at 1,000 levels while scanning far
+    # ahead of this module's own depth check). PyYAML's Python parser has no such limit and
+    # is the same across releases, so it decides the error the user sees.
+    return _parse_yaml(text, file, limits, pure=True)
+
+
+def _parse_yaml(text: str, file: str, limits: Limits, *, pure: bool) -> Document:
     import yaml
 
     loader: Any = None
     try:
-        loader = _loader_class()(text)
+        loader = _loader_class(pure)(text)
         if loader.get_event() is None or loader.check_event(yaml.StreamEndEvent):
             raise InputError(Problem(message="the file is empty", file=file, code="empty",
                                      hint="a case is a mapping of fields: id, kind, name, ..."))
@@ -428,8 +464,17 @@ def load_text(text: str | bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> 
             loader.dispose()
 
 
+def syntax_of(name: str, default: str = "yaml") -> str:
+    """``"json"`` for a ``.json`` name, ``"yaml"`` for ``.yaml``/``.yml``, else ``default``."""
+    lower = name.lower()
+    if lower.endswith(".json"):
+        return "json"
+    return "yaml" if lower.endswith((".yaml", ".yml")) else default
+
+
 def load_file(path: str, limits: Limits = DEFAULT_LIMITS, display: str | None = None) -> Document:
-    """Read and parse a file, checking its size before reading it whole."""
+    """Read and parse a file (strict JSON for ``.json``, else YAML), checking its size before
+    reading it whole."""
     name = display or path
     try:
         with open(path, "rb") as fh:
@@ -441,4 +486,4 @@ def load_file(path: str, limits: Limits = DEFAULT_LIMITS, display: str | None = 
             raw = fh.read(limits.max_bytes + 1)
     except OSError as exc:
         raise InputError(Problem(message=f"cannot read file: {exc.strerror}", file=name, code="io_error")) from None
-    return load_text(raw, name, limits)
+    return load_text(raw, name, limits, syntax_of(path))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from engine.errors import InputError, Problem, did_you_mean, pointer
-from engine.safeyaml import _CONTROL, DEFAULT_LIMITS, Document, Limits, load_file, load_text
+from engine.safeyaml import _CONTROL, DEFAULT_LIMITS, Document, Limits, load_file, load_text, syntax_of
 
 if TYPE_CHECKING:  # pydantic and the case model load on first use (see plain_case)
     from pydantic import BaseModel, ValidationError
@@ -135,7 +135,7 @@ def load_case_file(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Case:
 
 
 def load_case_text(text: str | bytes, name: str = "<stdin>", limits: Limits = DEFAULT_LIMITS) -> Case:
-    doc = load_text(text, name, limits)
+    doc = load_text(text, name, limits, syntax_of(name, default="auto"))
     return case_from_data(doc.data, file=doc.file, doc=doc)
 
 

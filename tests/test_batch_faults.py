@@ -144,7 +144,7 @@ def test_output_file_is_atomic_so_a_killed_run_leaves_the_old_file_not_a_half_on
     out.write_bytes(b"previous complete output\n")
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--rules", str(rules_file), "--as-of",
                              AS_OF, "--chunk-lines", "10", "--output", str(out)],
-                            stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+                            stdin=subprocess.PIPE, stderr=(tmp_path / "stderr.txt").open("wb"), cwd=ROOT)
     assert proc.stdin is not None
     proc.stdin.write(lines(5000))  # several MB of output: the buffered temp file is written to
     proc.stdin.flush()
@@ -159,7 +159,8 @@ def test_output_file_is_atomic_so_a_killed_run_leaves_the_old_file_not_a_half_on
     proc.kill()  # a crash: no clean-up code runs
     proc.wait(timeout=30)
     assert out.read_bytes() == b"previous complete output\n"
-    assert all(p.name.startswith(".out.jsonl.") for p in tmp_path.iterdir() if p != out)
+    assert all(p.name.startswith(".out.jsonl.") for p in tmp_path.iterdir() if p.name not in ("out.jsonl",
+                                                                                           "stderr.txt"))
 
 
 def test_ctrl_c_writes_what_is_done_in_order_prints_the_summary_and_exits_130(
