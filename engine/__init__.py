@@ -117,16 +117,21 @@ def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = 
 
 
 def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: RuleSet | None = None,
-                as_of: str | dt.date | None = None, scenario: str | None = None) -> Iterator[dict[str, Any]]:
+                as_of: str | dt.date | None = None, scenario: str | None = None,
+                verify: bool = False) -> Iterator[dict[str, Any]]:
     """Assess cases lazily, one record per input, in order (the records of ``airisk batch``).
 
     Items may be JSON lines (``str``/``bytes``), mappings or ``Case`` objects.
     Each record is ``{"line": n, "case_id": ..., "assessment": {...}}`` or, for a
     bad item, ``{"line": n, "case_id": ..., "error": {"code", "message", "field",
     "problems"}}``; a bad item never stops the others. For process-parallel or
-    file-to-file runs see ``engine.batch.run_batch``; for Dask, ``engine.distributed``."""
+    file-to-file runs see ``engine.batch.run_batch``; for Dask, ``engine.distributed``.
+
+    ``verify=True`` checks, for every case, that the rules the Rete core fired are exactly
+    those the reference evaluator finds true (a disagreement is an ``engine_disagreement``
+    error record for that case). Safe to call from several threads at once."""
     from engine.batch import iter_records, make_assessor
     from engine.rules import load_rules
 
-    assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario)
+    assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario, verify=verify)
     yield from iter_records(cases, assessor)

@@ -85,11 +85,13 @@ def _case_id_of(data: Any) -> Any:
 class Assessor:
     """Turns input lines (or parsed cases) into records, with one Engine."""
 
-    def __init__(self, engine: Any, as_of: str, scenario: str | None, max_line_bytes: int) -> None:
+    def __init__(self, engine: Any, as_of: str, scenario: str | None, max_line_bytes: int,
+                 verify: bool = False) -> None:
         self.engine = engine
         self.as_of = as_of
         self.scenario = scenario
         self.max_line_bytes = max_line_bytes
+        self.verify = verify  # two-sided Rete / reference agreement on every case
 
     def record(self, n: int, data: Any) -> dict[str, Any]:
         """The record for one parsed case (a mapping or a ``Case``)."""
@@ -97,9 +99,9 @@ class Assessor:
 
         try:
             if isinstance(data, Case):
-                result = self.engine.assess_case(data, as_of=self.as_of, scenario=self.scenario)
+                result = self.engine.assess_case(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify)
             elif isinstance(data, Mapping):
-                result = self.engine.assess_data(data, as_of=self.as_of, scenario=self.scenario)
+                result = self.engine.assess_data(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify)
             else:
                 kind = "null" if data is None else type(data).__name__
                 return error_record(n, None, [Problem(message=f"a case must be a JSON object, not {kind}",
@@ -147,16 +149,18 @@ class Assessor:
 
 
 def make_assessor(rules: Any, as_of: str | dt.date | None, scenario: str | None,
-                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, *, shared: bool = True) -> Assessor:
+                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, *, shared: bool = True,
+                  verify: bool = False) -> Assessor:
     """An Assessor for a RuleSet; the as-of date is fixed once here (default today).
 
-    ``shared`` reuses the process-wide Engine; a worker process builds its own."""
+    ``shared`` reuses the process-wide Engine; a worker process builds its own. ``verify``
+    checks every case's fired set against the reference evaluator in both directions."""
     from engine.pipeline import Engine, engine_for, parse_as_of
 
     engine = engine_for(rules) if shared else Engine(rules)
     day = parse_as_of(as_of)
     engine.in_force(day, scenario)  # an unknown scenario is a usage error, before any line
-    return Assessor(engine, day, scenario, max_line_bytes)
+    return Assessor(engine, day, scenario, max_line_bytes, verify)
 
 
 def iter_records(cases: Iterable[Any], assessor: Assessor) -> Iterator[dict[str, Any]]:
@@ -282,6 +286,7 @@ class WorkerSpec:
     scenario: str | None
     max_line_bytes: int
     parent_pid: int = field(default_factory=os.getpid)
+    verify: bool = False
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -303,7 +308,8 @@ def worker_main(conn: mpc.Connection, spec: WorkerSpec) -> None:
     from engine import pipeline
 
     pipeline.engine_for.cache_clear()  # never reuse durable handles inherited over fork
-    assessor = make_assessor(spec.rules, spec.as_of, spec.scenario, spec.max_line_bytes, shared=False)
+    assessor = make_assessor(spec.rules, spec.as_of, spec.scenario, spec.max_line_bytes, shared=False,
+                             verify=spec.verify)
     assessor.engine.share_static = True  # private to this process, and every result is serialised at once
     while True:
         try:
@@ -369,7 +375,10 @@ class Stats:
         text = (f"airisk batch: {self.lines} lines, {self.lines - self.errors} assessed ({levels}), "
                 f"{self.errors} errors, {self.rate():,.0f} cases/s, {elapsed:.1f} s")
         if self.restarts:
-            text += f"; {self.restarts} worker(s) restarted, {self.retried_chunks} chunk(s) retried"
+            # A worker should never die now that the matching core's retraction bug is avoided
+            # (docs/durable-rules.md): a restart is an incident to report, not routine.
+            text += (f"; INCIDENT: {self.restarts} worker(s) died and were restarted, {self.retried_chunks} "
+                     "chunk(s) re-run on a new worker (please report this input)")
         return text
 
 
@@ -655,9 +664,11 @@ class BatchOptions:
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     chunk_lines: int = DEFAULT_CHUNK_LINES
     progress: bool | None = None  # None: only when stderr is a terminal
-    # Assess in worker processes even with workers=1: durable-rules can crash the process
-    # (a segfault or "free(): invalid pointer" on retract, seen about once in 10^4 generated cases);
-    # a crashed worker costs a retry of its chunk, a crashed main process the whole run.
+    # Check every case's fired set against the reference evaluator in both directions.
+    verify: bool = False
+    # Assess in worker processes even with workers=1. The matching core's known crash (retraction,
+    # docs/durable-rules.md) is avoided at its cause; this stays as a last resort, so that a crash
+    # in native code costs a re-run of one chunk (reported as an incident), not the whole run.
     isolate: bool = True
 
 
@@ -671,7 +682,8 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
 
     err = stderr if stderr is not None else sys.stderr
     in_process = options.workers <= 1 and not options.isolate
-    assessor = make_assessor(rules, options.as_of, options.scenario, options.max_line_bytes, shared=in_process)
+    assessor = make_assessor(rules, options.as_of, options.scenario, options.max_line_bytes, shared=in_process,
+                             verify=options.verify)
     stats = Stats()
     if options.input == "-":
         source: IO[bytes] = sys.stdin.buffer
@@ -693,7 +705,8 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
         if in_process:
             blobs = serial_blobs(assessor, chunks, stats)
         else:
-            spec = WorkerSpec(rules, assessor.as_of, assessor.scenario, options.max_line_bytes)
+            spec = WorkerSpec(rules, assessor.as_of, assessor.scenario, options.max_line_bytes,
+                              verify=options.verify)
             runner = ParallelRunner(spec, max(1, options.workers), target=target, stats=stats)
             blobs = runner.run(chunks)
         try:

@@ -298,12 +298,15 @@ def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
               help="Lines per chunk sent to a worker.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--verify", is_flag=True,
+              help="Check every case: the rules the Rete core fired must be exactly those the reference "
+                   "evaluator finds true (a difference is an engine_disagreement error record).")
 @click.option("--dask", "dask_address", default=None, metavar="SCHEDULER",
               help="Run on a Dask cluster (e.g. tcp://scheduler:8786); INPUT is a glob of .jsonl files and "
                    "--output a directory (one NAME.jsonl per input file). Needs `pip install airisk[dask]`.")
 def batch_command(input_path: str, output: str | None, workers: int, rules: tuple[str, ...],
                   as_of: str | None, scenario: str | None, fail_on: str | None, max_line_bytes: int,
-                  chunk_lines: int, progress: bool | None, dask_address: str | None) -> None:
+                  chunk_lines: int, progress: bool | None, verify: bool, dask_address: str | None) -> None:
     """Assess one case per line of INPUT (JSON lines; '-' or none reads stdin).
 
     Writes one JSON line per input line, in input order: {"line", "case_id",
@@ -331,7 +334,7 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
 
         options = BatchOptions(input=input_path, output=output, workers=workers, as_of=as_of,
                                scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes,
-                               chunk_lines=chunk_lines, progress=progress)
+                               chunk_lines=chunk_lines, progress=progress, verify=verify)
         code, _ = run_batch(_load_rules(rules), options)
     except AiriskError as exc:
         fail(exc)

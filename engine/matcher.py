@@ -1,16 +1,21 @@
 """The only module that talks to durable-rules (its C module, never the Host).
 
 Per process: one ruleset handle per shard, created once. Per case: assert the
-case's facts in the default session, drain the fired actions, then retract the
-same facts in a ``finally`` (draining whatever the retraction schedules). The
-action message ``{"RULE_ID": {"alias": fact, ...}}`` gives the rule id and the
-matched facts, so no Python callback per rule is needed.
+case's facts in the default session, drain the fired actions, then delete the
+session state in a ``finally``. Facts are never retracted: durable-rules 2.0.28's
+retraction of join facts whose actions completed writes past a memory pool
+(``deleteMessageFromFrame``; see docs/durable-rules.md), while deleting the state
+frees the session wholesale and never reaches that code. The action message
+``{"RULE_ID": {"alias": fact, ...}}`` gives the rule id, so no Python callback per
+rule is needed. A lock makes one case's assert–drain–delete atomic, so threads
+sharing a Matcher never see each other's facts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +25,7 @@ from engine.compiler import Shard
 from engine.errors import EngineError, Problem
 
 _names = itertools.count()
+_SID_NOT_FOUND = "error code: 309"  # ERR_SID_NOT_FOUND: no state to delete (nothing was asserted)
 
 
 class Matcher:
@@ -29,6 +35,7 @@ class Matcher:
         self.shards = list(shards)
         self._handles: list[int] = []
         self._serial = itertools.count()
+        self._lock = threading.Lock()
         try:
             for shard in self.shards:
                 name = f"airisk{next(_names)}_{shard.name}"
@@ -43,27 +50,30 @@ class Matcher:
         Which items matched is not taken from the action messages: the reference
         evaluator recomputes it with the evidence, and must agree."""
         fired: set[str] = set()
-        serial = next(self._serial)
-        for shard, handle in zip(self.shards, self._handles, strict=True):
-            batch = "[" + ",".join(shard.plan.facts(view, serial)) + "]"
-            asserted = False
-            try:
+        with self._lock:
+            serial = next(self._serial)
+            for shard, handle in zip(self.shards, self._handles, strict=True):
+                batch = "[" + ",".join(shard.plan.facts(view, serial)) + "]"
                 try:
-                    _, state = _dre.assert_facts(handle, batch)
-                except Exception as exc:
-                    raise EngineError(Problem(message=f"durable-rules could not assert the case facts: {exc}",
-                                              code="engine_error")) from None
-                asserted = True
-                self._drain(handle, state, fired)
-            finally:
-                if asserted:
                     try:
-                        _, state = _dre.retract_facts(handle, batch)
-                        self._drain(handle, state, None)
+                        _, state = _dre.assert_facts(handle, batch)
                     except Exception as exc:
-                        raise EngineError(Problem(message=f"durable-rules could not retract the case facts: {exc}",
+                        raise EngineError(Problem(message=f"durable-rules could not assert the case facts: {exc}",
                                                   code="engine_error")) from None
+                    self._drain(handle, state, fired)
+                finally:
+                    self._release(handle)
         return fired
+
+    @staticmethod
+    def _release(handle: int) -> None:
+        """Forget the case: delete the default session's state (never ``retract_facts``)."""
+        try:
+            _dre.delete_state(handle, None)
+        except Exception as exc:
+            if _SID_NOT_FOUND not in str(exc):
+                raise EngineError(Problem(message=f"durable-rules could not delete the case state: {exc}",
+                                          code="engine_error")) from None
 
     @staticmethod
     def _drain(handle: int, state: int, fired: set[str] | None) -> None:

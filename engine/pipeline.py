@@ -8,6 +8,7 @@ process and reused for every case).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,8 @@ def parse_as_of(value: str | dt.date | None) -> str:
 
 
 class Engine:
-    """Assesses cases against a set of rules. One per process; not thread-safe."""
+    """Assesses cases against a set of rules. Safe to share between threads: the matching core
+    is used under a lock per matcher, and the per-process caches are built under a lock."""
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
@@ -56,6 +58,7 @@ class Engine:
         self._cites: dict[str, list[dict[str, Any]]] = {}
         self._plans: dict[tuple[tuple[Rule, ...], str | None], _Plan] = {}
         self._scorer: Scorer | None = None
+        self._build_lock = threading.RLock()  # matchers and plans are built once, even under threads
         #: Results may share their rule-only parts (citations, tiers, tags …) with each other.
         #: Only for a caller that serialises each result at once and never hands it out (a
         #: batch worker); by default every result is a fresh tree the caller may change.
@@ -89,18 +92,22 @@ class Engine:
 
     def matcher(self, active: tuple[Rule, ...]) -> Matcher:
         key = tuple(r.id for r in active)
-        if key not in self._matchers:
-            if self.rules.cache_key:
-                from engine.cache import cached, key_of
+        found = self._matchers.get(key)
+        if found is not None:
+            return found[0]
+        with self._build_lock:
+            if key not in self._matchers:
+                if self.rules.cache_key:
+                    from engine.cache import cached, key_of
 
-                shards = cached("shards", key_of([], self.rules.cache_key, *key), lambda: compile_rules(active))
-            else:
-                shards = compile_rules(active)
-            self._matchers[key] = (Matcher(shards), active)
-        return self._matchers[key][0]
+                    shards = cached("shards", key_of([], self.rules.cache_key, *key), lambda: compile_rules(active))
+                else:
+                    shards = compile_rules(active)
+                self._matchers[key] = (Matcher(shards), active)
+            return self._matchers[key][0]
 
     def assess_data(self, data: Mapping[str, Any], *, as_of: str | dt.date | None = None,
-                    scenario: str | None = None, file: str | None = None) -> dict[str, Any]:
+                    scenario: str | None = None, file: str | None = None, verify: bool = False) -> dict[str, Any]:
         """Assess a case given as plain data (validated here) → assessment dict."""
         if self.rules.input == "document":
             if not isinstance(data, Mapping):
@@ -108,40 +115,49 @@ class Engine:
             view = dict(data)
             meta = {"id": str(data.get("id", data.get("case_id", ""))), "name": data.get("name"),
                     "kind": data.get("kind")}
-            return self.assess_view(view, meta, as_of=as_of, scenario=scenario)
+            return self.assess_view(view, meta, as_of=as_of, scenario=scenario, verify=verify)
         from engine.validation import case_from_data
 
         case = case_from_data(data, file=file)
-        return self.assess_case(case, as_of=as_of, scenario=scenario)
+        return self.assess_case(case, as_of=as_of, scenario=scenario, verify=verify)
 
     def assess_case(self, case: Case, *, as_of: str | dt.date | None = None,
-                    scenario: str | None = None) -> dict[str, Any]:
-        return self.assess_plain(case.model_dump(mode="json", exclude_none=True), as_of=as_of, scenario=scenario)
+                    scenario: str | None = None, verify: bool = False) -> dict[str, Any]:
+        return self.assess_plain(case.model_dump(mode="json", exclude_none=True), as_of=as_of, scenario=scenario,
+                                 verify=verify)
 
     def assess_plain(self, plain: dict[str, Any], *, as_of: str | dt.date | None = None,
-                     scenario: str | None = None) -> dict[str, Any]:
+                     scenario: str | None = None, verify: bool = False) -> dict[str, Any]:
         """Assess a case already validated and dumped as JSON data (``Case.model_dump(mode="json",
         exclude_none=True)``, or ``engine.validation.plain_case``, which gives the same)."""
         from engine.derive import build_view
 
         meta = {"id": plain["id"], "name": plain.get("name"), "kind": plain.get("kind")}
-        return self.assess_view(build_view(plain), meta, as_of=as_of, scenario=scenario)
+        return self.assess_view(build_view(plain), meta, as_of=as_of, scenario=scenario, verify=verify)
 
     def plan(self, active: tuple[Rule, ...], scenario: str | None) -> _Plan:
         """The case-independent part of assessing against ``active`` (built once per process)."""
         found = self._plans.get((active, scenario))
         if found is None:
-            if len(self._plans) > 64:
-                self._plans.clear()
-            found = self._plans[(active, scenario)] = _Plan(self, active, scenario)
+            with self._build_lock:
+                found = self._plans.get((active, scenario))
+                if found is None:
+                    if len(self._plans) > 64:
+                        self._plans.clear()
+                    found = self._plans[(active, scenario)] = _Plan(self, active, scenario)
         return found
 
     def assess_view(self, view: dict[str, Any], meta: dict[str, Any], *, as_of: str | dt.date | None,
-                    scenario: str | None) -> dict[str, Any]:
+                    scenario: str | None, verify: bool = False) -> dict[str, Any]:
+        """Assess a derived case view. ``verify`` checks the Rete core's fired set against the
+        reference evaluator in both directions (``EngineError`` ``engine_disagreement`` if they
+        differ); without it, only each fired rule is checked, as its evidence is built."""
         day = parse_as_of(as_of)
         active = self.in_force(day, scenario)
         plan = self.plan(active, scenario)
         fired = plan.matcher.match(view)
+        if verify:
+            self.verify(active, fired, view)
         kind = meta.get("kind")
         scoped_out, not_assessed, applicable = plan.scope(view, kind)
         findings = [plan.finding(rule_id, view) for rule_id in plan.in_order(fired, scoped_out)]
@@ -167,6 +183,18 @@ class Engine:
                 "rulesets": plan.rulesets if self.share_static else [dict(r) for r in plan.rulesets],
             },
         }
+
+    def verify(self, active: tuple[Rule, ...], fired: set[str], view: dict[str, Any]) -> None:
+        """Raise ``EngineError`` unless ``fired`` is exactly the set of rules in ``active`` that the
+        reference evaluator finds true for ``view`` (both directions)."""
+        true = {r.id for r in active if self.compiled(r).evaluate(view).truth is True}
+        if true != fired:
+            only_core, only_reference = sorted(fired - true), sorted(true - fired)
+            raise EngineError(Problem(
+                message="the matching core and the reference evaluator disagree: fired by the core only: "
+                        f"{', '.join(only_core) or 'none'}; true for the reference evaluator only: "
+                        f"{', '.join(only_reference) or 'none'}; this is an engine bug",
+                code="engine_disagreement", hint="please report this case"))
 
     def _finding(self, rule: Rule, view: dict[str, Any], scenario: str | None) -> dict[str, Any]:
         outcome = self.compiled(rule).evaluate(view)

@@ -92,7 +92,7 @@ def test_a_killed_worker_costs_a_retry_of_its_chunk_and_every_line_still_gets_on
     assert code1 == code2 == 3
     assert parallel == serial
     assert [orjson.loads(x)["line"] for x in parallel.splitlines()] == list(range(1, 401))
-    assert "1 worker(s) restarted, 1 chunk(s) retried" in summary
+    assert "INCIDENT: 1 worker(s) died and were restarted, 1 chunk(s) re-run" in summary
 
 
 def test_a_line_that_kills_every_worker_gets_a_worker_crashed_record_and_the_rest_go_on(
@@ -135,7 +135,7 @@ def test_a_worker_killed_from_outside_mid_run_costs_a_retry_and_the_output_is_co
     assert proc.wait(timeout=120) == 3, stderr
     got = [orjson.loads(x)["line"] for x in out.read_bytes().splitlines()]
     assert got == list(range(1, n + 1))
-    assert "1 worker(s) restarted" in stderr
+    assert "INCIDENT: 1 worker(s) died" in stderr
 
 
 def test_output_file_is_atomic_so_a_killed_run_leaves_the_old_file_not_a_half_one(

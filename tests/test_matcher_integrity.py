@@ -1,0 +1,103 @@
+"""The matching core never corrupts memory and is safe in a long process and from threads.
+
+durable-rules 2.0.28 writes past a memory pool when join facts are retracted after their
+actions completed (docs/durable-rules.md). The matcher deletes the session state instead and
+never retracts; these tests hold that, and hold long in-process and threaded runs to the
+results of a fresh process. `benchmarks/sanitize_matcher.py` runs the same under
+AddressSanitizer.
+"""
+
+from __future__ import annotations
+
+import ast
+import concurrent.futures
+import random
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import engine
+from engine.batch import make_assessor
+from engine.matcher import Matcher
+from engine.rules import load_rules
+from tests.test_batch import AS_OF, ROOT, example_cases, run_cli, varied_cases
+
+
+def _assessment(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record.get("assessment", record), option=orjson.OPT_SORT_KEYS)
+
+
+def test_no_engine_module_retracts_facts_from_the_matching_core() -> None:
+    calls = []
+    for path in sorted((ROOT / "engine").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in {"retract_fact", "retract_facts"}:
+                calls.append(f"{path.name}:{node.lineno}")
+    assert calls == [], "retracting facts reaches durable-rules' deleteMessageFromFrame overflow"
+
+
+def test_a_long_in_process_run_gives_every_case_the_result_a_fresh_process_gives() -> None:
+    cases = varied_cases(400, seed=11) + example_cases()
+    lines = b"".join(orjson.dumps(c) + b"\n" for c in cases)
+    fresh = run_cli(["batch", "--as-of", AS_OF, "--workers", "1"], stdin=lines)
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    expected = [_assessment(orjson.loads(line)) for line in fresh.stdout.splitlines()]
+    rng = random.Random(5)
+    order = list(range(len(cases)))
+    for _ in range(5):  # 5 passes in one process, each in a new order
+        rng.shuffle(order)
+        records = list(engine.assess_many([cases[i] for i in order], as_of=AS_OF))
+        for i, record in zip(order, records, strict=True):
+            assert _assessment(record) == expected[i], cases[i]["id"]
+
+
+def test_threads_sharing_the_engine_get_exactly_the_serial_results() -> None:
+    cases = [c for c in example_cases() for _ in range(8)]
+    serial = [_assessment(r) for r in engine.assess_many(cases, as_of=AS_OF)]
+
+    def one(case: dict[str, Any]) -> bytes:
+        return orjson.dumps(engine.assess(case, as_of=AS_OF).model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+    expected = [one(c) for c in cases]
+    for workers in (2, 4):
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            assert list(pool.map(one, cases)) == expected
+            threaded = list(pool.map(lambda c: _assessment(next(engine.assess_many([c], as_of=AS_OF))), cases))
+        assert threaded == serial
+
+
+def test_verify_finds_no_disagreement_on_generated_cases_and_leaves_the_output_unchanged(tmp_path: Path) -> None:
+    from benchmarks.gen_cases import generate
+
+    lines = b"".join(orjson.dumps(c) + b"\n" for c in generate(600, seed=31))
+    plain = run_cli(["batch", "--as-of", AS_OF, "--workers", "2"], stdin=lines)
+    verified = run_cli(["batch", "--as-of", AS_OF, "--workers", "2", "--verify"], stdin=lines)
+    assert verified.returncode == plain.returncode == 0, verified.stderr[-2000:]
+    assert verified.stdout == plain.stdout
+    assert b"engine_disagreement" not in verified.stdout
+
+
+@pytest.mark.parametrize("planted", ["drop", "add"])
+def test_verify_reports_a_core_that_misses_or_invents_a_rule(monkeypatch: pytest.MonkeyPatch, planted: str) -> None:
+    case = next(c for c in example_cases() if c["id"] == "ec-h20-china-icc")
+    baseline = next(engine.assess_many([case], as_of=AS_OF))["assessment"]
+    fired = [f["rule_id"] for f in baseline["findings"]]
+    assert fired
+    original = Matcher.match
+
+    def wrong(self: Matcher, view: dict[str, Any]) -> set[str]:
+        got = original(self, view)
+        if planted == "drop":
+            return got - {fired[0]}
+        never = next(r.id for r in load_rules().rules if r.id not in got and r.dimension == "overcapacity")
+        return got | {never}
+
+    monkeypatch.setattr(Matcher, "match", wrong)
+    assessor = make_assessor(load_rules(), AS_OF, None, verify=True)
+    record = assessor.record(1, case)
+    assert record["error"]["code"] == "engine_disagreement", record
+    assert (fired[0] if planted == "drop" else "fired by the core only: OV") in record["error"]["message"]
+    if planted == "drop":  # without --verify a missed rule goes unnoticed: that is what verify adds
+        assert "assessment" in make_assessor(load_rules(), AS_OF, None).record(1, case)
