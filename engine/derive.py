@@ -31,6 +31,8 @@ DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
     "owner_parent_ear_country": ("string",),
     "fab_ear_country": ("string",),
     "destination_ai_diffusion_tier1": ("bool",),
+    "buyer_hq_groups": ("scalar_list", "string"),
+    "buyer_hq_countries": ("scalar_list", "string"),
     "location_groups": ("scalar_list", "string"),
     "owner_hq_groups": ("scalar_list", "string"),
     "owner_parent_groups": ("scalar_list", "string"),
@@ -176,6 +178,35 @@ def _identify(item: dict[str, Any], d: dict[str, Any]) -> None:
     _put(d, "designer_country", designer)
 
 
+# Parties on the receiving side of a transaction, whose headquarters the headquartered-in rules read.
+BUYER_ROLES = ("buyer", "end_user", "consignee", "operator")
+
+
+def _buyer_headquarters(parties: list[dict[str, Any]], day: str, derived: dict[str, Any]) -> None:
+    """Groups and EAR-read countries of the headquarters and ultimate parents of the buyer-side
+    parties, as one case-level list each, so a rule about items of another list (HBM) need not join
+    two lists (durable-rules' retraction fault, shared/durable-rules.md). A list that lacks a value
+    while some buyer-side country is unknown is unknown, not "does not contain"."""
+    table = country_groups()
+    groups: set[str] = set()
+    countries: set[str] = set()
+    unknown = False
+    for party in parties:
+        if party.get("role") not in BUYER_ROLES:
+            continue
+        for field_name in ("headquarters_country", "ultimate_parent_country"):
+            country = party.get(field_name)
+            if not country:
+                unknown = True
+                continue
+            groups.update(table.of(country, day))
+            countries.add(table.ear_country(country, day))
+    if not unknown or "D:5" in groups:
+        derived["buyer_hq_groups"] = sorted(groups)
+    if not unknown or "MO" in countries:
+        derived["buyer_hq_countries"] = sorted(countries)
+
+
 def derive(case: dict[str, Any], as_of: str | None = None
            ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Case-level derived facts and item-level ones ({list: [derived per item]}), as of ``as_of``
@@ -241,6 +272,7 @@ def derive(case: dict[str, Any], as_of: str | None = None
 
     parties = case.get("parties")
     if parties is not None:
+        _buyer_headquarters(parties, day, derived)
         party_derived = []
         for party in parties:
             d = {}
