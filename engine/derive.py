@@ -31,6 +31,7 @@ DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
     "owner_parent_ear_country": ("string",),
     "fab_ear_country": ("string",),
     "destination_ai_diffusion_tier1": ("bool",),
+    "named_countries": ("scalar_list", "string"),
     "buyer_hq_groups": ("scalar_list", "string"),
     "buyer_hq_countries": ("scalar_list", "string"),
     "location_groups": ("scalar_list", "string"),
@@ -207,6 +208,23 @@ def _buyer_headquarters(parties: list[dict[str, Any]], day: str, derived: dict[s
         derived["buyer_hq_countries"] = sorted(countries)
 
 
+def _named_countries(case: dict[str, Any]) -> list[str]:
+    """Every country the case names for a place or a party (as written, before the EAR's reading)."""
+    found: set[str] = set()
+    for section, fields in (("location", ("country",)), ("export", ("destination_country", "exporter_country")),
+                            ("owner", ("headquarters_country", "ultimate_parent_country")),
+                            ("fab_support", ("fab_country",))):
+        for field_name in fields:
+            value = (case.get(section) or {}).get(field_name)
+            if value:
+                found.add(value)
+    for party in case.get("parties") or ():
+        for field_name in _PARTY_GROUPS:
+            if party.get(field_name):
+                found.add(party[field_name])
+    return sorted(found)
+
+
 def derive(case: dict[str, Any], as_of: str | None = None
            ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Case-level derived facts and item-level ones ({list: [derived per item]}), as of ``as_of``
@@ -280,6 +298,7 @@ def derive(case: dict[str, Any], as_of: str | None = None
             party_derived.append(d)
         items["parties"] = party_derived
 
+    derived["named_countries"] = _named_countries(case)
     for module in _extensions():
         hook: Callable[[dict[str, Any], dict[str, Any], dict[str, list[dict[str, Any]]]], None] = module.derive
         hook(case, derived, items)
