@@ -51,6 +51,8 @@ class Accelerator(BaseModel):
     has_hbm: Flag | None = None
     installed: Flag | None = Field(None, description="already installed (existing installed base)")
     licence_held: Flag | None = None
+    commercially_available_in_us: Flag | None = Field(
+        None, description="commercially available in the United States on 2026-01-15, when 91 FR 1684 was published")
     system: Name | None = Field(None, description="server or system this line is part of (e.g. 'HGX H100')")
 
 
@@ -72,6 +74,9 @@ class ExportTransaction(BaseModel):
 
     destination_country: Country | None = None
     exporter_country: Country | None = None
+    transaction_type: Literal["export", "reexport", "in_country_transfer"] | None = Field(
+        None, description="export from the US; reexport from one foreign country to another; or transfer "
+        "within one foreign country")
     exported_from_us: Flag | None = None
     us_nexus: Flag | None = Field(None, description="US-origin items, US persons or US-made equipment involved")
     us_third_party_tested: Flag | None = None
@@ -98,6 +103,11 @@ class FabSupport(BaseModel):
     nand_layers: Count | None = None
     dram_half_pitch_nm: Positive | None = None
     ownership: Literal["prc", "multinational"] | None = None
+    fab_operator: Literal["samsung", "sk_hynix", "intel_dalian", "other"] | None = Field(
+        None, description="who runs the fab: Samsung (Xi'an), SK hynix (Wuxi, Dalian), Intel's former Dalian fab, "
+        "or another operator")
+    ear_items_supplied: Flag | None = Field(
+        None, description="items subject to the EAR (tools, parts, software, technology) are shipped to the fab")
 
 
 class FoundryOrder(BaseModel):
@@ -120,7 +130,7 @@ class Materials(BaseModel):
     contains: list[Code] | None = Field(
         None,
         description="minerals present: gallium, germanium, graphite, antimony, superhard, samarium, "
-        "gadolinium, terbium, dysprosium, lutetium, scandium, yttrium",
+        "gadolinium, terbium, dysprosium, lutetium, scandium, yttrium, lithium_battery, graphite_anode",
         max_length=64,
     )
     sourced_from_china: Flag | None = None

@@ -133,7 +133,8 @@ class Engine:
         from engine.derive import build_view
 
         meta = {"id": plain["id"], "name": plain.get("name"), "kind": plain.get("kind")}
-        return self.assess_view(build_view(plain), meta, as_of=as_of, scenario=scenario, verify=verify)
+        day = parse_as_of(as_of)  # country-group membership is dated: derivation needs the day
+        return self.assess_view(build_view(plain, day), meta, as_of=day, scenario=scenario, verify=verify)
 
     def plan(self, active: tuple[Rule, ...], scenario: str | None) -> _Plan:
         """The case-independent part of assessing against ``active`` (built once per process)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from engine import assess, load_rules
 from engine.safeyaml import load_file
+from engine.tables import accelerators, country_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / "rulesets" / "export-controls.yaml"
@@ -134,7 +136,8 @@ def test_the_cases_use_the_chip_figures_of_the_fact_table() -> None:
     table = {r["chip"]: r for r in _chip_rows()}
     for path in sorted((ROOT / "cases").glob("ec-*.yaml")):
         for item in load_file(str(path)).data.get("accelerators") or []:
-            row = table.get(item["model"])
+            known = accelerators().resolve(item["model"])  # cases may spell a model as users do
+            row = table.get(known.model if known else item["model"])
             assert row is not None, f"{path.name}: {item['model']} is not in chips.csv"
             if item.get("die_area_mm2") is not None and row["die_area_mm2"]:
                 assert item["die_area_mm2"] == float(row["die_area_mm2"]), (path.name, item["model"])
@@ -154,3 +157,116 @@ def test_explanations_name_the_controlling_rule_and_what_would_change(rules: Any
     assert "88 FR 73458" in finding.message
     assert "headquartered outside D:5 and Macau" in (finding.would_change or "")
     assert finding.citations and finding.citations[0].url
+
+
+# --- the 2026-12-01 review (issue 14) ---
+
+
+DATA = ROOT / "rulesets" / "data"
+
+
+def _dimension(result: Any) -> tuple[Any, ...]:
+    dim = result.dimensions[DIMENSION]
+    return dim.level, dim.score, tuple(sorted(f.rule_id for f in result.findings))
+
+
+@pytest.mark.parametrize("spelling", ["NVIDIA H20", "h20", "H 20", "nvidia-h20"])
+def test_a_vendor_prefix_case_or_spacing_gives_the_same_result_as_the_plain_name(
+        spelling: str, rules: Any) -> None:
+    case = load_file(str(ROOT / "cases" / "ec-h20-china-icc.yaml")).data
+    plain = assess(case, rules=rules, as_of="2025-05-01")
+    case["accelerators"][0]["model"] = spelling
+    assert _dimension(assess(case, rules=rules, as_of="2025-05-01")) == _dimension(plain)
+    assert "USX-130" in _dimension(plain)[2]
+
+
+@pytest.mark.parametrize(("spelling", "model"), [("Instinct MI308X", "MI308X"), ("AMD Instinct MI308X", "MI308X"),
+                                                 ("Huawei Ascend 910B", "Ascend 910B"), ("ascend910b", "Ascend 910B"),
+                                                 ("GeForce RTX 4090 D", "RTX 4090D"), ("H100 SXM5", "H100 SXM")])
+def test_the_alias_table_resolves_what_users_write(spelling: str, model: str) -> None:
+    found = accelerators().resolve(spelling)
+    assert found is not None and found.model == model
+
+
+def test_the_alias_table_does_not_confuse_neighbouring_models() -> None:
+    table = accelerators()
+    assert table.resolve("H20").model != table.resolve("H200").model  # type: ignore[union-attr]
+    assert table.resolve("RTX 4090").model != table.resolve("RTX 4090D").model  # type: ignore[union-attr]
+    assert table.resolve("Mystery X1") is None
+
+
+@pytest.mark.skipif(not CHIPS.exists(), reason=f"shared fact table absent: {CHIPS}")
+def test_every_chip_of_the_fact_table_is_in_the_alias_table() -> None:
+    missing = [r["chip"] for r in _chip_rows() if accelerators().resolve(r["chip"]) is None]
+    assert not missing
+
+
+def test_every_alias_table_model_and_country_group_member_cites_a_known_source() -> None:
+    for name in ("accelerators.yaml", "country-groups.yaml"):
+        data = load_file(str(DATA / name)).data
+        keys = set(data["sources"])
+        rows = data.get("models") or [m for ms in data["groups"].values() for m in ms] + data["treated_as"]
+        for row in rows:
+            assert row["source"] in keys, (name, row)
+        for key, source in data["sources"].items():
+            assert source.get("date") and source.get("confidence"), (name, key)
+
+
+def test_every_country_group_member_is_dated() -> None:
+    data = load_file(str(DATA / "country-groups.yaml")).data
+    for group, members in data["groups"].items():
+        for member in members:
+            assert isinstance(member["from"], dt.date), (group, member)
+            assert "to" in member and (member["to"] is None or member["to"] >= member["from"]), (group, member)
+
+
+def test_a_d4_member_follows_its_dates() -> None:
+    groups = country_groups()
+    assert not groups.member("VE", "D:4", "2019-05-23")
+    assert groups.member("VE", "D:4", "2019-05-24")
+    assert "D:1" not in groups.of("NI", "2024-03-14") and "D:1" in groups.of("NI", "2024-03-15")
+    assert "D:5" in groups.of("KH", "2026-02-02") and "D:5" not in groups.of("KH", "2026-02-03")
+    assert "D:5" in groups.of("CY", "2024-05-29") and "D:5" not in groups.of("CY", "2024-05-30")
+
+
+def test_hong_kong_has_chinas_groups_from_2020_12_23() -> None:
+    groups = country_groups()
+    assert groups.of("HK", "2020-12-22") == []
+    assert groups.of("HK", "2026-12-01") == groups.of("CN", "2026-12-01")
+    assert groups.ear_country("HK", "2026-12-01") == "CN"
+
+
+def test_the_output_says_which_die_area_performance_density_used(rules: Any) -> None:
+    case = load_file(str(ROOT / "cases" / "ec-h20-china-icc.yaml")).data
+    for non_planar, words in ((True, "non-planar (FinFET/GAA) node"), (None, "does not say"),
+                              (False, "the logic die is planar")):
+        item = case["accelerators"][0]
+        item.pop("non_planar", None)
+        if non_planar is not None:
+            item["non_planar"] = non_planar
+        result = assess(case, rules=rules, as_of="2024-06-01").model_dump(mode="json")
+        text = json.dumps(result, ensure_ascii=False)
+        assert words in text, non_planar
+        has_density = '"performance_density"' in text
+        assert has_density is (non_planar is not False)
+
+
+def test_a_pure_software_project_is_not_asked_for_screening_facts(rules: Any) -> None:
+    result = assess(str(ROOT / "cases" / "ts-eu-cv-screening.yaml"), rules=rules, as_of="2026-12-01")
+    asked = {n.rule_id for n in result.needs_information}
+    assert not asked & {"USX-050", "USX-051", "USX-052"}
+
+
+def test_the_new_hard_triggers_are_critical_and_binding() -> None:
+    by_id = {r["id"]: r for r in _raw_ruleset()["rules"]}
+    for rule_id in ("USX-025", "USX-062", "USX-115"):
+        assert by_id[rule_id]["severity"] == "critical", rule_id
+        assert by_id[rule_id]["basis"] == "binding", rule_id
+    assert by_id["USX-027"]["basis"] == "binding"
+
+
+def test_measures_back_after_a_suspension_say_no_extension_was_found() -> None:
+    by_id = {r["id"]: r for r in _raw_ruleset()["rules"]}
+    for rule_id in ("USX-062", "CNX-006", "CNX-012", "CNX-014"):
+        assert "No extension" in by_id[rule_id]["message"], rule_id
+        assert "UNCONFIRMED" not in by_id[rule_id]["message"], rule_id
