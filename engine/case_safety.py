@@ -13,6 +13,10 @@ from pydantic import BaseModel, Field
 
 from engine.types import STRICT_MODEL, Code, Count, Flag, Fraction, Name, NonNegative, Text
 
+# Whether a system produces a kind of output: as its intended purpose, as a reasonably foreseeable
+# and reproducible outcome without significant modification (AI Act Art. 5(1a)), or not at all.
+Generation = Literal["intended_purpose", "foreseeable", "not_generated"]
+
 
 class GenAISecurity(BaseModel):
     """Figures from a TC260-003-2024 / GB/T 45654-2025 style security self-assessment."""
@@ -185,12 +189,12 @@ class AISystem(BaseModel):
         description="a crime-risk assessment rests solely on profiling or personality traits (not on objective, "
         "verifiable facts linked to a criminal activity)",
     )
-    generates_intimate_imagery_of_real_persons: Literal["intended_purpose", "foreseeable", "no"] | None = Field(
+    generates_intimate_imagery_of_real_persons: Generation | None = Field(
         None,
         description="generates or manipulates realistic intimate or sexually explicit material of identifiable "
-        "people: as its intended purpose, as a reasonably foreseeable and reproducible outcome, or no",
+        "people: as its intended purpose, as a reasonably foreseeable and reproducible outcome, or not_generated",
     )
-    generates_child_sexual_abuse_material: Literal["intended_purpose", "foreseeable", "no"] | None = None
+    generates_child_sexual_abuse_material: Generation | None = None
     intimate_imagery_safeguards: Flag | None = Field(
         None,
         description="reasonable and adequate technical safety measures reliably prevent that output and "
@@ -288,7 +292,9 @@ class AISystem(BaseModel):
     deepfake_disclosed: Flag | None = Field(None, description="deepfake content is disclosed as artificial")
     gpai: Flag | None = Field(None, description="general-purpose AI model provider")
     training_compute_flop: NonNegative | None = None
-    commission_notified: Flag | None = Field(None, description="systemic-risk GPAI: the Commission was notified (Art. 52)")
+    commission_notified: Flag | None = Field(
+        None, description="systemic-risk GPAI: the Commission was notified (Art. 52)"
+    )
     systemic_risk_evaluations_done: Flag | None = Field(
         None,
         description="systemic-risk GPAI: model evaluation, adversarial testing, incident reporting and "

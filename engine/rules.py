@@ -30,9 +30,9 @@ from engine.models import (
 )
 from engine.resources import bundled
 from engine.ruleset_schema import OPERATORS, SCHEMA
+from engine.safeyaml import Document, Limits, load_text
 
 LEVEL_NAMES = ("medium", "high", "critical")
-from engine.safeyaml import Document, Limits, load_text
 
 if TYPE_CHECKING:  # the fact catalogue is built from the case model (pydantic): only a case ruleset needs it
     from engine.factspec import Catalogue, FactType
