@@ -11,6 +11,7 @@ deterministic, committed, and a test fails when it drifts from the rulesets::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,11 @@ def condition_in_words(cond: C.Condition, indent: int = 0, in_list: C.Path | Non
     if isinstance(cond.where, C.Cmp):
         return [f"{pad}- some item of `{name}` where {inner[0].strip()[2:]}"]
     return [f"{pad}- some item of `{name}` where:", *inner]
+
+
+def _threshold(value: float) -> str:
+    """A level threshold in the policy table: a score, or "severity only" (``levels: severity``)."""
+    return "severity only" if math.isinf(value) else f"{value:g}"
 
 
 def thresholds(cond: C.Condition) -> list[str]:
@@ -173,7 +179,7 @@ def render_ruleset(ruleset: Ruleset) -> str:
             t = p.thresholds
             facts = ", ".join(f"`{k}`" for k in p.key_facts) or "none"
             lines.append(
-                f"| {dim} | {t['medium']:g} | {t['high']:g} | {t['critical']:g} | "
+                f"| {dim} | {_threshold(t['medium'])} | {_threshold(t['high'])} | {_threshold(t['critical'])} | "
                 f"{'yes' if p.severity_floor else 'no'} | {facts} |"
             )
         lines.append("")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import math
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -30,6 +31,8 @@ from engine.models import (
 from engine.resources import bundled
 from engine.ruleset_schema import OPERATORS, SCHEMA
 from engine.safeyaml import Document, Limits, load_text, syntax_of
+
+LEVEL_NAMES = ("medium", "high", "critical")
 
 if TYPE_CHECKING:  # the fact catalogue is built from the case model (pydantic): only a case ruleset needs it
     from engine.factspec import Catalogue, FactType
@@ -702,7 +705,8 @@ def parse_ruleset(doc: Document) -> Ruleset:
         dimensions={
             k: DimensionPolicy(
                 k,
-                dict(v["levels"]),
+                # No score reaches an infinite threshold: under "severity" points never set the level.
+                dict(v["levels"]) if isinstance(v["levels"], dict) else dict.fromkeys(LEVEL_NAMES, math.inf),
                 bool(v.get("severity_floor", False)),
                 tuple(v.get("key_facts") or ()),
                 header["id"],

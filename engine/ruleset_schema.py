@@ -94,14 +94,21 @@ SCHEMA: dict[str, Any] = {
                         "required": ["levels"],
                         "additionalProperties": False,
                         "properties": {
+                            # "severity": the level follows the findings' severities alone (with
+                            # severity_floor); points order cases within a level but never set it.
                             "levels": {
-                                "type": "object",
-                                "required": ["medium", "high", "critical"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    lv: {"type": "number", "minimum": 0, "maximum": 100}
-                                    for lv in ("medium", "high", "critical")
-                                },
+                                "oneOf": [
+                                    {
+                                        "type": "object",
+                                        "required": ["medium", "high", "critical"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            lv: {"type": "number", "minimum": 0, "maximum": 100}
+                                            for lv in ("medium", "high", "critical")
+                                        },
+                                    },
+                                    {"const": "severity"},
+                                ]
                             },
                             "severity_floor": {"type": "boolean"},
                             "key_facts": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
