@@ -49,14 +49,14 @@ class Facility(BaseModel):
     accelerator_utilisation: Fraction | None = Field(
         None, description="average share of accelerator capacity in use over the last reported period"
     )
-    hub_average_utilisation: Fraction | None = Field(
+    hub_average_accelerator_utilisation: Fraction | None = Field(
         None,
         description=(
             "average compute-resource (accelerator) utilisation of the facility's hub node, as published "
             "for the same period (0..1); give its date in average_utilisation_as_of"
         ),
     )
-    national_average_utilisation: Fraction | None = Field(
+    national_average_accelerator_utilisation: Fraction | None = Field(
         None,
         description=(
             "national average compute-resource (accelerator) utilisation, as published for the same "

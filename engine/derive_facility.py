@@ -65,7 +65,7 @@ def derive(case: dict[str, Any], derived: dict[str, Any], items: dict[str, list[
 
     utilisation = facility.get("accelerator_utilisation")
     if utilisation is not None:
-        for average, key in (("hub_average_utilisation", "utilisation_gap_to_hub_average"),
-                             ("national_average_utilisation", "utilisation_gap_to_national_average")):
+        for average, key in (("hub_average_accelerator_utilisation", "utilisation_gap_to_hub_average"),
+                             ("national_average_accelerator_utilisation", "utilisation_gap_to_national_average")):
             if facility.get(average) is not None:
                 derived[key] = utilisation - facility[average]

@@ -227,8 +227,8 @@ def test_the_contracted_share_of_a_build_out_is_unknown_without_growth_or_figure
 
 def test_utilisation_gaps_are_utilisation_minus_the_stated_averages_and_unknown_without_them() -> None:
     derived: dict[str, Any] = {}
-    derive({"facility": {"accelerator_utilisation": 0.25, "hub_average_utilisation": 0.35,
-                         "national_average_utilisation": 0.25}}, derived, {})
+    derive({"facility": {"accelerator_utilisation": 0.25, "hub_average_accelerator_utilisation": 0.35,
+                         "national_average_accelerator_utilisation": 0.25}}, derived, {})
     assert derived["utilisation_gap_to_hub_average"] == pytest.approx(-0.1)
     assert derived["utilisation_gap_to_national_average"] == 0
     derived = {}
@@ -351,7 +351,7 @@ def facilities(draw: st.DrawFn) -> dict[str, Any]:
         facility[field] = draw(_maybe(st.one_of(*options)))
     # A stated average is often exactly the facility's own utilisation, where `lt` and `lte` differ.
     own = facility["accelerator_utilisation"]
-    for average in ("hub_average_utilisation", "national_average_utilisation"):
+    for average in ("hub_average_accelerator_utilisation", "national_average_accelerator_utilisation"):
         facility[average] = draw(_maybe(st.one_of(_fraction("accelerator_utilisation"),
                                                   st.just(own) if own is not None else st.nothing())))
     case: dict[str, Any] = {
@@ -436,8 +436,8 @@ WORSENINGS: dict[str, Worsening] = {
     "new_build": _set("new_build", True),
     "connected_to_scheduling_platform": _set("connected_to_scheduling_platform", False),
     "shared_capacity_offered": _set("shared_capacity_offered", False),
-    "hub_average_utilisation": _raise_fraction("hub_average_utilisation"),
-    "national_average_utilisation": _raise_fraction("national_average_utilisation"),
+    "hub_average_accelerator_utilisation": _raise_fraction("hub_average_accelerator_utilisation"),
+    "national_average_accelerator_utilisation": _raise_fraction("national_average_accelerator_utilisation"),
     # built vs contracted capacity: more built against the same contracts, a smaller base a year
     # ago (a faster build-out), more contracts a year ago (fewer new ones)
     "it_power_mw": _raise("it_power_mw", 400),
