@@ -27,17 +27,44 @@ class Facility(BaseModel):
     model_config = STRICT_MODEL
 
     size_class: Literal["small", "medium", "large", "hyperscale"] | None = Field(
-        None, description="data-centre size class as reported (the 2021 plan names large and hyperscale)"
+        None,
+        description=(
+            "data-centre size class as stated in the project's filing or approval (the 2021 hub plan "
+            "and the December 2023 computing-network opinion name large and hyperscale)"
+        ),
     )
     new_build: Flag | None = Field(
         None, description="built or approved after the 2021 hub plan (a new data centre)"
     )
     it_power_mw: NonNegative | None = Field(None, description="built IT load, MW")
     contracted_power_mw: NonNegative | None = Field(None, description="IT load contracted by tenants, MW")
+    it_power_mw_12m_ago: NonNegative | None = Field(
+        None, description="built IT load 12 months before the reported it_power_mw, MW (0 if nothing was built)"
+    )
+    contracted_power_mw_12m_ago: NonNegative | None = Field(
+        None, description="IT load contracted by tenants 12 months before the reported contracted_power_mw, MW"
+    )
     racks_built: Count | None = None
     rack_occupancy: Fraction | None = Field(None, description="share of built racks in use (policy metric)")
     accelerator_utilisation: Fraction | None = Field(
         None, description="average share of accelerator capacity in use over the last reported period"
+    )
+    hub_average_accelerator_utilisation: Fraction | None = Field(
+        None,
+        description=(
+            "average compute-resource (accelerator) utilisation of the facility's hub node, as published "
+            "for the same period (0..1); give its date in average_utilisation_as_of"
+        ),
+    )
+    national_average_accelerator_utilisation: Fraction | None = Field(
+        None,
+        description=(
+            "national average compute-resource (accelerator) utilisation, as published for the same "
+            "period (0..1); give its date in average_utilisation_as_of"
+        ),
+    )
+    average_utilisation_as_of: dt.date | None = Field(
+        None, description="observation date of the stated hub and national average utilisation"
     )
     pue: Positive | None = Field(None, description="power usage effectiveness (≥ 1.0)")
     green_power_share: Fraction | None = Field(
@@ -71,5 +98,19 @@ class Facility(BaseModel):
     )
     connected_to_national_monitoring: Flag | None = Field(
         None, description="reports automatically to the national/provincial compute-monitoring platform"
+    )
+    connected_to_scheduling_platform: Flag | None = Field(
+        None,
+        description=(
+            "connected to the national compute scheduling service (the China Computing Power Platform or "
+            "a provincial sub-platform), so that its capacity can be scheduled for outside users"
+        ),
+    )
+    shared_capacity_offered: Flag | None = Field(
+        None,
+        description=(
+            "offers part of its capacity to other users through compute pooling or sharing (the scheduling "
+            "platform, a compute-sharing market or a pooled-capacity scheme), not only to its own tenants"
+        ),
     )
     electricity_price_rmb_kwh: NonNegative | None = None

@@ -260,6 +260,9 @@ def derive(case: dict[str, Any], as_of: str | None = None
         derived["western_hub"] = hub in table.western if hub else False
         if location.get("city") or location.get("cluster"):
             cluster = table.cluster_for(location.get("city"), location.get("cluster"))
+            # A cluster lies in one hub node: a same-named city elsewhere is not in it.
+            if cluster is not None and table.cluster_hub[cluster] != hub:
+                cluster = None
             derived["in_cluster"] = cluster is not None
             _put(derived, "cluster", cluster)
 

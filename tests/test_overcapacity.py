@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from engine import assess, load_case, load_rules
+from engine.derive import derive as derive_case
 from engine.derive_facility import derive
 from engine.ruletests import apply_set
 from engine.safeyaml import load_file
+from engine.tables import hubs
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / "rulesets" / "overcapacity.yaml"
@@ -98,6 +100,40 @@ def test_the_hub_table_matches_the_fact_sheet() -> None:
     assert western == {"Inner Mongolia", "Guizhou", "Gansu", "Ningxia"}
 
 
+# The review of 2026-12-01: Horinger = Horinger New Area plus the Jining big-data industrial park
+# (Ulanqab); Wuhu = Jiujiang District, Yijiang District and Wuwei City.
+CLUSTER_AREAS = [
+    ("Inner Mongolia", "和林格尔新区", "Horinger"), ("Inner Mongolia", "Horinger New Area", "Horinger"),
+    ("Inner Mongolia", "集宁区", "Horinger"), ("Inner Mongolia", "Jining District", "Horinger"),
+    ("Inner Mongolia", "Ulanqab", "Horinger"),
+    ("Anhui", "鸠江区", "Wuhu"), ("Anhui", "弋江区", "Wuhu"), ("Anhui", "无为市", "Wuhu"),
+    ("Anhui", "Jiujiang District", "Wuhu"), ("Anhui", "Yijiang District", "Wuhu"), ("Anhui", "Wuwei City", "Wuhu"),
+]
+
+
+def _cluster_of(province: str, city: str) -> tuple[Any, Any]:
+    derived, _ = derive_case({"location": {"country": "CN", "province": province, "city": city}})
+    return derived.get("in_cluster"), derived.get("cluster")
+
+
+@pytest.mark.parametrize(("province", "city", "cluster"), CLUSTER_AREAS)
+def test_the_corrected_cluster_areas_are_in_their_clusters(province: str, city: str, cluster: str) -> None:
+    assert _cluster_of(province, city) == (True, cluster)
+
+
+@pytest.mark.parametrize(("province", "city"), [("Shandong", "Jining"), ("Jiangxi", "Jiujiang"), ("Gansu", "Wuwei")])
+def test_a_same_named_city_in_another_province_is_not_in_the_cluster(province: str, city: str) -> None:
+    assert _cluster_of(province, city) == (False, None)
+
+
+def test_no_city_name_is_listed_under_two_clusters() -> None:
+    listed = [(city, cluster["name"]) for cluster in load_file(str(ROOT / "rulesets" / "data" / "hubs.yaml"))
+              .data["clusters"] for city in cluster["cities"]]
+    table = hubs()
+    for city, cluster in listed:
+        assert table.cluster_for(city, None) == cluster, f"{city!r} is listed under two clusters"
+
+
 # --------------------------------------------------------------------------- levels
 
 def test_no_single_signal_family_reaches_the_top_level_on_any_date() -> None:
@@ -161,6 +197,44 @@ def test_contracted_power_share_is_unknown_without_both_figures(facility: dict[s
     derived: dict[str, Any] = {}
     derive({"facility": facility}, derived, {})
     assert "contracted_power_share" not in derived
+
+
+def test_build_out_shares_are_the_added_load_and_the_share_of_it_newly_contracted() -> None:
+    derived: dict[str, Any] = {}
+    derive({"facility": {"it_power_mw": 40, "it_power_mw_12m_ago": 8,
+                         "contracted_power_mw": 6, "contracted_power_mw_12m_ago": 4}}, derived, {})
+    assert derived["buildout_share_12m"] == 0.8
+    assert derived["buildout_contracted_share_12m"] == 2 / 32
+
+
+def test_contracts_lost_during_a_build_out_count_as_none_taken_up() -> None:
+    derived: dict[str, Any] = {}
+    derive({"facility": {"it_power_mw": 40, "it_power_mw_12m_ago": 8,
+                         "contracted_power_mw": 6, "contracted_power_mw_12m_ago": 10}}, derived, {})
+    assert derived["buildout_contracted_share_12m"] == 0
+
+
+@pytest.mark.parametrize("facility", [
+    {"it_power_mw": 40, "it_power_mw_12m_ago": 40, "contracted_power_mw": 6, "contracted_power_mw_12m_ago": 4},
+    {"it_power_mw": 30, "it_power_mw_12m_ago": 40, "contracted_power_mw": 6, "contracted_power_mw_12m_ago": 4},
+    {"it_power_mw": 40, "it_power_mw_12m_ago": 8, "contracted_power_mw": 6},
+    {"it_power_mw": 5e-324, "it_power_mw_12m_ago": 0, "contracted_power_mw": 1.0, "contracted_power_mw_12m_ago": 0},
+])
+def test_the_contracted_share_of_a_build_out_is_unknown_without_growth_or_figures(facility: dict[str, Any]) -> None:
+    derived: dict[str, Any] = {}
+    derive({"facility": facility}, derived, {})
+    assert "buildout_contracted_share_12m" not in derived
+
+
+def test_utilisation_gaps_are_utilisation_minus_the_stated_averages_and_unknown_without_them() -> None:
+    derived: dict[str, Any] = {}
+    derive({"facility": {"accelerator_utilisation": 0.25, "hub_average_accelerator_utilisation": 0.35,
+                         "national_average_accelerator_utilisation": 0.25}}, derived, {})
+    assert derived["utilisation_gap_to_hub_average"] == pytest.approx(-0.1)
+    assert derived["utilisation_gap_to_national_average"] == 0
+    derived = {}
+    derive({"facility": {"accelerator_utilisation": 0.25}}, derived, {})
+    assert not {"utilisation_gap_to_hub_average", "utilisation_gap_to_national_average"} & set(derived)
 
 
 # --------------------------------------------------------------------------- monotone scoring
@@ -249,6 +323,7 @@ def facilities(draw: st.DrawFn) -> dict[str, Any]:
         "new_build": draw(_maybe(st.booleans())),
         "it_power_mw": draw(_maybe(st.floats(0, 200, allow_nan=False))),
         "contracted_power_mw": draw(_maybe(st.floats(0, 240, allow_nan=False))),
+        "commissioning_date": draw(_maybe(st.sampled_from(["2023-12-25", "2023-12-26", "2025-01-01"]))),
         "rack_occupancy": draw(_maybe(_fraction("rack_occupancy"))),
         "accelerator_utilisation": draw(_maybe(_fraction("accelerator_utilisation"))),
         "pue": draw(_maybe(_number("pue", 1.0, 2.5))),
@@ -265,7 +340,21 @@ def facilities(draw: st.DrawFn) -> dict[str, Any]:
         "rent_gpu_hour_usd": draw(_maybe(_number("rent_gpu_hour_usd", 0, 10))),
         "accelerator_age_years": draw(_maybe(_number("accelerator_age_years", 0, 10))),
         "connected_to_national_monitoring": draw(_maybe(st.booleans())),
+        "connected_to_scheduling_platform": draw(_maybe(st.booleans())),
+        "shared_capacity_offered": draw(_maybe(st.booleans())),
     }
+    # Last year's figures: anything, or a part of today's (a build-out), so that the build-out shares
+    # fall on both sides of their thresholds.
+    for field, now, hi in (("it_power_mw_12m_ago", "it_power_mw", 200), ("contracted_power_mw_12m_ago",
+                                                                          "contracted_power_mw", 240)):
+        part = st.floats(0, 1, allow_nan=False).map(lambda k, n=facility[now]: k * n)
+        options = [st.floats(0, hi, allow_nan=False), *([part] if facility[now] is not None else [])]
+        facility[field] = draw(_maybe(st.one_of(*options)))
+    # A stated average is often exactly the facility's own utilisation, where `lt` and `lte` differ.
+    own = facility["accelerator_utilisation"]
+    for average in ("hub_average_accelerator_utilisation", "national_average_accelerator_utilisation"):
+        facility[average] = draw(_maybe(st.one_of(_fraction("accelerator_utilisation"),
+                                                  st.just(own) if own is not None else st.nothing())))
     case: dict[str, Any] = {
         "id": "generated", "kind": "facility", "name": "generated facility",
         "location": location, "owner": {"headquarters_country": hq},
@@ -300,6 +389,42 @@ def _add_state_financing(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[
         f["financing"] = [*f["financing"], source]
 
 
+def _raise(field: str, hi: float) -> Worsening:
+    def worsen(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[str, Any]) -> None:
+        f[field] = draw(st.floats(f[field], hi, allow_nan=False))
+    return worsen
+
+
+def _raise_fraction(field: str) -> Worsening:
+    """A higher stated average, often exactly the facility's own utilisation (the `lte`/`lt` edge)."""
+    def worsen(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[str, Any]) -> None:
+        options = [st.floats(f[field], 1.0, allow_nan=False)]
+        own = f.get("accelerator_utilisation")
+        if own is not None and own >= f[field]:
+            options.append(st.just(own))
+        f[field] = draw(st.one_of(*options))
+    return worsen
+
+
+def _lower_float(field: str) -> Worsening:
+    def worsen(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[str, Any]) -> None:
+        f[field] = draw(st.floats(0, f[field], allow_nan=False))
+    return worsen
+
+
+def _set(field: str, value: Any) -> Worsening:
+    def worsen(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[str, Any]) -> None:
+        f[field] = value
+    return worsen
+
+
+SIZES = ["small", "medium", "large", "hyperscale"]
+
+
+def _larger(draw: Callable[[st.SearchStrategy[Any]], Any], f: dict[str, Any]) -> None:
+    f["size_class"] = draw(st.sampled_from(SIZES[SIZES.index(f["size_class"]):]))
+
+
 WORSENINGS: dict[str, Worsening] = {
     "accelerator_utilisation": _lower("accelerator_utilisation"),
     "rack_occupancy": _lower("rack_occupancy"),
@@ -307,17 +432,34 @@ WORSENINGS: dict[str, Worsening] = {
     "financing": _add_state_financing,
     "anchor_tenant_share": _lower("anchor_tenant_share"),
     "contracted_power_mw": _lower_contracted,
+    # the facts of the 2023 opinion and the 2026-2028 plan
+    "size_class": _larger,
+    "new_build": _set("new_build", True),
+    "connected_to_scheduling_platform": _set("connected_to_scheduling_platform", False),
+    "shared_capacity_offered": _set("shared_capacity_offered", False),
+    "hub_average_accelerator_utilisation": _raise_fraction("hub_average_accelerator_utilisation"),
+    "national_average_accelerator_utilisation": _raise_fraction("national_average_accelerator_utilisation"),
+    # built vs contracted capacity: more built against the same contracts, a smaller base a year
+    # ago (a faster build-out), more contracts a year ago (fewer new ones)
+    "it_power_mw": _raise("it_power_mw", 400),
+    "it_power_mw_12m_ago": _lower_float("it_power_mw_12m_ago"),
+    "contracted_power_mw_12m_ago": _raise("contracted_power_mw_12m_ago", 480),
 }
 
 
-def monotonicity_property(rules: Any, examples: int, seen: list[str], *, derandomize: bool = False) -> Any:
-    """A Hypothesis test: worsening one input of a generated facility never lowers its score or level."""
+def monotonicity_property(rules: Any, examples: int, seen: list[str], *, derandomize: bool = False,
+                          only: tuple[str, ...] = tuple(WORSENINGS), shrink: bool = True) -> Any:
+    """A Hypothesis test: worsening one input of a generated facility never lowers its score or level.
+    ``only`` limits the inputs worsened and ``shrink=False`` stops at the first counterexample (both
+    for the band-rule test, which only needs to see the property fail)."""
+    phases = tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate)
 
-    @settings(max_examples=examples, deadline=None, derandomize=derandomize, database=None,
+    @settings(max_examples=examples, deadline=None, derandomize=derandomize, database=None, phases=phases,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(case=facilities(), as_of=st.sampled_from(["2025-06-01", AS_OF, "2027-01-01"]), data=st.data())
+    @given(case=facilities(), as_of=st.sampled_from(["2023-12-26", "2025-06-01", AS_OF, "2027-01-01"]),
+           data=st.data())
     def check(case: dict[str, Any], as_of: str, data: st.DataObject) -> None:
-        present = [k for k in WORSENINGS if k in case["facility"]]
+        present = [k for k in only if k in case["facility"]]
         if not present:
             seen.append("nothing to worsen")
             return
@@ -341,18 +483,29 @@ def test_worsening_any_input_never_lowers_the_score_or_level_over_1000_facilitie
     assert set(WORSENINGS) <= set(seen), "every kind of worsening was exercised"
 
 
-def test_the_monotonicity_property_catches_a_band_rule(tmp_path: Path) -> None:
-    band = yaml.safe_dump([{
-        "id": "OVX-999", "title": "PUE between 1.3 and 1.5 (a non-monotone band)",
+BANDS = {
+    "pue": ({"all": [{"fact": "facility.pue", "gte": 1.3}, {"fact": "facility.pue", "lt": 1.5}]}, ("pue",)),
+    "build-out": ({"all": [{"fact": "derived.buildout_contracted_share_12m", "gte": 0.1},
+                           {"fact": "derived.buildout_contracted_share_12m", "lt": 0.5}]},
+                  ("contracted_power_mw", "it_power_mw", "it_power_mw_12m_ago", "contracted_power_mw_12m_ago")),
+    "sharing": ({"fact": "facility.shared_capacity_offered", "eq": True}, ("shared_capacity_offered",)),
+}
+
+
+@pytest.mark.parametrize("band", sorted(BANDS))
+def test_the_monotonicity_property_catches_a_band_rule(tmp_path: Path, band: str) -> None:
+    when, only = BANDS[band]
+    rule = yaml.safe_dump([{
+        "id": "OVX-999", "title": "A non-monotone rule (a band, or a reward for a worse value)",
         "dimension": "overcapacity",
         "severity": "medium", "points": 40, "basis": "heuristic", "effective_from": "2020-01-01",
         "applies_to": ["facility"],
-        "when": {"all": [{"fact": "facility.pue", "gte": 1.3}, {"fact": "facility.pue", "lt": 1.5}]},
+        "when": when,
         "message": "A band rule, for testing the property only (heuristic).",
         "citations": [{"instrument": "test fixture", "confidence": "UNCONFIRMED"}],
     }], allow_unicode=True)
     broken = tmp_path / "overcapacity.yaml"
-    indented = "".join(f"  {line}\n" for line in band.splitlines())
+    indented = "".join(f"  {line}\n" for line in rule.splitlines())
     broken.write_text(RULESET.read_text(encoding="utf-8") + "\n" + indented, encoding="utf-8")
     with pytest.raises(AssertionError):
-        monotonicity_property(load_rules([broken]), 500, [], derandomize=True)()
+        monotonicity_property(load_rules([broken]), 500, [], derandomize=True, only=only, shrink=False)()
