@@ -1,14 +1,21 @@
 """The only module that talks to durable-rules (its C module, never the Host).
 
 Per process: one ruleset handle per shard, created once. Per case: assert the
-case's facts in the default session, drain the fired actions, then delete the
-session state in a ``finally``. Facts are never retracted: durable-rules 2.0.28's
-retraction of join facts whose actions completed writes past a memory pool
-(``deleteMessageFromFrame``; see docs/durable-rules.md), while deleting the state
-frees the session wholesale and never reaches that code. The action message
-``{"RULE_ID": {"alias": fact, ...}}`` gives the rule id, so no Python callback per
-rule is needed. A lock makes one case's assert–drain–delete atomic, so threads
-sharing a Matcher never see each other's facts.
+case's facts in the default session and drain the fired actions. Then the case
+is forgotten in the one way durable-rules 2.0.28 handles safely for that state
+(docs/durable-rules.md):
+
+- if an action was dispatched, the session state is **deleted**: retracting facts
+  whose actions completed walks freed, still-"dispatching" action frames into
+  ``deleteMessageFromFrame``, which writes past its memory pool;
+- if no action was dispatched, the facts are **retracted**: no frame is
+  dispatching, so that code is never reached, while deleting such a state would
+  ``free()`` its never-initialised ``context.messages`` (``createStateNode`` does
+  not set it; only a dispatched action does).
+
+The action message ``{"RULE_ID": {"alias": fact, ...}}`` gives the rule id, so no
+Python callback per rule is needed. A lock makes one case's assert–drain–forget
+atomic, so threads sharing a Matcher never see each other's facts.
 """
 
 from __future__ import annotations
@@ -54,38 +61,47 @@ class Matcher:
             serial = next(self._serial)
             for shard, handle in zip(self.shards, self._handles, strict=True):
                 batch = "[" + ",".join(shard.plan.facts(view, serial)) + "]"
+                dispatched = 0
                 try:
                     try:
                         _, state = _dre.assert_facts(handle, batch)
                     except Exception as exc:
                         raise EngineError(Problem(message=f"durable-rules could not assert the case facts: {exc}",
                                                   code="engine_error")) from None
-                    self._drain(handle, state, fired)
+                    dispatched = self._drain(handle, state, fired)
                 finally:
-                    self._release(handle)
+                    self._forget(handle, batch, dispatched)
         return fired
 
-    @staticmethod
-    def _release(handle: int) -> None:
-        """Forget the case: delete the default session's state (never ``retract_facts``)."""
+    @classmethod
+    def _forget(cls, handle: int, batch: str, dispatched: int) -> None:
+        """Remove the case from the session: delete the state after dispatched actions, else retract."""
         try:
-            _dre.delete_state(handle, None)
+            if dispatched:
+                _dre.delete_state(handle, None)
+            else:
+                _, state = _dre.retract_facts(handle, batch)
+                cls._drain(handle, state, None)
         except Exception as exc:
             if _SID_NOT_FOUND not in str(exc):
-                raise EngineError(Problem(message=f"durable-rules could not delete the case state: {exc}",
+                raise EngineError(Problem(message=f"durable-rules could not forget the case facts: {exc}",
                                           code="engine_error")) from None
 
     @staticmethod
-    def _drain(handle: int, state: int, fired: set[str] | None) -> None:
+    def _drain(handle: int, state: int, fired: set[str] | None) -> int:
+        """Start and complete every pending action; the number dispatched."""
         # The core writes each action as '{"RULE_ID":' + matched facts + '}', one rule per
         # action (serializeResult in durable's src/rules/state.c), and rule ids hold no quote
         # (validated), so the id is the text between the first two quotes.
         action = _dre.start_action_for_state(handle, state)
         message = action[1] if action else None
+        count = 0
         while message:
+            count += 1
             if fired is not None:
                 fired.add(message[2:message.index('"', 2)])
             message = _dre.complete_and_start_action(handle, state)
+        return count
 
     def close(self) -> None:
         for handle in self._handles:
