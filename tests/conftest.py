@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
-os.environ.setdefault("AIRISK_CACHE_DIR", tempfile.mkdtemp(prefix="airisk-test-cache-"))
+if "AIRISK_CACHE_DIR" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="airisk-test-cache-")
+    os.environ["AIRISK_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, True)  # the private cache goes with the test session
