@@ -148,6 +148,18 @@ def compile_residual(cond: C.Condition) -> ResidualFn:
     raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
 
 
+def _has_list(res: Residual) -> bool:
+    if res is True or res is False:
+        return False
+    if res[0] == "u":
+        return True
+    if res[0] == "n":
+        return _has_list(res[1])
+    if res[0] in ("a", "o"):
+        return any(_has_list(p) for p in res[1])
+    return False
+
+
 def evaluate_residual(res: Residual, assign: dict[str, Any]) -> bool | None:
     """Kleene truth of a residual when the facts in ``assign`` are given (the rest stay unknown)."""
     if res is True or res is False:
@@ -281,7 +293,16 @@ def candidate_values(leaves: list[tuple[str, Any]]) -> tuple[list[Any], bool]:
             reps += [[], named] + [[v] for v in named]
     if present_only or not reps:
         reps.append(_PRESENT)
-    return reps, exact
+    # One value per class: two values every comparison treats alike are one value.
+    tests = [(op, value) for op, value in leaves if op not in ("exists", "some")]
+    seen: set[tuple[bool, ...]] = set()
+    kept = []
+    for rep in reps:
+        sig = tuple(C.compare(rep, op, value) for op, value in tests)
+        if sig not in seen:
+            seen.add(sig)
+            kept.append(rep)
+    return kept, exact
 
 
 @dataclass(frozen=True)
@@ -360,6 +381,8 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[Ru
     branches: dict[tuple[str, tuple[frozenset[Outcome], ...]], None] = {}
     assign: dict[str, Any] = {}
     nodes = [0]
+    if len(rules) == 1:
+        return _single(facts, values, residuals[0], facts_of, rules, n, exact)
 
     def dfs(idx: int) -> frozenset[Outcome]:
         nodes[0] += 1
@@ -388,11 +411,59 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[Ru
 
     try:
         dfs(0)
+        if any(_has_list(r) for r in residuals):
+            # A whole list unknown is never enumerated: its items could make every rule here fire.
+            every = _outcome(rules, n)
+            reach.setdefault(every, None)
+            exact = False
     except _TooBig:
         # Sound fallback: the group's undecided rules all silent, or all firing.
         return _Group(facts, rules, facts_of, {_outcome((), n): None, _outcome(rules, n): None},
                       [(f, (frozenset((_outcome((), n),)), frozenset((_outcome(rules, n),)))) for f in facts], False)
     return _Group(facts, rules, facts_of, reach, list(branches), exact)
+
+
+def _single(facts: list[str], values: list[list[Any]], res: Residual, facts_of: list[set[str]],
+            rules: list[RuleInfo], n: int, exact: bool) -> _Group:
+    """One undecided rule: its outcomes are "fires" and "does not"; find a filling for each
+    (depth first, abandoning a branch once the rule is decided against the goal)."""
+    assign: dict[str, Any] = {}
+    nodes = [0]
+
+    def search(idx: int, want_true: bool) -> dict[str, Any] | None:
+        nodes[0] += 1
+        if nodes[0] > MAX_NODES:
+            raise _TooBig
+        t = evaluate_residual(res, assign)
+        if (t is True) == want_true and (t is not None or idx == len(facts) or not want_true):
+            return {f: v for f, v in assign.items() if v is not UNKNOWN}
+        if t is not None or idx == len(facts):
+            return None
+        f = facts[idx]
+        # Seeking a firing, try values before "unknown" (an unknown part rarely makes a rule fire).
+        for v in (values[idx][1:] + values[idx][:1]) if want_true else values[idx]:
+            assign[f] = v
+            found = search(idx + 1, want_true)
+            if found is not None:
+                del assign[f]
+                return found
+        del assign[f]
+        return None
+
+    fire, quiet = _outcome(rules, n), _outcome((), n)
+    try:
+        when_fires, when_quiet = search(0, True), search(0, False)
+        ok = exact and not _has_list(res)
+    except _TooBig:
+        when_fires, when_quiet, ok = None, None, False
+    reach: dict[Outcome, dict[str, Any] | None] = {}
+    if when_quiet is not None or not ok:
+        reach[quiet] = when_quiet
+    if when_fires is not None or not ok:
+        reach[fire] = when_fires
+    kids = (frozenset((quiet,)), frozenset((fire,)))
+    branches = [(f, kids) for f in facts] if len(reach) > 1 else []
+    return _Group(facts, rules, facts_of, reach, branches, ok)
 
 
 def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], fired: set[str],
@@ -483,26 +554,51 @@ def _decisive(groups: list[_Group], base: Outcome, levels: Any, overall: Any,
               dims_out: list[dict[str, Any]], decisive_overall: list[dict[str, Any]]) -> None:
     """A fact is decisive for a level when, with the facts decided before it, its value changes
     which levels can still be reached (a branch of the exploration whose values reach different
-    levels, in combination with some outcome of the other groups)."""
+    levels, with some outcome of the other groups). Levels of different dimensions depend on
+    their own points and severities only, so each dimension is checked on its own; the rating
+    moves when a dimension's level moves above the lowest the other dimensions can be."""
+    n = len(base)
+    lowest = [min((ls[d] for ls in (levels(o) for o in _all(groups, base))), default=None,
+                  key=lambda x: -1 if x is None else x) for d in range(n)]
     for gi, g in enumerate(groups):
-        rest: set[Outcome] = {base}
-        for gj, other in enumerate(groups):
-            if gj != gi:
-                rest = {_combine(o, x) for o in rest for x in other.reach}
+        rest: list[set[tuple[float, int]]] = []
+        for d in range(n):
+            acc = {base[d]}
+            for gj, other in enumerate(groups):
+                if gj != gi:
+                    acc = {(p + q[d][0], max(s, q[d][1])) for p, s in acc for q in other.reach}
+            rest.append(acc)
         moves: dict[str, set[int]] = {}
         for fact, kids in g.branches:
-            for r in rest:
-                sets = [{levels(_combine(r, o)) for o in kid} for kid in kids]
-                per_dim = [[{ls[d] for ls in s} for s in sets] for d in range(len(base))]
-                for d, options in enumerate(per_dim):
-                    if any(o != options[0] for o in options[1:]):
+            for d in range(n):
+                for p, top in rest[d]:
+                    sets = []
+                    for kid in kids:
+                        probe = [(0.0, -2)] * n
+                        found = set()
+                        for o in kid:
+                            probe[d] = (p + o[d][0], max(top, o[d][1]))
+                            found.add(levels(tuple(probe))[d])
+                        sets.append(found)
+                    if any(x != sets[0] for x in sets[1:]):
                         moves.setdefault(fact, set()).add(d)
-                tops = [{overall(ls) for ls in s} for s in sets]
-                if any(t != tops[0] for t in tops[1:]):
-                    moves.setdefault(fact, set()).add(-1)
+                        others = [x for j, x in enumerate(lowest) if j != d and x is not None]
+                        floor = max(others) if others else -1
+                        tops = [{max(x, floor) for x in found if x is not None} for found in sets]
+                        if any(x != tops[0] for x in tops[1:]):
+                            moves[fact].add(-1)
+                        break
         for fact in sorted(moves):
             for d in sorted(moves[fact]):
                 rules = sorted(i.rule.id for i, fs in zip(g.rules, g.rule_facts, strict=True)
                                if (d < 0 or i.dim == d) and fact in fs)
                 entry = {"fact": fact, "rules": rules}
                 (decisive_overall if d < 0 else dims_out[d]["decisive"]).append(entry)
+
+
+def _all(groups: list[_Group], base: Outcome) -> set[Outcome]:
+    # Per-dimension lowest levels only need each group's outcomes one at a time with the base.
+    out = {base}
+    for g in groups:
+        out |= {_combine(base, o) for o in g.reach}
+    return out

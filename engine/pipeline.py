@@ -176,6 +176,7 @@ class Engine:
                 "scenario": scenario,
                 "rulesets": plan.rulesets if self.share_static else [dict(r) for r in plan.rulesets],
             },
+            "what_if": None,
         }
 
     def _finding(self, rule: Rule, view: dict[str, Any], scenario: str | None) -> dict[str, Any]:
