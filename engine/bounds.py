@@ -28,6 +28,7 @@ silent) and marks the bounds ``exact: false``; the range then still contains eve
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 import re
@@ -39,8 +40,9 @@ from engine import conditions as C
 from engine.models import LEVEL_ORDER, SEVERITY_ORDER, Rule
 
 LEVELS = ("low", "medium", "high", "critical")
-#: Most steps of the exploration of one group of facts that share undecided rules.
-MAX_NODES = 20_000
+#: Most steps of the exploration of the unknown facts of one case (all groups together); a group
+#: the remaining budget cannot finish gets the sound fallback and ``exact: false``.
+MAX_NODES = 400
 #: Lists with at most this many values named by the rules are enumerated by every subset.
 MAX_LIST_VALUES = 4
 #: An absent value in a filling (the fact stays unknown).
@@ -161,7 +163,8 @@ def _has_list(res: Residual) -> bool:
 
 
 def evaluate_residual(res: Residual, assign: dict[str, Any]) -> bool | None:
-    """Kleene truth of a residual when the facts in ``assign`` are given (the rest stay unknown)."""
+    """Kleene truth of a residual under a partial filling: facts in ``assign`` have that value
+    (``UNKNOWN``: stay absent); facts not in it are free (either), so the truth is monotone."""
     if res is True or res is False:
         return bool(res)
     tag = res[0]
@@ -169,7 +172,9 @@ def evaluate_residual(res: Residual, assign: dict[str, Any]) -> bool | None:
         v = assign.get(res[1], UNKNOWN)
         return None if v is UNKNOWN else bool(res[4](v))
     if tag == "e":
-        return (assign.get(res[1], UNKNOWN) is not UNKNOWN) == res[2]
+        if res[1] not in assign:
+            return None  # not yet assigned: it may stay absent or be given
+        return (assign[res[1]] is not UNKNOWN) == res[2]
     if tag == "n":
         r = evaluate_residual(res[1], assign)
         return None if r is None else not r
@@ -326,6 +331,7 @@ class BoundsPlan:
             r.id: RuleInfo(r, compile_residual(r.condition), index[r.dimension], float(r.points),
                            SEVERITY_ORDER[r.severity])
             for r in active if r.dimension in index}
+        self.memo: dict[Any, dict[str, Any]] = {}
 
 
 # An outcome: per dimension (points, top severity rank); combined by adding and by max.
@@ -362,7 +368,8 @@ class _Group:
     exact: bool
 
 
-def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[RuleInfo], n: int) -> _Group:
+def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[RuleInfo], n: int,
+             budget: list[int]) -> _Group:
     leaves: dict[str, list[tuple[str, Any]]] = {}
     for r in residuals:
         residual_leaves(r, leaves)
@@ -380,65 +387,132 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[Ru
     reach: dict[Outcome, dict[str, Any] | None] = {}
     branches: dict[tuple[str, tuple[frozenset[Outcome], ...]], None] = {}
     assign: dict[str, Any] = {}
-    nodes = [0]
     if len(rules) == 1:
-        return _single(facts, values, residuals[0], facts_of, rules, n, exact)
+        return _single(facts, values, residuals[0], facts_of, rules, n, exact, budget)
 
-    def dfs(idx: int) -> frozenset[Outcome]:
-        nodes[0] += 1
-        if nodes[0] > MAX_NODES:
+    truths: list[bool | None] = [None] * len(residuals)
+
+    def dfs(idx: int, open_rules: list[int]) -> frozenset[Outcome]:
+        budget[0] -= 1
+        if budget[0] < 0:
             raise _TooBig
-        truths = [evaluate_residual(r, assign) for r in residuals]
-        open_facts = set().union(*(fs for fs, t in zip(facts_of, truths, strict=True) if t is None))
+        # Assigning facts never undoes a decided residual (a fact not yet assigned is free, not
+        # absent), so only the rules still open need evaluating.
+        still = []
+        for k in open_rules:
+            t = evaluate_residual(residuals[k], assign)
+            truths[k] = t
+            if t is None:
+                still.append(k)
+        open_facts = set().union(*(facts_of[k] for k in still)) if still else set()
         while idx < len(facts) and facts[idx] not in open_facts:
             idx += 1
-        if idx == len(facts):
-            o = _outcome((i for i, t in zip(rules, truths, strict=True) if t is True), n)
-            w = {f: v for f, v in assign.items() if v is not UNKNOWN}
-            if o not in reach or len(w) < len(reach[o] or {}):
-                reach[o] = w
-            return frozenset((o,))
+        if idx == len(facts) or uses[facts[idx]] == 1:
+            # Every shared fact is set: each open rule's remaining facts are its own, so the rules
+            # choose independently between firing and not (whichever their own facts can reach).
+            w0 = {f: v for f, v in assign.items() if v is not UNKNOWN}
+            fired_now = [rules[k] for k in range(len(rules)) if truths[k] is True]
+            combos: list[tuple[list[RuleInfo], frozenset[int], dict[str, Any]]] = [(fired_now, frozenset(), w0)]
+            either: dict[int, list[str]] = {}
+            for k in still:
+                own = [i for i in range(idx, len(facts)) if facts[i] in facts_of[k]]
+                options = [(fire, w) for fire in (False, True)
+                           if (w := _search(residuals[k], assign, [facts[i] for i in own],
+                                            [values[i] for i in own], fire, budget)) is not None]
+                if len(options) == 2:
+                    either[k] = [facts[i] for i in own]
+                combos = [([*fr, rules[k]] if fire else fr, ks | {k} if fire else ks, {**cw, **w})
+                          for fr, ks, cw in combos for fire, w in options]
+                if len(combos) > 64:
+                    raise _TooBig
+            found = set()
+            for fr, _, w in combos:
+                o = _outcome(fr, n)
+                found.add(o)
+                if o not in reach or len(w) < len(reach[o] or {}):
+                    reach[o] = w
+            # A fact of one rule only is decisive when that rule can go either way here.
+            for k, own_facts in either.items():
+                fires = frozenset(_outcome(fr, n) for fr, ks, _ in combos if k in ks)
+                quiet = frozenset(_outcome(fr, n) for fr, ks, _ in combos if k not in ks)
+                if fires != quiet:
+                    for f in own_facts:
+                        branches[(f, (quiet, fires))] = None
+            for k in still:
+                truths[k] = None
+            return frozenset(found)
         f = facts[idx]
         children = []
         for v in values[idx]:
             assign[f] = v
-            children.append(dfs(idx + 1))
+            children.append(dfs(idx + 1, still))
         del assign[f]
+        for k in still:
+            truths[k] = None
         kids = tuple(children)
         if len(set(kids)) > 1:
             branches[(f, kids)] = None
         return frozenset().union(*kids)
 
     try:
-        dfs(0)
+        dfs(0, list(range(len(residuals))))
         if any(_has_list(r) for r in residuals):
             # A whole list unknown is never enumerated: its items could make every rule here fire.
             every = _outcome(rules, n)
             reach.setdefault(every, None)
             exact = False
     except _TooBig:
-        # Sound fallback: the group's undecided rules all silent, or all firing.
-        return _Group(facts, rules, facts_of, {_outcome((), n): None, _outcome(rules, n): None},
+        # Sound fallback: the group's undecided rules all silent, or all firing; and the facts as
+        # given (every fact left unknown), which a filling certainly reaches.
+        as_given = {f: UNKNOWN for f in facts}
+        known = _outcome((i for i, r in zip(rules, residuals, strict=True)
+                          if evaluate_residual(r, as_given) is True), n)
+        return _Group(facts, rules, facts_of, {known: {}, _outcome((), n): None, _outcome(rules, n): None},
                       [(f, (frozenset((_outcome((), n),)), frozenset((_outcome(rules, n),)))) for f in facts], False)
     return _Group(facts, rules, facts_of, reach, list(branches), exact)
 
 
+def _search(res: Residual, assign: dict[str, Any], facts: list[str], values: list[list[Any]],
+            want_true: bool, budget: list[int]) -> dict[str, Any] | None:
+    """A filling of ``facts`` (the others as in ``assign``) under which the residual fires
+    (``want_true``) or does not; None when there is none. Depth first, abandoning a branch once
+    the residual is decided."""
+    local = dict(assign)
+
+    def go(idx: int) -> dict[str, Any] | None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TooBig
+        t = evaluate_residual(res, local)
+        if t is not None or idx == len(facts):
+            if (t is True) != want_true:
+                return None
+            return {f: local[f] for f in facts[:idx] if local.get(f, UNKNOWN) is not UNKNOWN}
+        f = facts[idx]
+        for v in (values[idx][1:] + values[idx][:1]) if want_true else values[idx]:
+            local[f] = v
+            found = go(idx + 1)
+            if found is not None:
+                return found
+        del local[f]
+        return None
+
+    return go(0)
+
+
 def _single(facts: list[str], values: list[list[Any]], res: Residual, facts_of: list[set[str]],
-            rules: list[RuleInfo], n: int, exact: bool) -> _Group:
+            rules: list[RuleInfo], n: int, exact: bool, budget: list[int]) -> _Group:
     """One undecided rule: its outcomes are "fires" and "does not"; find a filling for each
     (depth first, abandoning a branch once the rule is decided against the goal)."""
     assign: dict[str, Any] = {}
-    nodes = [0]
 
     def search(idx: int, want_true: bool) -> dict[str, Any] | None:
-        nodes[0] += 1
-        if nodes[0] > MAX_NODES:
+        budget[0] -= 1
+        if budget[0] < 0:
             raise _TooBig
         t = evaluate_residual(res, assign)
-        if (t is True) == want_true and (t is not None or idx == len(facts) or not want_true):
-            return {f: v for f, v in assign.items() if v is not UNKNOWN}
-        if t is not None or idx == len(facts):
-            return None
+        if t is not None or idx == len(facts):  # decided, or every fact assigned (unknown is not true)
+            return {f: v for f, v in assign.items() if v is not UNKNOWN} if (t is True) == want_true else None
         f = facts[idx]
         # Seeking a firing, try values before "unknown" (an unknown part rarely makes a rule fire).
         for v in (values[idx][1:] + values[idx][:1]) if want_true else values[idx]:
@@ -484,6 +558,23 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
             undecided.append((info, res, set(residual_leaves(res, {}))))
     moving = {info.rule.id for info, _, _ in undecided}
     base = _outcome((plan.info[r] for r in fired if r in plan.info and r not in moving), n)
+    # The result depends only on the residuals, the definite outcome and the coverage: cases of a
+    # portfolio that share them (same gaps, same thresholds in play) share the work.
+    key = (tuple((info.rule.id, res) for info, res, _ in undecided), base, tuple(assessed))
+    try:
+        hit = plan.memo.get(key)
+    except TypeError:  # an unhashable literal in a residual: no memo for this case
+        hit, key = None, None
+    if hit is not None:
+        return copy.deepcopy(hit)
+    result = _compute(undecided, base, n, assessed, level_of)
+    if key is not None and len(plan.memo) < 4096:
+        plan.memo[key] = copy.deepcopy(result)
+    return result
+
+
+def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome, n: int, assessed: list[bool],
+             level_of: Any) -> dict[str, Any]:
     # Groups: facts linked by sharing an undecided rule (union-find over facts).
     parent: dict[str, str] = {}
 
@@ -501,8 +592,6 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
     by_root: dict[str, list[tuple[RuleInfo, Residual, set[str]]]] = {}
     for entry in undecided:
         by_root.setdefault(find(min(entry[2])), []).append(entry)
-    groups = [_explore([e[2] for e in es], [e[1] for e in es], [e[0] for e in es], n) for es in by_root.values()]
-
     def levels(o: Outcome) -> tuple[int | None, ...]:
         return tuple(level_of(d, o[d][0], o[d][1]) if assessed[d] else None for d in range(n))
 
@@ -510,81 +599,108 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
         known = [x for x in ls if x is not None]
         return max(known) if known else None
 
-    # Every outcome reachable, with one filling reaching it (groups are independent).
-    reach: dict[Outcome, dict[str, Any] | None] = {base: {}}
-    for g in groups:
-        nxt: dict[Outcome, dict[str, Any] | None] = {}
-        for o, w in reach.items():
-            for go, gw in g.reach.items():
-                key = _combine(o, go)
-                new = None if w is None or gw is None else {**w, **gw}
-                old = nxt.get(key, UNKNOWN)
-                if old is UNKNOWN or (old is None and new is not None) or (
-                        new is not None and old is not None and len(new) < len(old)):
-                    nxt[key] = new
-        reach = nxt
-    # Among equal levels, prefer an outcome a filling was found to reach, then the smallest filling.
-    scored = sorted(((levels(o), w) for o, w in reach.items()),
-                    key=lambda s: (s[1] is None, len(s[1] or {})))
+    # When even every undecided rule firing cannot move a level, nothing unknown is decisive.
+    floor_levels = levels(base)
+    if floor_levels == levels(_combine(base, _outcome((e[0] for e in undecided), n))):
+        dims_out = [{"range": [LEVELS[x], LEVELS[x]], "witnesses": {"best": {}, "worst": {}}, "decisive": []}
+                    if x is not None else {"range": None, "witnesses": None, "decisive": []} for x in floor_levels]
+        top = overall(floor_levels)
+        return {"dims": dims_out, "range": None if top is None else [LEVELS[top], LEVELS[top]],
+                "witnesses": None if top is None else {"best": {}, "worst": {}}, "decisive": [], "exact": True}
+    budget = [MAX_NODES]
+    # Smallest groups first, so one large group cannot use up the budget of the others.
+    ordered = sorted(by_root.values(), key=lambda es: (len(set().union(*(e[2] for e in es))), len(es)))
+    groups = [_explore([e[2] for e in es], [e[1] for e in es], [e[0] for e in es], n, budget) for es in ordered]
+
+    # A dimension's level depends on its own (points, top severity) only, and groups are
+    # independent: combine each dimension's reachable pairs group by group, with one filling each.
     dims_out: list[dict[str, Any]] = []
+    exact = all(g.exact for g in groups)
+    ends: list[tuple[int, int, dict[str, Any] | None, dict[str, Any] | None] | None] = []
     for d in range(n):
         if not assessed[d]:
             dims_out.append({"range": None, "witnesses": None, "decisive": []})
+            ends.append(None)
             continue
-        best = min(scored, key=lambda s: s[0][d])  # type: ignore[arg-type,return-value]
-        worst = max(scored, key=lambda s: s[0][d])  # type: ignore[arg-type,return-value]
-        dims_out.append({"range": [LEVELS[best[0][d]], LEVELS[worst[0][d]]],  # type: ignore[index]
+        reach: dict[tuple[float, int], dict[str, Any] | None] = {base[d]: {}}
+        for g in groups:
+            mine: dict[tuple[float, int], dict[str, Any] | None] = {}
+            for o, w in g.reach.items():
+                if o[d] not in mine or (mine[o[d]] is None and w is not None) or (
+                        w is not None and len(w) < len(mine[o[d]] or {})):
+                    mine[o[d]] = w
+            nxt: dict[tuple[float, int], dict[str, Any] | None] = {}
+            for (p, t), w in reach.items():
+                for (q, u), gw in mine.items():
+                    key = (round(p + q, 6), t if t > u else u)
+                    new = None if w is None or gw is None else {**w, **gw}
+                    old = nxt.get(key, UNKNOWN)
+                    if old is UNKNOWN or (old is None and new is not None) or (
+                            new is not None and old is not None and len(new) < len(old)):
+                        nxt[key] = new
+            reach = nxt
+        # Among equal levels, prefer a pair a filling was found to reach, then the smallest filling.
+        scored = sorted(((level_of(d, p, t), w) for (p, t), w in reach.items()),
+                        key=lambda s: (s[1] is None, len(s[1] or {})))
+        best = min(scored, key=lambda s: s[0])
+        worst = max(scored, key=lambda s: s[0])
+        ends.append((best[0], worst[0], best[1], worst[1]))
+        dims_out.append({"range": [LEVELS[best[0]], LEVELS[worst[0]]],
                          "witnesses": {"best": best[1], "worst": worst[1]}, "decisive": []})
-    rated = [(overall(ls), w) for ls, w in scored if overall(ls) is not None]
+    rated = [e for e in ends if e is not None]
     if rated:
-        b = min(rated, key=lambda s: s[0])  # type: ignore[arg-type,return-value]
-        w = max(rated, key=lambda s: s[0])  # type: ignore[arg-type,return-value]
-        overall_range: list[str] | None = [LEVELS[b[0]], LEVELS[w[0]]]  # type: ignore[index]
-        overall_witnesses: dict[str, Any] | None = {"best": b[1], "worst": w[1]}
+        top = max(rated, key=lambda e: e[1])
+        low = max(e[0] for e in rated)
+        # The lowest rating needs every dimension at its lowest at once: the merged fillings, when
+        # they agree on every fact (otherwise the end is a sound bound no filling was shown to reach).
+        merged: dict[str, Any] | None = {}
+        for e in rated:
+            if e[2] is None or merged is None or any(k in merged and merged[k] != v for k, v in e[2].items()):
+                merged = None
+            else:
+                merged.update(e[2])
+        overall_range: list[str] | None = [LEVELS[low], LEVELS[top[1]]]
+        overall_witnesses: dict[str, Any] | None = {"best": merged, "worst": top[3]}
+        exact = exact and merged is not None
     else:
         overall_range, overall_witnesses = None, None
     decisive_overall: list[dict[str, Any]] = []
-    if len(reach) > 1:
-        _decisive(groups, base, levels, overall, dims_out, decisive_overall)
+    if any(e is not None and e[0] != e[1] for e in ends):
+        _decisive(groups, base, level_of, assessed, ends, dims_out, decisive_overall)
     return {"dims": dims_out, "range": overall_range, "witnesses": overall_witnesses,
-            "decisive": decisive_overall, "exact": all(g.exact for g in groups)}
+            "decisive": decisive_overall, "exact": exact}
 
 
-def _decisive(groups: list[_Group], base: Outcome, levels: Any, overall: Any,
+def _decisive(groups: list[_Group], base: Outcome, level_of: Any, assessed: list[bool], ends: list[Any],
               dims_out: list[dict[str, Any]], decisive_overall: list[dict[str, Any]]) -> None:
     """A fact is decisive for a level when, with the facts decided before it, its value changes
     which levels can still be reached (a branch of the exploration whose values reach different
-    levels, with some outcome of the other groups). Levels of different dimensions depend on
-    their own points and severities only, so each dimension is checked on its own; the rating
-    moves when a dimension's level moves above the lowest the other dimensions can be."""
+    levels, with some outcome of the other groups). Each dimension is checked on its own; the
+    rating moves when a dimension's level moves above the lowest the other dimensions can be."""
     n = len(base)
-    lowest = [min((ls[d] for ls in (levels(o) for o in _all(groups, base))), default=None,
-                  key=lambda x: -1 if x is None else x) for d in range(n)]
+    lowest = [e[0] if e is not None else None for e in ends]
     for gi, g in enumerate(groups):
-        rest: list[set[tuple[float, int]]] = []
+        moves: dict[str, set[int]] = {}
         for d in range(n):
+            if not assessed[d] or ends[d][0] == ends[d][1]:
+                continue
             acc = {base[d]}
             for gj, other in enumerate(groups):
                 if gj != gi:
-                    acc = {(p + q[d][0], max(s, q[d][1])) for p, s in acc for q in other.reach}
-            rest.append(acc)
-        moves: dict[str, set[int]] = {}
-        for fact, kids in g.branches:
-            for d in range(n):
-                for p, top in rest[d]:
-                    sets = []
-                    for kid in kids:
-                        probe = [(0.0, -2)] * n
-                        found = set()
-                        for o in kid:
-                            probe[d] = (p + o[d][0], max(top, o[d][1]))
-                            found.add(levels(tuple(probe))[d])
-                        sets.append(found)
+                    acc = {(round(p + q[d][0], 6), max(s, q[d][1])) for p, s in acc for q in other.reach}
+            others = [x for j, x in enumerate(lowest) if j != d and x is not None]
+            floor = max(others) if others else -1
+            for fact, kids in g.branches:
+                if d in moves.get(fact, set()):
+                    continue
+                projected = [{o[d] for o in kid} for kid in kids]
+                if all(x == projected[0] for x in projected[1:]):
+                    continue
+                for p, top in acc:
+                    sets = [{level_of(d, p + q, max(top, u)) for q, u in kid} for kid in projected]
                     if any(x != sets[0] for x in sets[1:]):
                         moves.setdefault(fact, set()).add(d)
-                        others = [x for j, x in enumerate(lowest) if j != d and x is not None]
-                        floor = max(others) if others else -1
-                        tops = [{max(x, floor) for x in found if x is not None} for found in sets]
+                        tops = [{max(x, floor) for x in found} for found in sets]
                         if any(x != tops[0] for x in tops[1:]):
                             moves[fact].add(-1)
                         break
@@ -596,9 +712,3 @@ def _decisive(groups: list[_Group], base: Outcome, levels: Any, overall: Any,
                 (decisive_overall if d < 0 else dims_out[d]["decisive"]).append(entry)
 
 
-def _all(groups: list[_Group], base: Outcome) -> set[Outcome]:
-    # Per-dimension lowest levels only need each group's outcomes one at a time with the base.
-    out = {base}
-    for g in groups:
-        out |= {_combine(base, o) for o in g.reach}
-    return out
