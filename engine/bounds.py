@@ -37,12 +37,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import conditions as C
-from engine.models import LEVEL_ORDER, SEVERITY_ORDER, Rule
+from engine.models import SEVERITY_ORDER, Rule
 
 LEVELS = ("low", "medium", "high", "critical")
 #: Most steps of the exploration of the unknown facts of one case (all groups together); a group
 #: the remaining budget cannot finish gets the sound fallback and ``exact: false``.
-MAX_NODES = 400
+MAX_NODES = 500
 #: Lists with at most this many values named by the rules are enumerated by every subset.
 MAX_LIST_VALUES = 4
 #: An absent value in a filling (the fact stays unknown).
@@ -174,7 +174,7 @@ def evaluate_residual(res: Residual, assign: dict[str, Any]) -> bool | None:
     if tag == "e":
         if res[1] not in assign:
             return None  # not yet assigned: it may stay absent or be given
-        return (assign[res[1]] is not UNKNOWN) == res[2]
+        return bool((assign[res[1]] is not UNKNOWN) == res[2])
     if tag == "n":
         r = evaluate_residual(res[1], assign)
         return None if r is None else not r
@@ -343,13 +343,14 @@ def _combine(a: Outcome, b: Outcome) -> Outcome:
 
 
 def _outcome(infos: Iterable[RuleInfo], n: int) -> Outcome:
-    acc = [[0.0, -2] for _ in range(n)]
+    points = [0.0] * n
+    tops = [-2] * n
     for i in infos:
         if i.sev >= 0:
-            acc[i.dim][0] += i.points
-            if i.sev > acc[i.dim][1]:
-                acc[i.dim][1] = i.sev
-    return tuple((round(p, 6), s) for p, s in acc)
+            points[i.dim] += i.points
+            if i.sev > tops[i.dim]:
+                tops[i.dim] = i.sev
+    return tuple((round(p, 6), s) for p, s in zip(points, tops, strict=True))
 
 
 class _TooBig(Exception):
@@ -391,6 +392,7 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[Ru
         return _single(facts, values, residuals[0], facts_of, rules, n, exact, budget)
 
     truths: list[bool | None] = [None] * len(residuals)
+    searched: dict[tuple[int, str], list[tuple[bool, dict[str, Any]]]] = {}
 
     def dfs(idx: int, open_rules: list[int]) -> frozenset[Outcome]:
         budget[0] -= 1
@@ -416,9 +418,14 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[Ru
             either: dict[int, list[str]] = {}
             for k in still:
                 own = [i for i in range(idx, len(facts)) if facts[i] in facts_of[k]]
-                options = [(fire, w) for fire in (False, True)
-                           if (w := _search(residuals[k], assign, [facts[i] for i in own],
-                                            [values[i] for i in own], fire, budget)) is not None]
+                # The rule's options depend only on the shared facts it reads: search once per setting.
+                memo_key = (k, repr([assign.get(f, UNKNOWN) for f in facts[:idx] if f in facts_of[k]]))
+                options = searched.get(memo_key)
+                if options is None:
+                    options = searched[memo_key] = [
+                        (fire, w) for fire in (False, True)
+                        if (w := _search(residuals[k], assign, [facts[i] for i in own],
+                                         [values[i] for i in own], fire, budget)) is not None]
                 if len(options) == 2:
                     either[k] = [facts[i] for i in own]
                 combos = [([*fr, rules[k]] if fire else fr, ks | {k} if fire else ks, {**cw, **w})
@@ -535,7 +542,7 @@ def _single(facts: list[str], values: list[list[Any]], res: Residual, facts_of: 
         reach[quiet] = when_quiet
     if when_fires is not None or not ok:
         reach[fire] = when_fires
-    kids = (frozenset((quiet,)), frozenset((fire,)))
+    kids: tuple[frozenset[Outcome], ...] = (frozenset((quiet,)), frozenset((fire,)))
     branches = [(f, kids) for f in facts] if len(reach) > 1 else []
     return _Group(facts, rules, facts_of, reach, branches, ok)
 
@@ -560,7 +567,7 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
     base = _outcome((plan.info[r] for r in fired if r in plan.info and r not in moving), n)
     # The result depends only on the residuals, the definite outcome and the coverage: cases of a
     # portfolio that share them (same gaps, same thresholds in play) share the work.
-    key = (tuple((info.rule.id, res) for info, res, _ in undecided), base, tuple(assessed))
+    key: Any = (tuple((info.rule.id, res) for info, res, _ in undecided), base, tuple(assessed))
     try:
         hit = plan.memo.get(key)
     except TypeError:  # an unhashable literal in a residual: no memo for this case
@@ -602,11 +609,12 @@ def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome
     # When even every undecided rule firing cannot move a level, nothing unknown is decisive.
     floor_levels = levels(base)
     if floor_levels == levels(_combine(base, _outcome((e[0] for e in undecided), n))):
-        dims_out = [{"range": [LEVELS[x], LEVELS[x]], "witnesses": {"best": {}, "worst": {}}, "decisive": []}
-                    if x is not None else {"range": None, "witnesses": None, "decisive": []} for x in floor_levels]
-        top = overall(floor_levels)
-        return {"dims": dims_out, "range": None if top is None else [LEVELS[top], LEVELS[top]],
-                "witnesses": None if top is None else {"best": {}, "worst": {}}, "decisive": [], "exact": True}
+        trivial: list[dict[str, Any]] = [
+            {"range": [LEVELS[x], LEVELS[x]], "witnesses": {"best": {}, "worst": {}}, "decisive": []}
+            if x is not None else {"range": None, "witnesses": None, "decisive": []} for x in floor_levels]
+        rating = overall(floor_levels)
+        return {"dims": trivial, "range": None if rating is None else [LEVELS[rating], LEVELS[rating]],
+                "witnesses": None if rating is None else {"best": {}, "worst": {}}, "decisive": [], "exact": True}
     budget = [MAX_NODES]
     # Smallest groups first, so one large group cannot use up the budget of the others.
     ordered = sorted(by_root.values(), key=lambda es: (len(set().union(*(e[2] for e in es))), len(es)))
@@ -634,8 +642,11 @@ def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome
                 for (q, u), gw in mine.items():
                     key = (round(p + q, 6), t if t > u else u)
                     new = None if w is None or gw is None else {**w, **gw}
-                    old = nxt.get(key, UNKNOWN)
-                    if old is UNKNOWN or (old is None and new is not None) or (
+                    if key not in nxt:
+                        nxt[key] = new
+                        continue
+                    old = nxt[key]
+                    if (old is None and new is not None) or (
                             new is not None and old is not None and len(new) < len(old)):
                         nxt[key] = new
             reach = nxt
@@ -649,6 +660,7 @@ def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome
                          "witnesses": {"best": best[1], "worst": worst[1]}, "decisive": []})
     rated = [e for e in ends if e is not None]
     if rated:
+        top: tuple[int, int, dict[str, Any] | None, dict[str, Any] | None]
         top = max(rated, key=lambda e: e[1])
         low = max(e[0] for e in rated)
         # The lowest rating needs every dimension at its lowest at once: the merged fillings, when
@@ -666,49 +678,68 @@ def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome
         overall_range, overall_witnesses = None, None
     decisive_overall: list[dict[str, Any]] = []
     if any(e is not None and e[0] != e[1] for e in ends):
-        _decisive(groups, base, level_of, assessed, ends, dims_out, decisive_overall)
+        _decisive(undecided, base, n, assessed, level_of, dims_out, decisive_overall)
     return {"dims": dims_out, "range": overall_range, "witnesses": overall_witnesses,
             "decisive": decisive_overall, "exact": exact}
 
 
-def _decisive(groups: list[_Group], base: Outcome, level_of: Any, assessed: list[bool], ends: list[Any],
-              dims_out: list[dict[str, Any]], decisive_overall: list[dict[str, Any]]) -> None:
-    """A fact is decisive for a level when, with the facts decided before it, its value changes
-    which levels can still be reached (a branch of the exploration whose values reach different
-    levels, with some outcome of the other groups). Each dimension is checked on its own; the
-    rating moves when a dimension's level moves above the lowest the other dimensions can be."""
-    n = len(base)
-    lowest = [e[0] if e is not None else None for e in ends]
-    for gi, g in enumerate(groups):
-        moves: dict[str, set[int]] = {}
-        for d in range(n):
-            if not assessed[d] or ends[d][0] == ends[d][1]:
-                continue
-            acc = {base[d]}
-            for gj, other in enumerate(groups):
-                if gj != gi:
-                    acc = {(round(p + q[d][0], 6), max(s, q[d][1])) for p, s in acc for q in other.reach}
-            others = [x for j, x in enumerate(lowest) if j != d and x is not None]
-            floor = max(others) if others else -1
-            for fact, kids in g.branches:
-                if d in moves.get(fact, set()):
-                    continue
-                projected = [{o[d] for o in kid} for kid in kids]
-                if all(x == projected[0] for x in projected[1:]):
-                    continue
-                for p, top in acc:
-                    sets = [{level_of(d, p + q, max(top, u)) for q, u in kid} for kid in projected]
-                    if any(x != sets[0] for x in sets[1:]):
-                        moves.setdefault(fact, set()).add(d)
-                        tops = [{max(x, floor) for x in found} for found in sets]
-                        if any(x != tops[0] for x in tops[1:]):
-                            moves[fact].add(-1)
-                        break
-        for fact in sorted(moves):
-            for d in sorted(moves[fact]):
-                rules = sorted(i.rule.id for i, fs in zip(g.rules, g.rule_facts, strict=True)
-                               if (d < 0 or i.dim == d) and fact in fs)
-                entry = {"fact": fact, "rules": rules}
-                (decisive_overall if d < 0 else dims_out[d]["decisive"]).append(entry)
+def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome, n: int, assessed: list[bool],
+              level_of: Any, dims_out: list[dict[str, Any]], decisive_overall: list[dict[str, Any]]) -> None:
+    """The decisive unknowns: facts that, collected alone (every other unknown fact still
+    unknown), would move a level for some value the rules distinguish; each with the rules that
+    value would fire or silence. These are what to collect first: once they are known, the
+    next assessment names the facts that then decide."""
+    leaves: dict[str, list[tuple[str, Any]]] = {}
+    for _, res, _ in undecided:
+        residual_leaves(res, leaves)
+    as_given = {f: UNKNOWN for f in leaves}
+    truths = [evaluate_residual(res, as_given) is True for _, res, _ in undecided]
+
+    def levels(fired: list[bool]) -> list[int | None]:
+        o = _combine(base, _outcome((u[0] for u, t in zip(undecided, fired, strict=True) if t), n))
+        return [level_of(d, o[d][0], o[d][1]) if assessed[d] else None for d in range(n)]
+
+    def rating(ls: list[int | None]) -> int | None:
+        known = [x for x in ls if x is not None]
+        return max(known) if known else None
+
+    from engine.levers import sources
+
+    origin = {f: set(sources(f)) for f in leaves}
+    readers: dict[str, list[int]] = {}
+    for k, (_, _, fs) in enumerate(undecided):
+        for f in fs:
+            readers.setdefault(f, []).append(k)
+    for fact in sorted(leaves):
+        # Facts derived from the same case facts arrive together (a datasheet gives TPP and
+        # performance density): try this fact's values with theirs, and keep what its value moves.
+        siblings = sorted(g for g in leaves if g != fact and origin[g] & origin[fact])[:2]
+        values, _ = candidate_values(leaves[fact])
+        others = [[UNKNOWN, *candidate_values(leaves[g])[0]] for g in siblings]
+        moved: dict[int, set[str]] = {}
+        touched = sorted({k for g in (fact, *siblings) for k in readers[g]})
+        for rest in itertools.product(*others):
+            base_assign = {**as_given, **dict(zip(siblings, rest, strict=True))}
+            before = list(truths)
+            for k in touched:  # only the rules reading these facts can change
+                before[k] = evaluate_residual(undecided[k][1], base_assign) is True
+            ref = levels(before)
+            for v in values:
+                assign = {**base_assign, fact: v}
+                now = list(before)
+                for k in touched:
+                    now[k] = evaluate_residual(undecided[k][1], assign) is True
+                flips = {u[0].rule.id for u, a, b in zip(undecided, before, now, strict=True) if a != b}
+                got = levels(now)
+                for d in range(n):
+                    if got[d] != ref[d]:
+                        moved.setdefault(d, set()).update(r for r in flips if undecided_dim(undecided, r) == d)
+                if rating(got) != rating(ref):
+                    moved.setdefault(-1, set()).update(flips)
+        for d, rules in sorted(moved.items()):
+            entry = {"fact": fact, "rules": sorted(rules)}
+            (decisive_overall if d < 0 else dims_out[d]["decisive"]).append(entry)
 
 
+def undecided_dim(undecided: list[tuple[RuleInfo, Residual, set[str]]], rule_id: str) -> int:
+    return next(u[0].dim for u in undecided if u[0].rule.id == rule_id)

@@ -102,7 +102,8 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
             else:
                 results.append(engine.assess_data(doc.data, as_of=day, scenario=scenario, file=doc.file))
         if sets:  # what-if (issue 16): re-assess each case with the overrides, validated like the case
-            results = [_what_if(engine, doc, before, sets, day, scenario) for (doc, _), before in zip(docs, results)]
+            results = [_what_if(engine, doc, before, sets, day, scenario)
+                       for (doc, _), before in zip(docs, results, strict=True)]
     except AiriskError as exc:
         fail(exc)
     if fmt == "json":
@@ -143,7 +144,8 @@ def _what_if(engine: Any, doc: Any, before: dict[str, Any], sets: tuple[str, ...
     else:
         after = engine.assess_data(changed, as_of=day, scenario=scenario, file=doc.file)
     after["what_if"] = whatif.diff(before, after, overrides)
-    return after
+    out: dict[str, Any] = after
+    return out
 
 
 @click.command("explain")

@@ -198,7 +198,7 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
 
     out: dict[str, Any] = {"case_id": base["case_id"], "as_of": day, "rating": base["rating"], "dimensions": {}}
     for dim, d in base["dimensions"].items():
-        if dimension and dim != dimension or not d["assessed"]:
+        if (dimension and dim != dimension) or not d["assessed"]:
             continue
         target = below or d["level"]
         if target == "low" or LEVEL_ORDER[d["level"]] < LEVEL_ORDER[target]:
@@ -206,7 +206,7 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
         goal = LEVEL_ORDER[target]
         worst_before = LEVEL_ORDER[d["level_range"][1]]
 
-        def lowers(result: dict[str, Any]) -> bool:
+        def lowers(result: dict[str, Any], dim: str = dim, goal: int = goal, worst_before: int = worst_before) -> bool:
             # Below the goal on the facts given, and opening no new risk: a change that makes the
             # worst case worse (e.g. a new destination whose licence facts are unknown) does not count.
             rd = result["dimensions"][dim]
