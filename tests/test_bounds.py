@@ -268,12 +268,23 @@ def _dotted(fact: str) -> str:
     return fact.replace("[", ".").replace("]", "")
 
 
-def test_utilisation_counterfactual_names_the_exact_threshold() -> None:
-    report = counterfactuals(ROOT / "cases" / "oc-eastern-70pct.yaml", below="high", as_of=AS_OF)
-    changes = [c for cf in report["dimensions"].get("overcapacity", {}).get("counterfactuals", [])
-               for c in cf["changes"] if c["fact"] == "facility.accelerator_utilisation"]
-    for c in changes:
-        assert c["condition"].startswith(("≥", ">"))
+def test_utilisation_counterfactuals_sit_exactly_on_the_threshold() -> None:
+    from engine.ruletests import apply_set
+
+    path = ROOT / "cases" / "guizhou-icc.yaml"
+    data = yaml.safe_load(path.read_text())
+    report = counterfactuals(path, as_of=AS_OF, dimension="overcapacity")
+    sets = [cf for cf in report["dimensions"]["overcapacity"]["counterfactuals"]
+            if any(c["fact"] == "facility.accelerator_utilisation" and c["condition"] == "≥ 0.5"
+                   for c in cf["changes"])]
+    assert sets, "a utilisation of at least 50% is among the ways to lower this centre's overcapacity"
+    for cf in sets:
+        goal = LEVEL_ORDER[report["dimensions"]["overcapacity"]["below"]]
+        changes = {_dotted(c["fact"]): c["to"] for c in cf["changes"]}
+        assert changes["facility.accelerator_utilisation"] == 0.5
+        changes["facility.accelerator_utilisation"] = 0.5 - 1e-6  # one step short of the boundary
+        level = assess_dict(apply_set(data, changes), as_of=AS_OF)["dimensions"]["overcapacity"]["level"]
+        assert LEVEL_ORDER[level] >= goal
 
 
 def test_explain_prints_verified_changes_to_choices_only() -> None:
