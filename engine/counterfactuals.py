@@ -54,16 +54,17 @@ def _falsify(op: str, value: Any) -> list[tuple[Any, str]]:
     return []
 
 
-def _country_alternatives(current: Any, avoid: set[str]) -> list[str]:
-    """One country per distinct set of EAR country groups (the membership classes), none in ``avoid``."""
+def _country_alternatives(current: Any, avoid: set[str], day: str) -> list[str]:
+    """One country per distinct set of EAR country groups on ``day`` (the membership classes), none
+    in ``avoid``."""
     from engine.tables import country_groups
 
     table = country_groups()
-    members = sorted({c for cs in table.groups.values() for c in cs})
+    members = sorted({m.country for ms in table.members.values() for m in ms if m.on(day)})
     seen: set[tuple[str, ...]] = set()
     out = []
     for c in members:
-        sig = tuple(table.of(c))
+        sig = tuple(table.of(c, day))
         if c == current or sig in seen or avoid & set(sig):
             continue
         seen.add(sig)
@@ -105,7 +106,9 @@ def _candidates(assessment: dict[str, Any], data: Any, dimension: str) -> list[d
     """Single changes to choice facts that would falsify some comparison a fired rule of ``dimension`` made."""
     from engine.tables import country_groups
 
-    groups = set(country_groups().groups)
+    table = country_groups()
+    groups = set(table.members)
+    day = str(assessment["provenance"]["as_of"])
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for f in assessment["findings"]:
         if f["dimension"] != dimension or f["severity"] == "info":
@@ -122,12 +125,12 @@ def _candidates(assessment: dict[str, Any], data: Any, dimension: str) -> list[d
                     if op in ("contains", "in", "eq") and (isinstance(value, list) or value in groups):
                         avoid = {value} if isinstance(value, str) else set(value)
                         options = [(c, f"a country outside {', '.join(sorted(avoid))}")
-                                   for c in _country_alternatives(current, avoid)]
+                                   for c in _country_alternatives(current, avoid, day)]
                     elif op in ("ne", "not_in", "not_contains"):
                         wanted = value if isinstance(value, str) else None  # lacks a group: move into it
                         if wanted and wanted in groups:
                             options = [(c, f"a country in {wanted}") for c in sorted(
-                                country_groups().groups[wanted])[:3]]
+                                m.country for m in table.members[wanted] if m.on(day))[:3]]
                         elif wanted:
                             options = [(wanted, f"= {wanted}")]
                 elif derived:
