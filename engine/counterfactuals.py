@@ -169,7 +169,7 @@ def _alternatives(assessment: dict[str, Any], fact: str, value: Any, current: An
     if ftype is not None and ftype.kind == "bool":
         return [v for v in (True, False) if v not in excluded]
     if isinstance(value, str) and fact.endswith("country"):
-        return _country_alternatives(current, set())[:4]
+        return _country_alternatives(current, set(), str(assessment["provenance"]["as_of"]))[:4]
     return []
 
 
