@@ -111,7 +111,8 @@ def main(argv: list[str]) -> int:
         xml_file = Path(tmp) / "memcheck.xml"
         env = {**os.environ, "PYTHONMALLOC": "malloc", "AIRISK_CACHE_DIR": str(Path(tmp) / "cache"),
                "PYTHONPATH": str(ROOT)}
-        argv_child = [valgrind, "--tool=memcheck", "--error-limit=no", "--xml=yes", f"--xml-file={xml_file}",
+        argv_child = [valgrind, "--tool=memcheck", "--leak-check=no", "--error-limit=no", "--xml=yes",
+                      f"--xml-file={xml_file}",
                       sys.executable, str(Path(__file__).resolve()), "--child", "--cases", str(args.cases),
                       "--seed", str(args.seed)] + (["--retract"] if args.retract else []) \
             + (["--delete"] if args.delete else [])

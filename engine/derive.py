@@ -31,6 +31,7 @@ DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
     "owner_parent_ear_country": ("string",),
     "fab_ear_country": ("string",),
     "destination_ai_diffusion_tier1": ("bool",),
+    "export_reach": ("bool",),
     "named_countries": ("scalar_list", "string"),
     "buyer_hq_groups": ("scalar_list", "string"),
     "buyer_hq_countries": ("scalar_list", "string"),
@@ -208,6 +209,26 @@ def _buyer_headquarters(parties: list[dict[str, Any]], day: str, derived: dict[s
         derived["buyer_hq_countries"] = sorted(countries)
 
 
+_TRADE_ROLES = {"buyer", "end_user", "consignee", "supplier", "intermediary", "cloud_customer", "operator"}
+
+
+def _export_reach(case: dict[str, Any]) -> bool:
+    """Whether the case has a transaction or a party that export controls reach: an export, an
+    accelerator or HBM stack bought, fab support, a foundry order, or a party in a trade role (a
+    party whose role is not stated counts: unknown is not out of reach). The restricted-party
+    screening rules ask for their facts only then. One derived fact, not an `any` of joins in
+    each rule: that `any` over three lists made durable-rules refuse some cases (error 304,
+    too many messages in one frame)."""
+    if any(case.get(k) is not None for k in ("export", "fab_support", "foundry")):
+        return True
+    for name in ("accelerators", "hbm"):
+        if any(isinstance(i, dict) and isinstance(i.get("count"), int | float) and i["count"] >= 1
+               for i in case.get(name) or []):
+            return True
+    return any(isinstance(p, dict) and (p.get("role") is None or p.get("role") in _TRADE_ROLES)
+               for p in case.get("parties") or [])
+
+
 def _named_countries(case: dict[str, Any]) -> list[str]:
     """Every country the case names for a place or a party (as written, before the EAR's reading)."""
     found: set[str] = set()
@@ -302,6 +323,7 @@ def derive(case: dict[str, Any], as_of: str | None = None
         items["parties"] = party_derived
 
     derived["named_countries"] = _named_countries(case)
+    derived["export_reach"] = _export_reach(case)
     for module in _extensions():
         hook: Callable[[dict[str, Any], dict[str, Any], dict[str, list[dict[str, Any]]]], None] = module.derive
         hook(case, derived, items)
