@@ -44,8 +44,12 @@ CHOICES: frozenset[str] = frozenset({
     "ai_system.genai_security.refusal_rate_should_refuse", "ai_system.genai_security.refusal_rate_should_answer",
     "ai_system.genai_security.training_sample_acceptable_share",
     "ai_system.genai_security.max_source_illegal_content_share",
-    "data.transfer_mechanism", "data.pi_impact_assessment_done", "data.important_data_notified",
+    "data.transfer_mechanism", "data.pi_impact_assessment_done",
     "data.data_classification_done", "data.cross_border_transfer",
+    # choices among the facts added for the 2026-12-01 law (safety, overcapacity)
+    "ai_system.systemic_risk_evaluations_done", "ai_system.intimate_imagery_safeguards",
+    "ai_system.depicted_person_consent_verified",
+    "facility.connected_to_scheduling_platform", "facility.shared_capacity_offered",
 })
 
 #: Derived facts (as the rules read them) -> the case facts they are computed from.
