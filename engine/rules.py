@@ -653,6 +653,12 @@ def parse_ruleset(doc: Document) -> Ruleset:
 
     for i, raw in enumerate(raw_rules):
         cond = C.nnf(C.parse(raw["when"]))
+        from engine.compiler import expansion_problems
+
+        for limit, message in expansion_problems(cond):
+            problems.add(doc.where(["rules", i, "when"], f"rule {raw['id']}: {message} (engine.compiler.{limit}; "
+                                   "see docs/limits.md)", code="too_complex",
+                                   hint="split the rule into several rules, or use a data table"))
         case_paths, item_paths = C.references(cond)
         lists = set(item_paths)
         for field in ("message", "remediation", "would_change"):
