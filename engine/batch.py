@@ -92,11 +92,15 @@ class Assessor:
         self.scenario = scenario
         self.max_line_bytes = max_line_bytes
         self.verify = verify  # two-sided Rete / reference agreement on every case
+        self.max_depth = _depth_limit()
 
     def record(self, n: int, data: Any) -> dict[str, Any]:
         """The record for one parsed case (a mapping or a ``Case``)."""
         from engine.case import Case
 
+        too_deep = None if isinstance(data, Case) else _too_deep(data, self.max_depth)
+        if too_deep is not None:
+            return error_record(n, None, [too_deep])
         try:
             if isinstance(data, Case):
                 result = self.engine.assess_case(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify)
@@ -123,10 +127,18 @@ class Assessor:
         if not raw.strip():
             return error_record(n, None, [Problem(message="blank line", code="blank_line",
                                                   hint="each line must hold one case as a JSON object")])
+        if n == 1:  # a UTF-8 byte-order mark opening the input is accepted and dropped, as in case files
+            if isinstance(raw, bytes) and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            elif isinstance(raw, str) and raw.startswith("\ufeff"):
+                raw = raw[1:]
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return error_record(n, None, [Problem(message=f"malformed JSON: {exc}", code="invalid_json")])
+        too_deep = _too_deep(data, self.max_depth)
+        if too_deep is not None:
+            return error_record(n, None, [too_deep])
         duplicate = _duplicate_key(raw, data)
         if duplicate is not None:
             key, where = duplicate
@@ -172,6 +184,37 @@ def iter_records(cases: Iterable[Any], assessor: Assessor) -> Iterator[dict[str,
             yield assessor.line_record(n, item.rstrip(b"\r\n"))
         else:
             yield assessor.record(n, item)
+
+
+def _depth_limit() -> int:
+    """The case depth limit (``AIRISK_MAX_DEPTH``, default 32), as for case files."""
+    from engine.limits import limits_from_env
+    from engine.safeyaml import DEFAULT_LIMITS
+
+    try:
+        return limits_from_env().max_depth
+    except AiriskError:
+        return DEFAULT_LIMITS.max_depth
+
+
+def _too_deep(data: Any, limit: int) -> Problem | None:
+    """A ``too_deep`` problem when ``data`` nests lists and mappings deeper than ``limit``.
+
+    Iterative, so a line of 1,000 ``[`` costs one error record, not the worker's stack."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if type(value) is dict:
+            children: Iterable[Any] = value.values()
+        elif type(value) is list:
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return Problem(message=f"nesting deeper than {limit} levels", code="too_deep",
+                           hint="a case is at most a few levels deep; see docs/limits.md")
+        stack.extend((v, depth + 1) for v in children if type(v) in (dict, list))
+    return None
 
 
 # --------------------------------------------------------------------------- duplicate keys
