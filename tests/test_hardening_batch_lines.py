@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,44 @@ def test_a_byte_order_mark_on_the_first_batch_line_is_accepted() -> None:
         assert record["case_id"] == "guizhou-icc" and "assessment" in record
     second = list(engine.assess_many([CASE_LINE, "\ufeff" + CASE_LINE]))[1]
     assert second["error"]["code"] == "invalid_json"  # only the input's first line may carry one
+
+
+# ---------------------------------------------------------------- signals and a closed pipe
+
+def _many(tmp_path: Path, n: int) -> Path:
+    path = tmp_path / "many.jsonl"
+    path.write_text((CASE_LINE + "\n") * n)
+    return path
+
+
+def test_a_closed_pipe_is_a_quiet_stop_with_exit_141(tmp_path: Path) -> None:
+    source = _many(tmp_path, 1200)
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", str(source)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # what `| head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141, err[-800:]
+    assert json.loads(first)["case_id"] == "guizhou-icc"
+    assert b"Traceback" not in err and b"Error" not in err, err[-800:]
+    assert b"closed by its reader" in err
+
+
+@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGTERM, 143, b"SIGTERM"), (signal.SIGHUP, 129, b"SIGHUP")])
+def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path: Path, sig: int, code: int, word: bytes) -> None:
+    source = _many(tmp_path, 20_000)
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", str(source), "-o", str(out),
+                             "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(4)
+    os.kill(proc.pid, sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err[-800:]
+    assert word in err and b"Traceback" not in err
+    assert not out.exists()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("many.jsonl", "out.jsonl.partial")]
+    assert leftovers == []
+    partial = tmp_path / "out.jsonl.partial"
+    if partial.exists():  # whole lines only
+        assert all(json.loads(line)["case_id"] == "guizhou-icc" for line in partial.read_text().splitlines())
