@@ -396,6 +396,8 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
       2    usage error: bad option, unreadable rules or input (no output written)
       3    one or more lines were errors (their records say why)
       130  interrupted (Ctrl-C): what was done is written, in order
+      129/143  hung up (SIGHUP) / terminated (SIGTERM): as Ctrl-C
+      141  the reader closed the output (`| head -1`): a quiet stop
     """
     try:
         if dask_address is not None:

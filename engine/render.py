@@ -8,7 +8,7 @@ from typing import Any, TextIO
 import orjson
 
 from engine.models import SEVERITY_ORDER
-from engine.text import format_value
+from engine.text import escape_invisible, format_value
 
 _LEVEL_COLOUR = {"low": "32", "medium": "33", "high": "31", "critical": "1;31"}
 
@@ -160,7 +160,7 @@ def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
     lines.append(f"airisk {prov['engine_version']}; rulesets: " + ", ".join(
         f"{r['id']} {r['version']} ({r['rules_in_force']}/{r['rules']} in force, sha256 {r['sha256'][:12]})"
         for r in prov["rulesets"]))
-    return "\n".join(lines) + "\n"
+    return escape_invisible("\n".join(lines) + "\n")
 
 
 def render_markdown(a: dict[str, Any]) -> str:
@@ -212,4 +212,4 @@ def render_markdown(a: dict[str, Any]) -> str:
         for n in a["needs_information"]:
             out.append(f"- {n['rule_id']} {n['title']}: missing {', '.join(f'`{m}`' for m in n['missing'])}")
         out.append("")
-    return "\n".join(out)
+    return escape_invisible("\n".join(out))
