@@ -61,6 +61,7 @@ __all__ = [
     "assess",
     "assess_dict",
     "assess_many",
+    "counterfactuals",
     "load_case",
     "load_rules",
 ]
@@ -135,3 +136,26 @@ def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: 
 
     assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario, verify=verify)
     yield from iter_records(cases, assessor)
+
+
+def counterfactuals(case: Case | Mapping[str, Any] | str | Path, below: str | None = None,
+                    rules: RuleSet | None = None, as_of: str | dt.date | None = None,
+                    scenario: str | None = None, *, dimension: str | None = None,
+                    limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The smallest sets of changes to facts the user controls (``engine.levers``) that bring
+    each dimension at or above ``below`` (default: its own level) below it, each verified by
+    re-assessing the changed case (the report of ``airisk explain``)."""
+    from engine.case import Case
+    from engine.counterfactuals import find
+
+    file = None
+    if isinstance(case, str | Path):
+        from engine.safeyaml import load_file
+
+        doc = load_file(str(case), limits)
+        data, file = doc.data, doc.file
+    elif isinstance(case, Case):
+        data = case.model_dump(mode="json", exclude_none=True)
+    else:
+        data = case
+    return find(data, rules=rules, below=below, dimension=dimension, as_of=as_of, scenario=scenario, file=file)

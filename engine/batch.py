@@ -53,6 +53,8 @@ EXIT_FAIL_ON = 1
 EXIT_USAGE = 2
 EXIT_LINE_ERRORS = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader closed the output (`airisk batch | head -1`)
+_STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 LEVELS = ("critical", "high", "medium", "low")
 _SKIP_PIECE = 64 * 1024
 _CHUNK_ATTEMPTS = 2  # a chunk that kills this many workers is retried line by line
@@ -92,11 +94,15 @@ class Assessor:
         self.scenario = scenario
         self.max_line_bytes = max_line_bytes
         self.verify = verify  # two-sided Rete / reference agreement on every case
+        self.max_depth = _depth_limit()
 
     def record(self, n: int, data: Any) -> dict[str, Any]:
         """The record for one parsed case (a mapping or a ``Case``)."""
         from engine.case import Case
 
+        too_deep = None if isinstance(data, Case) else _too_deep(data, self.max_depth)
+        if too_deep is not None:
+            return error_record(n, None, [too_deep])
         try:
             if isinstance(data, Case):
                 result = self.engine.assess_case(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify)
@@ -123,10 +129,18 @@ class Assessor:
         if not raw.strip():
             return error_record(n, None, [Problem(message="blank line", code="blank_line",
                                                   hint="each line must hold one case as a JSON object")])
+        if n == 1:  # a UTF-8 byte-order mark opening the input is accepted and dropped, as in case files
+            if isinstance(raw, bytes) and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            elif isinstance(raw, str) and raw.startswith("\ufeff"):
+                raw = raw[1:]
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return error_record(n, None, [Problem(message=f"malformed JSON: {exc}", code="invalid_json")])
+        too_deep = _too_deep(data, self.max_depth)
+        if too_deep is not None:
+            return error_record(n, None, [too_deep])
         duplicate = _duplicate_key(raw, data)
         if duplicate is not None:
             key, where = duplicate
@@ -172,6 +186,37 @@ def iter_records(cases: Iterable[Any], assessor: Assessor) -> Iterator[dict[str,
             yield assessor.line_record(n, item.rstrip(b"\r\n"))
         else:
             yield assessor.record(n, item)
+
+
+def _depth_limit() -> int:
+    """The case depth limit (``AIRISK_MAX_DEPTH``, default 32), as for case files."""
+    from engine.limits import limits_from_env
+    from engine.safeyaml import DEFAULT_LIMITS
+
+    try:
+        return limits_from_env().max_depth
+    except AiriskError:
+        return DEFAULT_LIMITS.max_depth
+
+
+def _too_deep(data: Any, limit: int) -> Problem | None:
+    """A ``too_deep`` problem when ``data`` nests lists and mappings deeper than ``limit``.
+
+    Iterative, so a line of 1,000 ``[`` costs one error record, not the worker's stack."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if type(value) is dict:
+            children: Iterable[Any] = value.values()
+        elif type(value) is list:
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return Problem(message=f"nesting deeper than {limit} levels", code="too_deep",
+                           hint="a case is at most a few levels deep; see docs/limits.md")
+        stack.extend((v, depth + 1) for v in children if type(v) in (dict, list))
+    return None
 
 
 # --------------------------------------------------------------------------- duplicate keys
@@ -643,12 +688,50 @@ def _sigint_deferred() -> Iterator[None]:
     """Block SIGINT in this (main) thread for the duration; it is delivered right after."""
     can = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
     if can:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(_STOP_SIGNALS))
     try:
         yield
     finally:
         if can:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, set(_STOP_SIGNALS))
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is (the runner and the loop below stop on KeyboardInterrupt)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt(received: list[int]) -> Iterator[None]:
+    """While running, SIGTERM and SIGHUP raise KeyboardInterrupt like SIGINT; ``received`` gets the number."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        raise _Stopped(signum)
+
+    previous = {}
+    for sig in _STOP_SIGNALS:
+        if sig != signal.SIGINT:
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _silence_stdout() -> None:
+    """After the reader closed stdout: point fd 1 at nothing, so exit-time flushes cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
 
 
 @dataclass
@@ -700,6 +783,10 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
     sink = AtomicOutput(options.output)
     chunks = chunked(read_lines(_CountingReader(source, stats), options.max_line_bytes), options.chunk_lines)
     interrupted = False
+    pipe_closed = False
+    received: list[int] = []
+    stop_guard = _stop_signals_interrupt(received)
+    stop_guard.__enter__()
     try:
         runner: ParallelRunner | None = None
         if in_process:
@@ -720,23 +807,35 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
                 progress.update()
         except KeyboardInterrupt:
             interrupted = True
+        except BrokenPipeError:
+            pipe_closed = True
         finally:
             interrupted = interrupted or bool(getattr(runner, "interrupted", False))
             close = getattr(blobs, "close", None)
             if close is not None:
                 close()
     except BaseException:
+        if sink.target is None:
+            _silence_stdout()
         sink.abort()
         progress.finish()
         raise
     finally:
+        stop_guard.__exit__(None, None, None)
         if source is not sys.stdin.buffer:
             source.close()
     progress.finish()
+    if pipe_closed:
+        _silence_stdout() if sink.target is None else sink.abort()
+        err.write(stats.summary() + "; stopped: the output was closed by its reader\n")
+        return EXIT_BROKEN_PIPE, stats
     if interrupted:
         kept = sink.abort(keep_partial=True)
-        err.write(stats.summary() + "; interrupted" + (f", partial output in {kept}" if kept else "") + "\n")
-        return EXIT_INTERRUPTED, stats
+        how = {int(getattr(signal, "SIGTERM", 15)): "terminated (SIGTERM)",
+               int(getattr(signal, "SIGHUP", 1)): "hung up (SIGHUP)"}.get(received[0], "interrupted") \
+            if received else "interrupted"
+        err.write(stats.summary() + f"; {how}" + (f", partial output in {kept}" if kept else "") + "\n")
+        return (128 + received[0] if received else EXIT_INTERRUPTED), stats
     sink.commit()
     err.write(stats.summary() + "\n")
     if stats.errors:

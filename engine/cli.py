@@ -90,9 +90,15 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--output", "-o", default=None, type=click.Path(), help="Write here instead of stdout (atomically).")
 @click.option("--fail-on", "fail_on", type=LEVEL_CHOICE, default=None,
-              help="Exit 1 if any case is rated at or above this level.")
+              help="Exit 1 if any case could be rated at or above this level (the worst case over its unknown "
+                   "facts, so an unknown cannot pass the gate).")
+@click.option("--fail-on-known", "fail_on_known", is_flag=True,
+              help="With --fail-on: compare the rating on the known facts only (the behaviour before 0.2).")
+@click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+              help="What-if: override a fact (repeatable; dotted path, list index as a number, null removes); "
+                   "the report shows what changed from the unmodified case.")
 def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, scenario: str | None, fmt: str,
-           output: str | None, fail_on: str | None) -> None:
+           output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...]) -> None:
     """Assess CASE files (YAML or JSON; '-' reads stdin) and print explained ratings.
 
     Input limits (file size, line length, nesting depth, ...) are set by
@@ -134,6 +140,9 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
                 results.append(engine.assess_plain(plain, as_of=day, scenario=scenario))
             else:
                 results.append(engine.assess_data(doc.data, as_of=day, scenario=scenario, file=doc.file))
+        if sets:  # what-if (issue 16): re-assess each case with the overrides, validated like the case
+            results = [_what_if(engine, doc, before, sets, day, scenario)
+                       for (doc, _), before in zip(docs, results, strict=True)]
     except AiriskError as exc:
         fail(exc)
     if fmt == "json":
@@ -150,8 +159,73 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
         write_output(data, output)
     except AiriskError as exc:
         fail(exc)
-    if fail_on and any(LEVEL_ORDER[r["rating"]] >= LEVEL_ORDER[fail_on] for r in results):
+    if fail_on and any(_gate(r, fail_on_known) >= LEVEL_ORDER[fail_on] for r in results):
         raise SystemExit(1)
+
+
+# --------------------------------------------------------------------------- bounds, what-if, explain (issue 16)
+
+
+def _gate(result: dict[str, Any], known_only: bool) -> int:
+    """The level a --fail-on gate compares: the worst case over the unknown facts (fails closed),
+    or with --fail-on-known the rating on the known facts. A case no dimension of which is
+    assessed has no level and passes."""
+    level = result["rating"] if known_only or not result.get("rating_range") else result["rating_range"][1]
+    return -1 if level is None else LEVEL_ORDER[level]
+
+
+def _what_if(engine: Any, doc: Any, before: dict[str, Any], sets: tuple[str, ...], day: str,
+             scenario: str | None) -> dict[str, Any]:
+    from engine import whatif
+    from engine.validation import plain_case
+
+    overrides = whatif.parse_sets(sets)
+    changed = whatif.apply(doc.data, overrides, doc.file)
+    if engine.rules.input == "case":
+        after = engine.assess_plain(plain_case(changed, file=doc.file), as_of=day, scenario=scenario)
+    else:
+        after = engine.assess_data(changed, as_of=day, scenario=scenario, file=doc.file)
+    after["what_if"] = whatif.diff(before, after, overrides)
+    out: dict[str, Any] = after
+    return out
+
+
+@click.command("explain")
+@click.argument("case")
+@click.option("--rules", "rules", multiple=True, type=click.Path(),
+              help="Ruleset file or directory (repeatable); default: bundled.")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Assess as of this date (default today).")
+@click.option("--scenario", default=None, help="Alternative date set declared by a ruleset.")
+@click.option("--below", type=LEVEL_CHOICE, default=None,
+              help="Find changes that bring each dimension below this level (default: below its own level).")
+@click.option("--dimension", type=click.Choice(["safety", "export_control", "overcapacity"]), default=None)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def explain_command(case: str, rules: tuple[str, ...], as_of: str | None, scenario: str | None, below: str | None,
+                    dimension: str | None, fmt: str) -> None:
+    """Counterfactuals: the smallest sets of changes to facts the user controls (choices) that
+    bring a dimension below a level, each verified by re-assessing the changed case.
+
+    Only facts marked "choice" in engine/levers.py are changed; circumstances (a chip's datasheet,
+    a site's country, a party's listing) never are."""
+    from engine.counterfactuals import find, render_text
+    from engine.limits import limits_from_env
+    from engine.safeyaml import load_file, load_text
+
+    try:
+        limits = limits_from_env()
+        doc = (load_text(sys.stdin.buffer.read(limits.max_bytes + 1), "<stdin>", limits) if case == "-"
+               else load_file(case, limits))
+        report = find(doc.data, rules=_load_rules(rules), below=below, dimension=dimension, as_of=as_of,
+                      scenario=scenario, file=doc.file)
+    except AiriskError as exc:
+        fail(exc)
+    if fmt == "json":
+        write_output(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n", None)
+    else:
+        write_output(render_text(report).encode(), None)
+
+
+main.add_command(explain_command)
 
 
 @main.command()
@@ -322,6 +396,8 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
       2    usage error: bad option, unreadable rules or input (no output written)
       3    one or more lines were errors (their records say why)
       130  interrupted (Ctrl-C): what was done is written, in order
+      129/143  hung up (SIGHUP) / terminated (SIGTERM): as Ctrl-C
+      141  the reader closed the output (`| head -1`): a quiet stop
     """
     try:
         if dask_address is not None:

@@ -402,20 +402,65 @@ class AlphaBound:
         return len(eq_fields) + others
 
     def peak(self) -> int:
+        # Iterative post-order: a chain of hundreds of conjuncts must not exhaust Python's stack.
         memo: dict[int, int] = {}
-
-        def p(node: _Alpha) -> int:
+        stack: list[tuple[_Alpha, bool]] = [(self.root, False)]
+        while stack:
+            node, expanded = stack.pop()
             if id(node) in memo:
-                return memo[id(node)]
+                continue
             if not node.children:
                 memo[id(node)] = 0
-                return 0
-            k = self._simultaneous(node)
-            worst = max(p(c) for c in node.children.values())
-            memo[id(node)] = max(k, k - 1 + worst)
-            return memo[id(node)]
+            elif not expanded:
+                stack.append((node, True))
+                stack.extend((c, False) for c in node.children.values() if id(c) not in memo)
+            else:
+                k = self._simultaneous(node)
+                worst = max(memo[id(c)] for c in node.children.values())
+                memo[id(node)] = max(k, k - 1 + worst)
+        return memo[id(self.root)]
 
-        return p(self.root)
+
+# --------------------------------------------------------------------------- expansion bounds
+
+MAX_ALTERNATIVES = 64
+"""Most alternatives (patterns joined per `some`, after expanding `all`/`any` around `some`) a rule may
+compile to: each is a join in the matching core, and `all` of N `any`s of two `some`s is 2^N."""
+MAX_CONDITIONS = 256
+"""Most condition nodes (comparisons, `all`, `any`, `not`, `some`) in one rule's `when`."""
+MAX_IN_VALUES = 256
+"""Most values in one `in` / `not_in` list (each is an alternative in the matching core)."""
+
+
+def expansion_problems(cond: C.Condition) -> list[tuple[str, str]]:
+    """(limit name, message) for each expansion bound ``cond`` exceeds, counted without expanding it."""
+    out: list[tuple[str, str]] = []
+    nodes = sum(1 for _ in C.walk(cond))
+    if nodes > MAX_CONDITIONS:
+        out.append(("MAX_CONDITIONS", f"the condition has {nodes} parts, more than the limit of {MAX_CONDITIONS}"))
+    widest = max((len(n.value) for n, _, _ in C.walk(cond) if isinstance(n, C.Cmp) and isinstance(n.value, tuple)),
+                 default=0)
+    if widest > MAX_IN_VALUES:
+        out.append(("MAX_IN_VALUES", f"an `in` list has {widest} values, more than the limit of {MAX_IN_VALUES}"))
+    alts = alternative_count(cond, MAX_ALTERNATIVES)
+    if alts > MAX_ALTERNATIVES:
+        out.append(("MAX_ALTERNATIVES", f"the condition expands to more than {MAX_ALTERNATIVES} alternatives "
+                                        "(`all` of `any`s that contain `some` multiply)"))
+    return out
+
+
+def alternative_count(cond: C.Condition, cap: int) -> int:
+    """len(_alternatives(cond)), capped at cap + 1, computed without building them."""
+    if not _has_some(cond) or isinstance(cond, C.Some):
+        return 1
+    if isinstance(cond, C.All):
+        total = 1
+        for child in cond.children:
+            total = min(total * alternative_count(child, cap), cap + 1)
+        return total
+    if isinstance(cond, C.Any_):
+        return min(sum(alternative_count(child, cap) for child in cond.children), cap + 1)
+    return 1
 
 
 # --------------------------------------------------------------------------- shards

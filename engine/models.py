@@ -165,7 +165,8 @@ class RuleSet:
 
 _OUTPUT_MODELS = {
     "Evidence", "CitationOut", "EffectiveWindow", "Duty", "Finding", "NeedsInformation", "TierResult",
-    "NotAssessed", "DimensionResult", "RulesetProvenance", "Provenance", "Assessment",
+    "NotAssessed", "DimensionResult", "DecisiveUnknown", "RangeFillings", "Coverage", "Bounds",
+    "RulesetProvenance", "Provenance", "Assessment",
 }
 
 

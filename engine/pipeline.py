@@ -17,12 +17,13 @@ from engine import conditions as C
 from engine.compiler import compile_rules
 from engine.errors import EngineError, InputError, Problem
 from engine.matcher import Matcher
-from engine.models import Rule, RuleSet, Window
-from engine.scoring import Scorer, overall
+from engine.models import LEVEL_ORDER, Rule, RuleSet, Window
+from engine.scoring import LEVELS, Scorer, overall
 from engine.text import _PLACEHOLDER, render_template
 from engine.version import __version__
 
 if TYPE_CHECKING:  # the case model loads on first use: a document ruleset never needs it
+    from engine.bounds import BoundsPlan
     from engine.case import Case
 
 
@@ -162,16 +163,25 @@ class Engine:
         kind = meta.get("kind")
         scoped_out, not_assessed, applicable = plan.scope(view, kind)
         findings = [plan.finding(rule_id, view) for rule_id in plan.in_order(fired, scoped_out)]
-        unknown = plan.needs_information(fired, view, scoped_out)
+        candidates = plan.candidates(view)
+        unknown = plan.needs_information(fired, view, scoped_out, candidates)
         if self._scorer is None:
             self._scorer = Scorer(self.rules, self._tier_dimension)
         dims = self._scorer.score(findings, view, not_assessed, applicable)
-        rating, explanation = overall(dims, self._titles)
+        rating_range, decisive, exact, fillings = plan.bounds(view, candidates - scoped_out if scoped_out
+                                                              else candidates, fired, scoped_out, dims,
+                                                              self._scorer)
+        rating, explanation = overall(dims, self._titles, rating_range, decisive)
         return {
             "case_id": meta["id"],
             "case_name": meta.get("name"),
             "kind": kind,
             "rating": rating,
+            "rating_range": rating_range,
+            "decisive_unknowns": decisive,
+            "coverage": {"assessed": [d for d, r in dims.items() if r["assessed"]],
+                         "not_assessed": [d for d, r in dims.items() if not r["assessed"]]},
+            "bounds": {"exact": exact, "range_fillings": fillings},
             "explanation": explanation,
             "dimensions": dims,
             "findings": findings,
@@ -183,6 +193,7 @@ class Engine:
                 "scenario": scenario,
                 "rulesets": plan.rulesets if self.share_static else [dict(r) for r in plan.rulesets],
             },
+            "what_if": None,
         }
 
     def verify(self, active: tuple[Rule, ...], fired: set[str], view: dict[str, Any]) -> None:
@@ -234,6 +245,7 @@ class _Plan:
         self.position = {r.id: i for i, r in enumerate(active)}
         self._prepared: dict[str, tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]] = {}
         self._unknown: dict[str, C.Missing] = {}
+        self._bounds: BoundsPlan | None = None
         self.rulesets = [
             {"id": rs.id, "version": rs.version, "sha256": rs.sha256, "rules": len(rs.rules),
              "rules_in_force": sum(1 for r in active if r.ruleset_id == rs.id)}
@@ -316,8 +328,8 @@ class _Plan:
             out["would_change"] = _render(rule.would_change or "", view, {})
         return out
 
-    def needs_information(self, fired: set[str], view: dict[str, Any], skip: set[str]) -> list[dict[str, Any]]:
-        """The rules in force, applicable and not fired, whose condition is unknown for want of facts."""
+    def candidates(self, view: dict[str, Any]) -> set[str]:
+        """The rules in force that read a fact absent from ``view`` (only they can be unknown)."""
         candidates: set[str] = set()
         if type(view) is dict:
             absent: set[str] | frozenset[str] = self._top_keys - view.keys()
@@ -336,6 +348,12 @@ class _Plan:
                 for get, ids in paths:
                     if any(get(item) is C.MISSING for item in items):
                         candidates |= ids
+        return candidates
+
+    def needs_information(self, fired: set[str], view: dict[str, Any], skip: set[str],
+                          candidates: set[str] | None = None) -> list[dict[str, Any]]:
+        """The rules in force, applicable and not fired, whose condition is unknown for want of facts."""
+        candidates = set(self.candidates(view) if candidates is None else candidates)
         out = []
         candidates -= fired
         for rule_id in sorted(candidates - skip if skip else candidates, key=self.position.__getitem__):
@@ -349,6 +367,33 @@ class _Plan:
                             "missing": sorted(missing)})
         return out
 
+
+    def bounds(self, view: dict[str, Any], candidates: set[str], fired: set[str], skip: set[str],
+               dims: dict[str, dict[str, Any]], scorer: Scorer) -> tuple[
+                   list[str] | None, list[dict[str, Any]], bool, dict[str, Any] | None]:
+        """Fill each dimension's ``level_range``, ``decisive_unknowns`` and ``range_fillings``
+        (engine.bounds); return the overall (rating_range, decisive unknowns, exact, fillings)."""
+        names = tuple(dims)
+        known = [LEVEL_ORDER[d["level"]] if d["assessed"] else None for d in dims.values()]
+        if not candidates:  # nothing unknown can move a level: the range is the known level
+            rated = [x for x in known if x is not None]
+            level = LEVELS[max(rated)] if rated else None
+            return ([level, level] if level else None), [], True, (
+                {"best": {}, "worst": {}} if level else None)
+        from engine.bounds import BoundsPlan, compute
+
+        if self._bounds is None:
+            self._bounds = BoundsPlan(self.active, names)
+        applicable_fired = fired - skip if skip else fired
+        result = compute(self._bounds, view, sorted(candidates, key=self.position.__getitem__), applicable_fired,
+                         [d["assessed"] for d in dims.values()], scorer.level_of)
+        for name, out in zip(names, result["dims"], strict=True):
+            d = dims[name]
+            if out["range"] is not None:
+                d["level_range"] = out["range"]
+                d["decisive_unknowns"] = out["decisive"]
+                d["range_fillings"] = out["witnesses"]
+        return result["range"], result["decisive"], result["exact"], result["witnesses"]
 
 
 def _finding_fields(rule: Rule, window: Window, citations: list[dict[str, Any]], message: str | None,

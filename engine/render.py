@@ -8,7 +8,7 @@ from typing import Any, TextIO
 import orjson
 
 from engine.models import SEVERITY_ORDER
-from engine.text import format_value
+from engine.text import escape_invisible, format_value
 
 _LEVEL_COLOUR = {"low": "32", "medium": "33", "high": "31", "critical": "1;31"}
 
@@ -45,23 +45,84 @@ def _by_severity(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(findings, key=lambda f: (-SEVERITY_ORDER[f["severity"]], -f["points"], f["rule_id"]))
 
 
-def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
-    """A report readable at a glance: summary, dimension table, findings with evidence."""
-    lines = []
+def headline(a: dict[str, Any], colour: bool = False) -> str:
+    """``LOW — could be CRITICAL: 2 decisive facts unknown (…)``, or the rating alone when no
+    unknown fact could raise it, or ``NOT ASSESSED``."""
     rating = a["rating"]
+    if rating is None:
+        return "NOT ASSESSED"
+    text = _c(rating.upper(), _LEVEL_COLOUR[rating], colour)
+    worst = (a.get("rating_range") or [rating, rating])[1]
+    if worst != rating:
+        facts = [u["fact"] for u in a["decisive_unknowns"]]
+        shown = ", ".join(facts[:3]) + (", …" if len(facts) > 3 else "")
+        text += (f" — could be {_c(worst.upper(), _LEVEL_COLOUR[worst], colour)}: {len(facts)} decisive "
+                 f"fact{'s' if len(facts) != 1 else ''} unknown" + (f" ({shown})" if facts else ""))
+    return text
+
+
+def next_steps(a: dict[str, Any], limit: int = 3) -> list[str]:
+    """What to do first: the decisive unknowns to collect, then the top remedies of the findings
+    that drive the rating."""
+    from engine.levers import collect_hint
+
+    steps = []
+    for u in a["decisive_unknowns"]:
+        steps.append(f"Collect {collect_hint(u['fact'])}: it decides {', '.join(u['rules'][:6])}"
+                     + (" …" if len(u["rules"]) > 6 else ""))
+    by_id = {f["rule_id"]: f for f in a["findings"]}
+    seen: set[str] = set()
+    remedies = []
+    ranked = sorted((d for d in a["dimensions"].values() if d["assessed"] and d["level"] != "low"),
+                    key=lambda d: -SEVERITY_ORDER[d["level"]])
+    for d in ranked:
+        for rid in d["drivers"]:
+            f = by_id.get(rid)
+            if f and f["remediation"] and f["remediation"] not in seen:
+                seen.add(f["remediation"])
+                remedies.append(f"{f['remediation']} ({rid}, {f['severity']})")
+    return steps + remedies[:limit]
+
+
+def _level_cell(d: dict[str, Any]) -> str:
+    return d["level"] if d["assessed"] else "not assessed"
+
+
+def _range_cell(d: dict[str, Any]) -> str:
+    r = d.get("level_range")
+    if not r:
+        return "-"
+    return r[0] if r[0] == r[1] else f"{r[0]}–{r[1]}"
+
+
+def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
+    """A report readable at a glance: headline, next steps, dimension table, findings with evidence."""
+    lines = []
     lines.append(f"{a['case_id']}  {a.get('case_name') or ''}".rstrip())
-    lines.append(f"Rating: {_c(rating.upper(), _LEVEL_COLOUR[rating], colour)}   as of {a['provenance']['as_of']}"
+    lines.append(f"Rating: {headline(a, colour)}   as of {a['provenance']['as_of']}"
                  + (f"   scenario {a['provenance']['scenario']}" if a["provenance"]["scenario"] else ""))
     lines.append(a["explanation"])
+    if a.get("what_if"):
+        from engine.whatif import render_text as what_if_lines
+
+        lines.append("")
+        lines += what_if_lines(a["what_if"])
+    steps = next_steps(a)
+    if steps:
+        lines.append("")
+        lines.append("Next steps:")
+        lines += [f"- {step}" for step in steps]
     lines.append("")
-    lines.append(f"{'dimension':<16} {'level':<9} {'score':>5}  {'findings':>8}  confidence")
+    lines.append(f"{'dimension':<16} {'level':<13} {'range':<16} {'score':>5}  {'findings':>8}  confidence")
     for name, d in a["dimensions"].items():
-        level = f"{d['level']:<9}"
+        level = f"{_level_cell(d):<13}"
         missing = f"  missing: {', '.join(d['missing_facts'])}" if d["missing_facts"] else ""
         if not d["assessed"]:
-            missing = "  not assessed: the case describes nothing these rules are about"
-        lines.append(f"{name:<16} {_c(level, _LEVEL_COLOUR[d['level']], colour)} {d['score']:>5g}  "
-                     f"{d['findings']:>8}  {d['confidence']:.0%}{missing}")
+            missing = "  the case describes nothing these rules are about"
+        lines.append(f"{name:<16} {_c(level, _LEVEL_COLOUR.get(d['level'] or '', '2'), colour)} "
+                     f"{_range_cell(d):<16} {d['score']:>5g}  {d['findings']:>8}  {d['confidence']:.0%}{missing}")
+        if d["decisive_unknowns"]:
+            lines.append(f"  decisive unknowns: {', '.join(u['fact'] for u in d['decisive_unknowns'])}")
         if d["not_assessed"]["rules"]:
             na = d["not_assessed"]
             lines.append(f"  not assessed: {na['rules']} rule(s) about {', '.join(na['missing_sections'])}, "
@@ -99,16 +160,27 @@ def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
     lines.append(f"airisk {prov['engine_version']}; rulesets: " + ", ".join(
         f"{r['id']} {r['version']} ({r['rules_in_force']}/{r['rules']} in force, sha256 {r['sha256'][:12]})"
         for r in prov["rulesets"]))
-    return "\n".join(lines) + "\n"
+    return escape_invisible("\n".join(lines) + "\n")
 
 
 def render_markdown(a: dict[str, Any]) -> str:
     """A Markdown report for tickets and audit files."""
     out = [f"# {a['case_id']}: {a.get('case_name') or ''}".rstrip(), "",
-           f"**Rating: {a['rating'].upper()}** (as of {a['provenance']['as_of']})", "", a["explanation"], "",
-           "| dimension | level | score | findings | confidence |", "|---|---|---:|---:|---:|"]
+           f"**Rating: {headline(a)}** (as of {a['provenance']['as_of']})", "", a["explanation"], ""]
+    if a.get("what_if"):
+        from engine.whatif import render_text as what_if_lines
+
+        first, *rest = what_if_lines(a["what_if"])
+        out += [f"## {first}", ""] + [f"- {line}" for line in rest] + [""]
+    steps = next_steps(a)
+    if steps:
+        out += ["## Next steps", ""] + [f"- {step}" for step in steps] + [""]
+    out += ["| dimension | level | range | score | findings | confidence | decisive unknowns |",
+            "|---|---|---|---:|---:|---:|---|"]
     for name, d in a["dimensions"].items():
-        out.append(f"| {name} | {d['level']} | {d['score']:g} | {d['findings']} | {d['confidence']:.0%} |")
+        decisive = ", ".join(f"`{u['fact']}`" for u in d["decisive_unknowns"])
+        out.append(f"| {name} | {_level_cell(d)} | {_range_cell(d)} | {d['score']:g} | {d['findings']} | "
+                   f"{d['confidence']:.0%} | {decisive} |")
     out.append("")
     for d in a["dimensions"].values():
         for tier in d["tiers"].values():
@@ -140,4 +212,4 @@ def render_markdown(a: dict[str, Any]) -> str:
         for n in a["needs_information"]:
             out.append(f"- {n['rule_id']} {n['title']}: missing {', '.join(f'`{m}`' for m in n['missing'])}")
         out.append("")
-    return "\n".join(out)
+    return escape_invisible("\n".join(out))

@@ -10,6 +10,7 @@ import copy
 import datetime as dt
 import hashlib
 import math
+import os
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -652,6 +653,12 @@ def parse_ruleset(doc: Document) -> Ruleset:
 
     for i, raw in enumerate(raw_rules):
         cond = C.nnf(C.parse(raw["when"]))
+        from engine.compiler import expansion_problems
+
+        for limit, message in expansion_problems(cond):
+            problems.add(doc.where(["rules", i, "when"], f"rule {raw['id']}: {message} (engine.compiler.{limit}; "
+                                   "see docs/limits.md)", code="too_complex",
+                                   hint="split the rule into several rules, or use a data table"))
         case_paths, item_paths = C.references(cond)
         lists = set(item_paths)
         for field in ("message", "remediation", "would_change"):
@@ -722,6 +729,12 @@ def load_ruleset_file(path: str | Path, display: str | None = None) -> Ruleset:
     path = Path(path)
     name = display or str(path)
     try:
+        from engine.cache import blocks
+
+        if blocks(os.stat(path).st_mode):
+            # A FIFO would block until some other process writes to it: rulesets are files.
+            raise RulesetError(Problem(message="a ruleset must be a regular file, not a FIFO, socket or "
+                                       "directory", file=name, code="io_error"))
         with path.open("rb") as fh:
             # Bounded: `--rules /dev/zero` or a huge file must fail on the size limit, not exhaust memory.
             raw = fh.read(RULESET_LIMITS.max_bytes + 1)
@@ -729,6 +742,11 @@ def load_ruleset_file(path: str | Path, display: str | None = None) -> Ruleset:
         raise RulesetError(
             Problem(message=f"cannot read ruleset: {exc.strerror}", file=name, code="io_error")
         ) from None
+    return load_ruleset_bytes(raw, name)
+
+
+def load_ruleset_bytes(raw: bytes, name: str) -> Ruleset:
+    """Validate and type one ruleset from the bytes read (its SHA-256 is of these bytes)."""
     doc = load_text(raw, name, RULESET_LIMITS, syntax_of(name))
     ruleset = parse_ruleset(doc)
     return _with_sha(ruleset, hashlib.sha256(raw).hexdigest())
@@ -805,20 +823,29 @@ def load_rules(paths: Sequence[str | Path] | str | Path | None = None) -> RuleSe
 
 
 def _load_cached(files: list[Path], names: list[str]) -> RuleSet:
-    """combine(load each file), reused from the on-disk cache when nothing it depends on changed."""
+    """combine(load each file), reused from the on-disk cache when nothing it depends on changed.
+
+    Each file is read once: the entry is keyed by the bytes read and built from the same
+    bytes, so a ruleset rewritten meanwhile cannot leave one version's rules under the
+    other's key (nor a provenance SHA-256 of bytes that were not compiled)."""
     from dataclasses import replace
 
-    from engine.cache import cached, key_of
+    from engine.cache import cached, key_of, key_of_bytes, read_bounded
 
+    raws = [read_bounded(f, RULESET_LIMITS.max_bytes) for f in files]
+    if any(raw is None for raw in raws):  # unreadable or not a regular file: the loader says which, located
+        return combine(load_ruleset_file(f, display=n) for f, n in zip(files, names, strict=True))
     try:
         tables = sorted(bundled("rulesets/data").glob("*.yaml"))
-        key = key_of([*files, *tables], *names)
+        key = key_of_bytes([(f.name, raw) for f, raw in zip(files, raws, strict=True)],
+                           key_of(tables), *names)
     except OSError as exc:
         raise RulesetError(
             Problem(message=f"cannot read ruleset: {exc.strerror}", file=str(exc.filename), code="io_error")
         ) from None
     ruleset = cached(
-        "rules", key, lambda: combine(load_ruleset_file(f, display=n) for f, n in zip(files, names, strict=True))
+        "rules", key,
+        lambda: combine(load_ruleset_bytes(raw, n) for raw, n in zip(raws, names, strict=True) if raw is not None),
     )
     return replace(ruleset, cache_key=key) if ruleset.cache_key != key else ruleset
 

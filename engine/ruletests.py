@@ -345,7 +345,16 @@ def load_table(path: str | Path) -> RuleTable:
                                           code="path_escape", hint="keep case files inside the project"))
                 case_cache[target] = {}
             if target not in case_cache:
+                from engine.cache import blocks
+
                 try:
+                    blocking = blocks(os.stat(target).st_mode)  # a FIFO would block until another process writes
+                except OSError:
+                    blocking = False  # the loader reports it, located
+                try:
+                    if blocking:
+                        raise AiriskError(Problem(message="not a regular file (a FIFO, socket or directory)",
+                                                  file=case_display, code="io_error"))
                     case_cache[target] = load_file(str(target), display=case_display).data
                 except AiriskError as exc:
                     problems.extend(

@@ -477,7 +477,11 @@ def load_file(path: str, limits: Limits = DEFAULT_LIMITS, display: str | None = 
     reading it whole."""
     name = display or path
     try:
-        with open(path, "rb") as fh:
+        # O_NONBLOCK: opening a FIFO nobody writes to would wait forever; opened so, it reads as
+        # empty (and is refused) unless a writer is there (`<(...)`), then reads normally.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            os.set_blocking(fd, True)
             size = os.fstat(fh.fileno()).st_size
             if size > limits.max_bytes:
                 raise InputError(Problem(message=f"file is larger than {limits.max_bytes} bytes ({size})",

@@ -38,6 +38,20 @@ class Scorer:
             schemes = tuple((name, scheme, {t: i for i, t in enumerate(scheme.order)})
                             for name, scheme in rules.tiers.items() if tier_dimension.get(name) == dim)
             self._dims.append((dim, policy, levels, key_facts, schemes))
+        self._levels = [(levels, policy.severity_floor) for _, policy, levels, _, _ in self._dims]
+
+    def level_of(self, index: int, points: float, top: int) -> int:
+        """The level rank the policy of dimension ``index`` gives a points total and a top
+        severity rank (-2: no scored finding), exactly as ``score`` computes it."""
+        levels, floor = self._levels[index]
+        score = min(100.0, round(points, 6))
+        level = 0
+        for rank, (_, threshold) in enumerate(levels, start=1):
+            if score >= threshold:
+                level = rank
+        if floor and top > level:
+            level = top
+        return level
 
     def score(self, findings: list[dict[str, Any]], view: dict[str, Any],
               not_assessed: dict[str, dict[str, Any]] | None = None,
@@ -69,7 +83,11 @@ class Scorer:
             if policy.severity_floor and scored and top > LEVEL_ORDER[level]:
                 level = LEVELS[top]
                 floor_driven = True
-            if level == "low":
+            # A dimension none of whose rules applies to this case (a chatbot has no facility) is
+            # reported as not assessed: no level (not "low"), and no list of "missing" facts it
+            # was never about.
+            assessed = applicable is None or applicable.get(dim, 0) > 0
+            if level == "low" or not assessed:
                 drivers: list[str] = []
             elif floor_driven:
                 ranked = sorted(scored, key=lambda f: (-severity_rank[f["severity"]], -f["points"], f["rule_id"]))
@@ -82,9 +100,6 @@ class Scorer:
                     total += f["points"]
                     if total >= policy.thresholds[level]:
                         break
-            # A dimension none of whose rules applies to this case (a chatbot has no facility) is
-            # reported as not assessed, with no list of "missing" facts it was never about.
-            assessed = applicable is None or applicable.get(dim, 0) > 0
             missing = [k for k, get in key_facts if get(view) is C.MISSING] if assessed else []
             confidence = (0.0 if not assessed else 1.0 if not key_facts
                           else round(1 - len(missing) / len(key_facts), 4))
@@ -105,12 +120,15 @@ class Scorer:
             gap = (not_assessed or {}).get(dim)
             out[dim] = {
                 "assessed": assessed,
-                "level": level,
+                "level": level if assessed else None,
+                "level_range": [level, level] if assessed else None,
                 "score": score,
                 "findings": len(own),
                 "drivers": drivers,
                 "confidence": confidence,
                 "missing_facts": missing,
+                "decisive_unknowns": [],
+                "range_fillings": {"best": {}, "worst": {}} if assessed else None,
                 "tiers": tiers,
                 "duties": duties,
                 "not_assessed": ({"rules": gap["rules"], "missing_sections": list(gap["missing_sections"])}
@@ -127,13 +145,31 @@ def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[
     return Scorer(rules, tier_dimension).score(findings, view, not_assessed, applicable)
 
 
-def overall(dimensions: dict[str, dict[str, Any]], titles: dict[str, str]) -> tuple[str, str]:
-    """(rating, explanation): the highest dimension level, and what drove it."""
-    rating = max((d["level"] for d in dimensions.values()), key=LEVEL_ORDER.__getitem__, default="low")
+def overall(dimensions: dict[str, dict[str, Any]], titles: dict[str, str],
+            rating_range: list[str] | None = None,
+            decisive: list[dict[str, Any]] | None = None) -> tuple[str | None, str]:
+    """(rating, explanation): the highest level among the assessed dimensions, what drove it,
+    which dimensions it covers, and how bad it could be while decisive facts are unknown.
+
+    The rating is None when no dimension is assessed (nothing in the case is about any rule)."""
+    covered = [dim for dim, d in dimensions.items() if d["assessed"]]
+    skipped = [dim for dim, d in dimensions.items() if not d["assessed"]]
+    scope = (f" Covers {', '.join(covered)}" + (f"; not assessed: {', '.join(skipped)}." if skipped else ".")
+             if covered else "")
+    if not covered:
+        return None, "Not assessed: no rule applies to what the case describes."
+    rating = max((dimensions[dim]["level"] for dim in covered), key=LEVEL_ORDER.__getitem__)
+    could = ""
+    if rating_range is not None and rating_range[1] != rating:
+        named = ", ".join(d["fact"] for d in (decisive or [])[:5])
+        count = len(decisive or [])
+        could = (f" Could be {rating_range[1].upper()}: {count} decisive fact{'s' if count != 1 else ''} unknown"
+                 + (f" ({named}{', …' if count > 5 else ''})" if named else "") + ".")
     if rating == "low":
-        return rating, "Rated LOW: no dimension reached medium."
+        return rating, "Rated LOW: no assessed dimension reached medium." + could + scope
     parts = []
-    for dim, result in dimensions.items():
+    for dim in covered:
+        result = dimensions[dim]
         if result["level"] != rating:
             continue
         named = "; ".join(f"{rid} ({titles.get(rid, '')})" for rid in result["drivers"][:5])
@@ -141,4 +177,4 @@ def overall(dimensions: dict[str, dict[str, Any]], titles: dict[str, str]) -> tu
         if more > 0:
             named += f"; and {more} more"
         parts.append(f"{dim} is {rating} (score {result['score']:g}) driven by {named}")
-    return rating, f"Rated {rating.upper()}: " + " | ".join(parts) + "."
+    return rating, f"Rated {rating.upper()}: " + " | ".join(parts) + "." + could + scope

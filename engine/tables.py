@@ -17,18 +17,20 @@ from engine.safeyaml import load_file
 
 def _load(name: str) -> dict[str, Any]:
     """A table's data, reused from the on-disk cache (engine.cache) while the file is unchanged."""
-    from engine.cache import cached, key_of
+    from engine.cache import cached, key_of_bytes, read_bounded
+    from engine.safeyaml import load_text
 
     path = bundled("rulesets/data") / name
     display = f"rulesets/data/{name}"
+    raw = read_bounded(path)  # read once: the entry is keyed by, and built from, these bytes
 
     def read() -> dict[str, Any]:
-        doc = load_file(str(path), display=display)
+        doc = load_file(str(path), display=display) if raw is None else load_text(raw, display)
         if not isinstance(doc.data, dict):
             raise RulesetError(Problem(message="a data table must be a mapping", file=doc.file, line=1))
         return doc.data
 
-    return cached("table", key_of([path], display), read)
+    return cached("table", key_of_bytes([(name, raw)], display), read)
 
 
 def _day(value: Any) -> str | None:

@@ -13,6 +13,17 @@ from typing import Any
 
 from engine import conditions as C
 
+# Bidirectional controls (embeddings, overrides, isolates, marks) and invisible separators can make a
+# terminal or a report show a different name than the data holds (U+202E reverses what follows).
+# ZWNJ and ZWJ (U+200C, U+200D) are kept: Persian, Indic scripts and emoji need them.
+_INVISIBLE = re.compile("[\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def escape_invisible(text: str) -> str:
+    """``text`` with bidi controls and invisible format characters shown as ``<U+202E>``."""
+    return _INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)(?::([^{}]*))?\}")
 
 

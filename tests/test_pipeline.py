@@ -55,8 +55,16 @@ def test_every_example_case_assesses_and_its_json_fits_the_assessment_schema(pat
     jsonschema.validate(data, schema("assessment"))
     assert data["case_id"] and data["rating"] in LEVEL_ORDER
     for dim in ("safety", "export_control", "overcapacity"):
-        assert data["dimensions"][dim]["level"] in LEVEL_ORDER
-        assert 0 <= data["dimensions"][dim]["score"] <= 100
+        d = data["dimensions"][dim]
+        # Not assessed is not low (issue 16): a dimension none of whose rules applies has no level.
+        if d["assessed"]:
+            assert d["level"] in LEVEL_ORDER
+            best, worst = d["level_range"]
+            assert LEVEL_ORDER[best] <= LEVEL_ORDER[d["level"]] <= LEVEL_ORDER[worst]
+            assert isinstance(d["decisive_unknowns"], list)
+        else:
+            assert d["level"] is None and d["level_range"] is None and d["decisive_unknowns"] == []
+        assert 0 <= d["score"] <= 100
     for finding in data["findings"]:
         assert finding["citations"], finding["rule_id"]
         assert finding["evidence"], finding["rule_id"]
