@@ -32,7 +32,6 @@ from engine.compiler import Shard
 from engine.errors import EngineError, Problem
 
 _names = itertools.count()
-_SID_NOT_FOUND = "error code: 309"  # ERR_SID_NOT_FOUND: no state to delete (nothing was asserted)
 
 
 class Matcher:
@@ -82,10 +81,9 @@ class Matcher:
             else:
                 _, state = _dre.retract_facts(handle, batch)
                 cls._drain(handle, state, None)
-        except Exception as exc:
-            if _SID_NOT_FOUND not in str(exc):
-                raise EngineError(Problem(message=f"durable-rules could not forget the case facts: {exc}",
-                                          code="engine_error")) from None
+        except Exception as exc:  # the state exists: a dispatched action or an assertion made it
+            raise EngineError(Problem(message=f"durable-rules could not forget the case facts: {exc}",
+                                      code="engine_error")) from None
 
     @staticmethod
     def _drain(handle: int, state: int, fired: set[str] | None) -> int:
