@@ -162,33 +162,64 @@ def _has_list(res: Residual) -> bool:
     return False
 
 
-def evaluate_residual(res: Residual, assign: dict[str, Any]) -> bool | None:
-    """Kleene truth of a residual under a partial filling: facts in ``assign`` have that value
-    (``UNKNOWN``: stay absent); facts not in it are free (either), so the truth is monotone."""
+Evaluator = Any  # (assign) -> True | False | None
+
+
+def compile_eval(res: Residual) -> Evaluator:
+    """The Kleene truth of a residual as a function of a partial filling: facts in ``assign``
+    have that value (``UNKNOWN``: stay absent); facts not in it are free (either), so the truth
+    is monotone. Built once per residual: the exploration evaluates it at every step."""
     if res is True or res is False:
-        return bool(res)
+        const = bool(res)
+        return lambda assign: const
     tag = res[0]
     if tag == "c":
-        v = assign.get(res[1], UNKNOWN)
-        return None if v is UNKNOWN else bool(res[4](v))
+        fact, test = res[1], res[4]
+
+        def cmp(assign: dict[str, Any]) -> bool | None:
+            v = assign.get(fact, UNKNOWN)
+            return None if v is UNKNOWN else bool(test(v))
+
+        return cmp
     if tag == "e":
-        if res[1] not in assign:
-            return None  # not yet assigned: it may stay absent or be given
-        return bool((assign[res[1]] is not UNKNOWN) == res[2])
+        fact, want = res[1], bool(res[2])
+
+        def exists(assign: dict[str, Any]) -> bool | None:
+            if fact not in assign:
+                return None  # not yet assigned: it may stay absent or be given
+            return (assign[fact] is not UNKNOWN) == want
+
+        return exists
     if tag == "n":
-        r = evaluate_residual(res[1], assign)
-        return None if r is None else not r
+        inner = compile_eval(res[1])
+
+        def not_(assign: dict[str, Any]) -> bool | None:
+            r = inner(assign)
+            return None if r is None else not r
+
+        return not_
     if tag == "u":
-        return None
-    stop = tag == "o"
-    result: bool | None = not stop
-    for part in res[1]:
-        r = evaluate_residual(part, assign)
-        if r is stop:
-            return stop
-        if r is None:
-            result = None
-    return result
+        return lambda assign: None
+    parts = tuple(compile_eval(p) for p in res[1])
+    stop: bool = tag == "o"
+    otherwise = not stop
+
+    def junction(assign: dict[str, Any]) -> bool | None:
+        result: bool | None = otherwise
+        for part in parts:
+            r = part(assign)
+            if r is stop:
+                return bool(r)
+            if r is None:
+                result = None
+        return result
+
+    return junction
+
+
+def evaluate_residual(res: Residual, assign: dict[str, Any]) -> bool | None:
+    """Kleene truth of a residual under a partial filling (see ``compile_eval``)."""
+    return compile_eval(res)(assign)  # type: ignore[no-any-return]
 
 
 def residual_leaves(res: Residual, out: dict[str, list[tuple[str, Any]]]) -> dict[str, list[tuple[str, Any]]]:
@@ -246,8 +277,27 @@ def _date(v: Any) -> dt.date | None:
         return None
 
 
+_CANDIDATES: dict[tuple[tuple[str, Any], ...], tuple[list[Any], bool]] = {}
+
+
 def candidate_values(leaves: list[tuple[str, Any]]) -> tuple[list[Any], bool]:
-    """(values to try for one fact, whether they cover every class the comparisons distinguish)."""
+    """(values to try for one fact, whether they cover every class the comparisons distinguish).
+
+    A function of the comparisons alone, kept per process (the rules name few thresholds). The
+    lists returned are shared: callers copy before changing them."""
+    key = tuple(leaves)
+    try:
+        found = _CANDIDATES.get(key)
+    except TypeError:  # an unhashable value: work it out each time
+        return _candidate_values(leaves)
+    if found is None:
+        found = _candidate_values(leaves)
+        if len(_CANDIDATES) < 16384:
+            _CANDIDATES[key] = found
+    return found
+
+
+def _candidate_values(leaves: list[tuple[str, Any]]) -> tuple[list[Any], bool]:
     numbers: set[float] = set()
     texts: set[str] = set()
     ordered_texts: set[str] = set()
@@ -332,6 +382,9 @@ class BoundsPlan:
                            SEVERITY_ORDER[r.severity])
             for r in active if r.dimension in index}
         self.memo: dict[Any, dict[str, Any]] = {}
+        #: Explored groups by their rules and residuals, with the steps each took (groups recur
+        #: across cases far more often than whole cases do: the same datasheet gap, say).
+        self.groups: dict[Any, tuple[int, bool, _Group]] = {}
 
 
 # An outcome: per dimension (points, top severity rank); combined by adding and by max.
@@ -367,10 +420,11 @@ class _Group:
     reach: dict[Outcome, dict[str, Any] | None]  # outcome -> a filling reaching it (None: not found)
     branches: list[tuple[str, tuple[frozenset[Outcome], ...]]]  # (fact, outcomes under each of its values)
     exact: bool
+    overran: bool = False  # the exploration stopped (budget or size) and this is the sound fallback
 
 
-def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[RuleInfo], n: int,
-             budget: list[int]) -> _Group:
+def _explore(facts_of: list[set[str]], residuals: list[Residual], evals: list[Evaluator], rules: list[RuleInfo],
+             n: int, budget: list[int]) -> _Group:
     leaves: dict[str, list[tuple[str, Any]]] = {}
     for r in residuals:
         residual_leaves(r, leaves)
@@ -389,59 +443,72 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[Ru
     branches: dict[tuple[str, tuple[frozenset[Outcome], ...]], None] = {}
     assign: dict[str, Any] = {}
     if len(rules) == 1:
-        return _single(facts, values, residuals[0], facts_of, rules, n, exact, budget)
+        return _single(facts, values, residuals[0], evals[0], facts_of, rules, n, exact, budget)
 
     truths: list[bool | None] = [None] * len(residuals)
     searched: dict[tuple[int, str], list[tuple[bool, dict[str, Any]]]] = {}
+    readers: dict[str, frozenset[int]] = {
+        f: frozenset(k for k, fs in enumerate(facts_of) if f in fs) for f in facts}
+    fact_idx = [[i for i, f in enumerate(facts) if f in fs] for fs in facts_of]  # each rule's facts, in order
+    outcome_of: dict[frozenset[int], Outcome] = {}
 
-    def dfs(idx: int, open_rules: list[int]) -> frozenset[Outcome]:
+    def dfs(idx: int, open_rules: list[int], changed: str | None) -> frozenset[Outcome]:
         budget[0] -= 1
         if budget[0] < 0:
             raise _TooBig
         # Assigning facts never undoes a decided residual (a fact not yet assigned is free, not
-        # absent), so only the rules still open need evaluating.
+        # absent), so only the rules still open need evaluating, and of those only the ones that
+        # read the fact just set: the others are as open as they were one step up.
         still = []
+        touched = readers[changed] if changed is not None else None
         for k in open_rules:
-            t = evaluate_residual(residuals[k], assign)
-            truths[k] = t
-            if t is None:
+            if touched is None or k in touched:
+                t = evals[k](assign)
+                truths[k] = t
+                if t is None:
+                    still.append(k)
+            else:
                 still.append(k)
-        open_facts = set().union(*(facts_of[k] for k in still)) if still else set()
-        while idx < len(facts) and facts[idx] not in open_facts:
+        open_set = frozenset(still)
+        while idx < len(facts) and open_set.isdisjoint(readers[facts[idx]]):
             idx += 1
         if idx == len(facts) or uses[facts[idx]] == 1:
             # Every shared fact is set: each open rule's remaining facts are its own, so the rules
             # choose independently between firing and not (whichever their own facts can reach).
             w0 = {f: v for f, v in assign.items() if v is not UNKNOWN}
-            fired_now = [rules[k] for k in range(len(rules)) if truths[k] is True]
-            combos: list[tuple[list[RuleInfo], frozenset[int], dict[str, Any]]] = [(fired_now, frozenset(), w0)]
+            fired_now = frozenset(k for k in range(len(rules)) if truths[k] is True)
+            combos: list[tuple[frozenset[int], frozenset[int], dict[str, Any]]] = [(fired_now, frozenset(), w0)]
             either: dict[int, list[str]] = {}
             for k in still:
-                own = [i for i in range(idx, len(facts)) if facts[i] in facts_of[k]]
+                own = [i for i in fact_idx[k] if i >= idx]
                 # The rule's options depend only on the shared facts it reads: search once per setting.
-                memo_key = (k, repr([assign.get(f, UNKNOWN) for f in facts[:idx] if f in facts_of[k]]))
+                memo_key = (k, repr([assign.get(facts[i], UNKNOWN) for i in fact_idx[k] if i < idx]))
                 options = searched.get(memo_key)
                 if options is None:
                     options = searched[memo_key] = [
                         (fire, w) for fire in (False, True)
-                        if (w := _search(residuals[k], assign, [facts[i] for i in own],
+                        if (w := _search(evals[k], assign, [facts[i] for i in own],
                                          [values[i] for i in own], fire, budget)) is not None]
                 if len(options) == 2:
                     either[k] = [facts[i] for i in own]
-                combos = [([*fr, rules[k]] if fire else fr, ks | {k} if fire else ks, {**cw, **w})
+                combos = [(fr | {k} if fire else fr, ks | {k} if fire else ks, {**cw, **w})
                           for fr, ks, cw in combos for fire, w in options]
                 if len(combos) > 64:
                     raise _TooBig
             found = set()
+            outcomes = []
             for fr, _, w in combos:
-                o = _outcome(fr, n)
+                o = outcome_of.get(fr)
+                if o is None:
+                    o = outcome_of[fr] = _outcome((rules[i] for i in sorted(fr)), n)
+                outcomes.append(o)
                 found.add(o)
                 if o not in reach or len(w) < len(reach[o] or {}):
                     reach[o] = w
             # A fact of one rule only is decisive when that rule can go either way here.
             for k, own_facts in either.items():
-                fires = frozenset(_outcome(fr, n) for fr, ks, _ in combos if k in ks)
-                quiet = frozenset(_outcome(fr, n) for fr, ks, _ in combos if k not in ks)
+                fires = frozenset(o for o, (_, ks, _) in zip(outcomes, combos, strict=True) if k in ks)
+                quiet = frozenset(o for o, (_, ks, _) in zip(outcomes, combos, strict=True) if k not in ks)
                 if fires != quiet:
                     for f in own_facts:
                         branches[(f, (quiet, fires))] = None
@@ -452,7 +519,7 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[Ru
         children = []
         for v in values[idx]:
             assign[f] = v
-            children.append(dfs(idx + 1, still))
+            children.append(dfs(idx + 1, still, f))
         del assign[f]
         for k in still:
             truths[k] = None
@@ -462,7 +529,7 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[Ru
         return frozenset().union(*kids)
 
     try:
-        dfs(0, list(range(len(residuals))))
+        dfs(0, list(range(len(residuals))), None)
         if any(_has_list(r) for r in residuals):
             # A whole list unknown is never enumerated: its items could make every rule here fire.
             every = _outcome(rules, n)
@@ -472,14 +539,14 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], rules: list[Ru
         # Sound fallback: the group's undecided rules all silent, or all firing; and the facts as
         # given (every fact left unknown), which a filling certainly reaches.
         as_given = {f: UNKNOWN for f in facts}
-        known = _outcome((i for i, r in zip(rules, residuals, strict=True)
-                          if evaluate_residual(r, as_given) is True), n)
+        known = _outcome((i for i, ev in zip(rules, evals, strict=True) if ev(as_given) is True), n)
         return _Group(facts, rules, facts_of, {known: {}, _outcome((), n): None, _outcome(rules, n): None},
-                      [(f, (frozenset((_outcome((), n),)), frozenset((_outcome(rules, n),)))) for f in facts], False)
+                      [(f, (frozenset((_outcome((), n),)), frozenset((_outcome(rules, n),)))) for f in facts], False,
+                      overran=True)
     return _Group(facts, rules, facts_of, reach, list(branches), exact)
 
 
-def _search(res: Residual, assign: dict[str, Any], facts: list[str], values: list[list[Any]],
+def _search(ev: Evaluator, assign: dict[str, Any], facts: list[str], values: list[list[Any]],
             want_true: bool, budget: list[int]) -> dict[str, Any] | None:
     """A filling of ``facts`` (the others as in ``assign``) under which the residual fires
     (``want_true``) or does not; None when there is none. Depth first, abandoning a branch once
@@ -490,7 +557,7 @@ def _search(res: Residual, assign: dict[str, Any], facts: list[str], values: lis
         budget[0] -= 1
         if budget[0] < 0:
             raise _TooBig
-        t = evaluate_residual(res, local)
+        t = ev(local)
         if t is not None or idx == len(facts):
             if (t is True) != want_true:
                 return None
@@ -507,7 +574,7 @@ def _search(res: Residual, assign: dict[str, Any], facts: list[str], values: lis
     return go(0)
 
 
-def _single(facts: list[str], values: list[list[Any]], res: Residual, facts_of: list[set[str]],
+def _single(facts: list[str], values: list[list[Any]], res: Residual, ev: Evaluator, facts_of: list[set[str]],
             rules: list[RuleInfo], n: int, exact: bool, budget: list[int]) -> _Group:
     """One undecided rule: its outcomes are "fires" and "does not"; find a filling for each
     (depth first, abandoning a branch once the rule is decided against the goal)."""
@@ -517,7 +584,7 @@ def _single(facts: list[str], values: list[list[Any]], res: Residual, facts_of: 
         budget[0] -= 1
         if budget[0] < 0:
             raise _TooBig
-        t = evaluate_residual(res, assign)
+        t = ev(assign)
         if t is not None or idx == len(facts):  # decided, or every fact assigned (unknown is not true)
             return {f: v for f, v in assign.items() if v is not UNKNOWN} if (t is True) == want_true else None
         f = facts[idx]
@@ -532,11 +599,12 @@ def _single(facts: list[str], values: list[list[Any]], res: Residual, facts_of: 
         return None
 
     fire, quiet = _outcome(rules, n), _outcome((), n)
+    overran = False
     try:
         when_fires, when_quiet = search(0, True), search(0, False)
         ok = exact and not _has_list(res)
     except _TooBig:
-        when_fires, when_quiet, ok = None, None, False
+        when_fires, when_quiet, ok, overran = None, None, False, True
     reach: dict[Outcome, dict[str, Any] | None] = {}
     if when_quiet is not None or not ok:
         reach[quiet] = when_quiet
@@ -544,7 +612,7 @@ def _single(facts: list[str], values: list[list[Any]], res: Residual, facts_of: 
         reach[fire] = when_fires
     kids: tuple[frozenset[Outcome], ...] = (frozenset((quiet,)), frozenset((fire,)))
     branches = [(f, kids) for f in facts] if len(reach) > 1 else []
-    return _Group(facts, rules, facts_of, reach, branches, ok)
+    return _Group(facts, rules, facts_of, reach, branches, ok, overran)
 
 
 def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], fired: set[str],
@@ -574,14 +642,46 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
         hit, key = None, None
     if hit is not None:
         return copy.deepcopy(hit)
-    result = _compute(undecided, base, n, assessed, level_of)
+    result = _compute(undecided, base, n, assessed, level_of, plan.groups)
     if key is not None and len(plan.memo) < 4096:
-        plan.memo[key] = copy.deepcopy(result)
-    return result
+        plan.memo[key] = result
+    # A copy: the result shares values with the memo and the per-process candidate values.
+    return copy.deepcopy(result)
+
+
+def _explore_once(entries: list[tuple[RuleInfo, Residual, set[str]]], evals: list[Evaluator], n: int,
+                  budget: list[int], memo: dict[Any, tuple[int, bool, _Group]]) -> _Group:
+    """``_explore`` of one group, reusing an earlier exploration of the same residuals.
+
+    The exploration is a function of the residuals alone: the same residuals take the same
+    steps, each step spends one unit of budget, and it stops when the budget runs out (-1) or a
+    leaf has too many combinations. So a stored run of ``steps`` is replayed when its outcome
+    does not depend on the budget left: a completed run, or one stopped by size, when the budget
+    covers its steps; a run stopped by size, or by a budget at least as large, when the budget
+    does not (it then stops by budget, at -1). Otherwise the group is explored afresh."""
+    key: Any = tuple((e[0].rule.id, e[1]) for e in entries)
+    try:
+        hit = memo.get(key)
+    except TypeError:  # an unhashable literal in a residual
+        hit, key = None, None
+    if hit is not None:
+        steps, by_budget, stored = hit  # by_budget: it stopped when `steps` (its whole budget) ran out
+        if not by_budget and steps <= budget[0]:
+            budget[0] -= steps
+            return stored
+        if stored.overran and budget[0] < steps + (1 if by_budget else 0):
+            budget[0] = min(budget[0] - 1, -1)
+            return stored
+    before = budget[0]
+    group = _explore([e[2] for e in entries], [e[1] for e in entries], evals, [e[0] for e in entries], n, budget)
+    if key is not None and len(memo) < 8192:
+        by_budget = budget[0] < 0
+        memo[key] = (before if by_budget else before - budget[0], by_budget, group)
+    return group
 
 
 def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome, n: int, assessed: list[bool],
-             level_of: Any) -> dict[str, Any]:
+             level_of: Any, memo: dict[Any, tuple[int, bool, _Group]] | None = None) -> dict[str, Any]:
     # Groups: facts linked by sharing an undecided rule (union-find over facts).
     parent: dict[str, str] = {}
 
@@ -618,7 +718,10 @@ def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome
     budget = [MAX_NODES]
     # Smallest groups first, so one large group cannot use up the budget of the others.
     ordered = sorted(by_root.values(), key=lambda es: (len(set().union(*(e[2] for e in es))), len(es)))
-    groups = [_explore([e[2] for e in es], [e[1] for e in es], [e[0] for e in es], n, budget) for es in ordered]
+    evals = [compile_eval(e[1]) for e in undecided]
+    ev_of = {id(e): ev for e, ev in zip(undecided, evals, strict=True)}
+    groups = [_explore_once(es, [ev_of[id(e)] for e in es], n, budget, {} if memo is None else memo)
+              for es in ordered]
 
     # A dimension's level depends on its own (points, top severity) only, and groups are
     # independent: combine each dimension's reachable pairs group by group, with one filling each.
@@ -678,12 +781,13 @@ def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome
         overall_range, overall_witnesses = None, None
     decisive_overall: list[dict[str, Any]] = []
     if any(e is not None and e[0] != e[1] for e in ends):
-        _decisive(undecided, base, n, assessed, level_of, dims_out, decisive_overall)
+        _decisive(undecided, evals, base, n, assessed, level_of, dims_out, decisive_overall)
     return {"dims": dims_out, "range": overall_range, "witnesses": overall_witnesses,
             "decisive": decisive_overall, "exact": exact}
 
 
-def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome, n: int, assessed: list[bool],
+def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], evals: list[Evaluator], base: Outcome, n: int,
+              assessed: list[bool],
               level_of: Any, dims_out: list[dict[str, Any]], decisive_overall: list[dict[str, Any]]) -> None:
     """The decisive unknowns: facts that, collected alone (every other unknown fact still
     unknown), would move a level for some value the rules distinguish; each with the rules that
@@ -693,7 +797,7 @@ def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcom
     for _, res, _ in undecided:
         residual_leaves(res, leaves)
     as_given = {f: UNKNOWN for f in leaves}
-    truths = [evaluate_residual(res, as_given) is True for _, res, _ in undecided]
+    truths = [ev(as_given) is True for ev in evals]
 
     def levels(fired: list[bool]) -> list[int | None]:
         o = _combine(base, _outcome((u[0] for u, t in zip(undecided, fired, strict=True) if t), n))
@@ -722,13 +826,13 @@ def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcom
             base_assign = {**as_given, **dict(zip(siblings, rest, strict=True))}
             before = list(truths)
             for k in touched:  # only the rules reading these facts can change
-                before[k] = evaluate_residual(undecided[k][1], base_assign) is True
+                before[k] = evals[k](base_assign) is True
             ref = levels(before)
             for v in values:
                 assign = {**base_assign, fact: v}
                 now = list(before)
                 for k in touched:
-                    now[k] = evaluate_residual(undecided[k][1], assign) is True
+                    now[k] = evals[k](assign) is True
                 flips = {u[0].rule.id for u, a, b in zip(undecided, before, now, strict=True) if a != b}
                 got = levels(now)
                 for d in range(n):

@@ -299,3 +299,95 @@ def test_explain_prints_verified_changes_to_choices_only() -> None:
     for d in report["dimensions"].values():
         for cf in d["counterfactuals"]:
             assert all(lever(c["fact"]) == "choice" for c in cf["changes"])
+
+
+def _captured_groups(n: int) -> list[tuple[Any, Any, int]]:
+    """(entries, evaluators, n) of the groups that generated cases explore."""
+    import engine.bounds as B
+    from benchmarks.gen_cases import generate, templates
+
+    seen: list[tuple[Any, Any, int]] = []
+    real = B._explore_once
+
+    def spy(entries: Any, evals: Any, dims: int, budget: list[int], memo: Any) -> Any:
+        seen.append((entries, evals, dims))
+        return real(entries, evals, dims, budget, memo)
+
+    eng = _fresh_engine(load_rules())
+    B._explore_once = spy  # type: ignore[assignment]
+    try:
+        for case in templates() + list(generate(n, seed=5)):
+            eng.assess_data(case, as_of=AS_OF)
+    finally:
+        B._explore_once = real  # type: ignore[assignment]
+    return seen
+
+
+def test_a_replayed_exploration_is_the_fresh_one_for_every_budget_before_and_after() -> None:
+    """The group memo's contract: whatever budget stored a group's exploration and whatever
+    budget is left now, the replay returns the group and leaves the budget exactly as a fresh
+    exploration with the budget left now would."""
+    import engine.bounds as B
+
+    groups = _captured_groups(40)
+    assert len(groups) > 20
+    checked = set()
+    for entries, evals, dims in groups[:60]:
+        def fresh(b: int, entries: Any = entries, evals: Any = evals, dims: int = dims) -> tuple[Any, int]:
+            budget = [b]
+            g = B._explore([e[2] for e in entries], [e[1] for e in entries], evals, [e[0] for e in entries], dims,
+                           budget)
+            return g, budget[0]
+
+        steps = B.MAX_NODES - fresh(B.MAX_NODES)[1]  # the steps it takes (or the whole budget, if it stops)
+        budgets = sorted({-2, -1, 0, 1, 2, steps // 2, steps - 2, steps - 1, steps, steps + 1, steps + 3})
+        for stored_at in budgets:
+            memo: dict[Any, Any] = {}
+            B._explore_once(entries, evals, dims, [stored_at], memo)
+            for now in budgets:
+                want = fresh(now)
+                budget = [now]
+                got = B._explore_once(entries, evals, dims, budget, memo)
+                assert (got, budget[0]) == want, (stored_at, now)
+                checked.add(want[0].overran)
+    assert checked == {True, False}  # both completed and stopped explorations were replayed
+
+
+@pytest.mark.parametrize("max_nodes", [40, 500])
+def test_reused_explorations_give_what_exploring_afresh_gives_at_every_budget(
+        max_nodes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups and candidate values are reused across cases; the bounds of every case must be
+    those of a process that never saw another case, also when the budget runs out (small
+    budgets make groups stop by budget and by size, and replays cross both)."""
+    import engine.bounds as B
+    from benchmarks.gen_cases import generate, templates
+
+    monkeypatch.setattr(B, "MAX_NODES", max_nodes)
+    cases = templates() + list(generate(40, seed=max_nodes))
+    rules = load_rules()
+
+    def bounds_of(result: dict[str, Any]) -> Any:
+        return (result["rating_range"], result["decisive_unknowns"], result["bounds"],
+                {d: (r.get("level_range"), r.get("decisive_unknowns")) for d, r in result["dimensions"].items()})
+
+    eng = engine_for(rules)
+
+    def plans() -> list[Any]:
+        return list(eng._plans.values())
+
+    for plan in plans():
+        plan._bounds = None  # start from nothing stored
+    B._CANDIDATES.clear()
+    shared = [bounds_of(eng.assess_data(c, as_of=AS_OF)) for c in cases]
+    assert sum(len(p._bounds.groups) for p in plans() if p._bounds is not None) > 10
+    for case, seen in zip(cases, shared, strict=True):
+        for plan in plans():
+            plan._bounds = None  # as in a process that assesses this case first
+        B._CANDIDATES.clear()
+        assert bounds_of(eng.assess_data(case, as_of=AS_OF)) == seen, case.get("id")
+
+
+def _fresh_engine(rules: Any) -> Any:
+    from engine.pipeline import Engine
+
+    return Engine(rules)
