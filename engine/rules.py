@@ -370,6 +370,12 @@ def _conflict(lits: list[Literal_]) -> tuple[Literal_, Literal_] | None:
         if absent and lit is not absent[0] and (lit[0] != "exists" or lit[1] is True):
             return absent[0], lit
     values = [lit for lit in lits if lit[0] != "exists"]
+    from engine.compiler import MAX_CONDITIONS
+
+    if len(values) > MAX_CONDITIONS:
+        # More comparisons than a rule may have: the rule is refused by that limit, and the
+        # pairwise check (quadratic) would only delay the error.
+        return None
     for i, a in enumerate(values):
         for b in values[i + 1 :]:
             # A candidate value that satisfies a must satisfy b, for each value a allows (eq / in).
