@@ -150,16 +150,32 @@ class Assessor:
         return self.record(n, data)
 
     def chunk(self, lines: list[Line]) -> tuple[bytes, Counter[str]]:
-        """JSON lines for a chunk of input lines, and counts by rating (``error`` for errors)."""
+        """JSON lines for a chunk of input lines, and counts: by rating on the known facts, by
+        worst case over the unknown ones (``worst:LEVEL``), and ``error`` for errors."""
         out = []
         counts: Counter[str] = Counter()
         dumps = orjson.dumps
         for n, raw in lines:
             rec = self.line_record(n, raw)
-            counts[rec["assessment"]["rating"] if "assessment" in rec else "error"] += 1
+            if "assessment" in rec:
+                counts.update(rating_counts(rec["assessment"]))
+            else:
+                counts["error"] += 1
             out.append(dumps(rec))
         out.append(b"")
         return b"\n".join(out), counts
+
+
+#: The count key of a case no dimension of which is assessed (it has no level).
+UNRATED = "unrated"
+
+
+def rating_counts(assessment: Mapping[str, Any]) -> tuple[str, str]:
+    """The two count keys of an assessment: its rating on the known facts, and ``worst:`` its
+    worst case over the unknown facts (the top of ``rating_range``), which --fail-on compares."""
+    rating = assessment.get("rating") or UNRATED
+    span = assessment.get("rating_range")
+    return rating, "worst:" + (span[1] if span else rating)
 
 
 def make_assessor(rules: Any, as_of: str | dt.date | None, scenario: str | None,
@@ -395,7 +411,8 @@ class Stats:
     """Live counts for the progress line and the summary."""
 
     lines: int = 0
-    by_level: Counter[str] = field(default_factory=Counter)
+    by_level: Counter[str] = field(default_factory=Counter)  # rating on the known facts
+    by_worst: Counter[str] = field(default_factory=Counter)  # worst case over the unknown facts
     errors: int = 0
     restarts: int = 0
     retried_chunks: int = 0
@@ -404,11 +421,25 @@ class Stats:
 
     def add(self, counts: Mapping[str, int]) -> None:
         for key, value in counts.items():
+            if key.startswith("worst:"):
+                self.by_worst[key[6:]] += value
+                continue
             if key == "error":
                 self.errors += value
             else:
                 self.by_level[key] += value
             self.lines += value
+
+    def gate(self, fail_on: str | None, known_only: bool = False) -> bool:
+        """Whether a --fail-on gate trips: some case's worst case over its unknown facts (or,
+        with ``known_only``, its rating on the known facts) is at or above ``fail_on``."""
+        if not fail_on:
+            return False
+        from engine.models import LEVEL_ORDER
+
+        levels = self.by_level if known_only else self.by_worst
+        return any(n and lvl in LEVEL_ORDER and LEVEL_ORDER[lvl] >= LEVEL_ORDER[fail_on]
+                   for lvl, n in levels.items())
 
     def rate(self) -> float:
         elapsed = time.perf_counter() - self.started
@@ -416,6 +447,10 @@ class Stats:
 
     def summary(self) -> str:
         levels = ", ".join(f"{lvl} {self.by_level[lvl]}" for lvl in LEVELS)
+        if self.by_level[UNRATED]:
+            levels += f", not assessed {self.by_level[UNRATED]}"
+        if self.by_worst and any(self.by_worst[lvl] != self.by_level[lvl] for lvl in LEVELS):
+            levels += "; could be: " + ", ".join(f"{lvl} {self.by_worst[lvl]}" for lvl in LEVELS)
         elapsed = time.perf_counter() - self.started
         text = (f"airisk batch: {self.lines} lines, {self.lines - self.errors} assessed ({levels}), "
                 f"{self.errors} errors, {self.rate():,.0f} cases/s, {elapsed:.1f} s")
@@ -744,6 +779,8 @@ class BatchOptions:
     as_of: str | dt.date | None = None
     scenario: str | None = None
     fail_on: str | None = None
+    # --fail-on compares each case's worst case over its unknown facts; this: its known rating.
+    fail_on_known: bool = False
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     chunk_lines: int = DEFAULT_CHUNK_LINES
     progress: bool | None = None  # None: only when stderr is a terminal
@@ -758,7 +795,6 @@ class BatchOptions:
 def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = None,
               target: WorkerTarget = worker_main) -> tuple[int, Stats]:
     """Run a batch end to end; (exit code, stats). Raises AiriskError on usage errors."""
-    from engine.models import LEVEL_ORDER
     from engine.output import check_output
 
     check_output(options.output)  # an unwritable --output fails before any line is assessed
@@ -840,7 +876,6 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
     err.write(stats.summary() + "\n")
     if stats.errors:
         return EXIT_LINE_ERRORS, stats
-    if options.fail_on and any(n and LEVEL_ORDER[lvl] >= LEVEL_ORDER[options.fail_on]
-                               for lvl, n in stats.by_level.items()):
+    if stats.gate(options.fail_on, options.fail_on_known):
         return EXIT_FAIL_ON, stats
     return EXIT_OK, stats

@@ -365,7 +365,10 @@ def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
               help="Assess every line as of this date (default today).")
 @click.option("--scenario", default=None, help="Alternative date set declared by a ruleset.")
 @click.option("--fail-on", "fail_on", type=LEVEL_CHOICE, default=None,
-              help="Exit 1 if any case is rated at or above this level.")
+              help="Exit 1 if any case could be at or above this level: its worst case over its unknown facts "
+                   "(fails closed).")
+@click.option("--fail-on-known", "fail_on_known", is_flag=True,
+              help="With --fail-on: compare each case's rating on the known facts only.")
 @click.option("--max-line-bytes", default=1024 * 1024, show_default=True, type=click.IntRange(1),
               help="Longer lines get a `line_too_long` error record (never held in memory whole).")
 @click.option("--chunk-lines", default=256, show_default=True, type=click.IntRange(1),
@@ -379,8 +382,9 @@ def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
               help="Run on a Dask cluster (e.g. tcp://scheduler:8786); INPUT is a glob of .jsonl files and "
                    "--output a directory (one NAME.jsonl per input file). Needs `pip install airisk[dask]`.")
 def batch_command(input_path: str, output: str | None, workers: int, rules: tuple[str, ...],
-                  as_of: str | None, scenario: str | None, fail_on: str | None, max_line_bytes: int,
-                  chunk_lines: int, progress: bool | None, verify: bool, dask_address: str | None) -> None:
+                  as_of: str | None, scenario: str | None, fail_on: str | None, fail_on_known: bool,
+                  max_line_bytes: int, chunk_lines: int, progress: bool | None, verify: bool,
+                  dask_address: str | None) -> None:
     """Assess one case per line of INPUT (JSON lines; '-' or none reads stdin).
 
     Writes one JSON line per input line, in input order: {"line", "case_id",
@@ -391,8 +395,10 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
 
     \b
     Exit codes:
-      0    every line was assessed (and none at or above --fail-on)
-      1    a case was rated at or above --fail-on (and no line was an error)
+      0    every line was assessed (and none could be at or above --fail-on)
+      1    a case could be at or above --fail-on: its worst case over its
+           unknown facts (its known rating with --fail-on-known), and no line
+           was an error
       2    usage error: bad option, unreadable rules or input (no output written)
       3    one or more lines were errors (their records say why)
       130  interrupted (Ctrl-C): what was done is written, in order
@@ -404,12 +410,14 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
             from engine.distributed import run_dask_cli
 
             code = run_dask_cli(dask_address, input_path, output, rules=list(rules) or None, as_of=as_of,
-                                scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes)
+                                scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes,
+                                fail_on_known=fail_on_known)
             raise SystemExit(code)
         from engine.batch import BatchOptions, run_batch
 
         options = BatchOptions(input=input_path, output=output, workers=workers, as_of=as_of,
-                               scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes,
+                               scenario=scenario, fail_on=fail_on, fail_on_known=fail_on_known,
+                               max_line_bytes=max_line_bytes,
                                chunk_lines=chunk_lines, progress=progress, verify=verify)
         code, _ = run_batch(_load_rules(rules), options)
     except AiriskError as exc:

@@ -155,9 +155,9 @@ def run_dask(address: Any, pattern: str, out_dir: str, rules: Sequence[str] | No
 
 
 def run_dask_cli(address: str, pattern: str, out_dir: str | None, *, rules: Sequence[str] | None,
-                 as_of: str | None, scenario: str | None, fail_on: str | None, max_line_bytes: int) -> int:
+                 as_of: str | None, scenario: str | None, fail_on: str | None, max_line_bytes: int,
+                 fail_on_known: bool = False) -> int:
     """``airisk batch --dask``: run, print the summary to stderr, return the exit code."""
-    from engine.models import LEVEL_ORDER
 
     if not out_dir or out_dir == "-":
         raise AiriskError(Problem(message="--dask needs --output DIRECTORY (one output file per input file)",
@@ -169,6 +169,6 @@ def run_dask_cli(address: str, pattern: str, out_dir: str | None, *, rules: Sequ
     sys.stderr.write(stats.summary() + f"; outputs in {out_dir}\n")
     if stats.errors:
         return EXIT_LINE_ERRORS
-    if fail_on and any(n and LEVEL_ORDER[lvl] >= LEVEL_ORDER[fail_on] for lvl, n in stats.by_level.items()):
+    if stats.gate(fail_on, fail_on_known):
         return EXIT_FAIL_ON
     return EXIT_OK

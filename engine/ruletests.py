@@ -288,6 +288,14 @@ def _expect(doc: Document, path: list[str | int], raw: Any, problems: list[Probl
     return expect
 
 
+def case_roots(table: Path) -> list[Path]:
+    """Where a table's ``case_file`` may point: the table's directory tree, then the example
+    cases shipped with airisk (read-only data, the same for every user)."""
+    from engine.resources import bundled
+
+    return [table.resolve().parent, bundled("cases").resolve()]
+
+
 def load_table(path: str | Path) -> RuleTable:
     """Read one test table; InputError with every located problem when it is malformed.
 
@@ -338,11 +346,14 @@ def load_table(path: str | Path) -> RuleTable:
             rel = raw["case_file"]
             target = (path.parent / str(rel)).resolve()
             case_display = _display(target)
-            # A table may reach its sibling cases/ directory, never beyond the project it sits in.
-            root = path.resolve().parent.parent
-            if not target.is_relative_to(root):
-                problems.append(doc.where([*base, "case_file"], f"case file {rel!r} is outside {root}",
-                                          code="path_escape", hint="keep case files inside the project"))
+            # Confined to the table's own directory tree (links resolved first), or to the example
+            # cases shipped with airisk (the bundled tables use ../cases/); never anywhere else.
+            roots = case_roots(path)
+            if not any(target.is_relative_to(r) for r in roots):
+                problems.append(doc.where([*base, "case_file"], f"case file {rel!r} is outside {roots[0]}",
+                                          code="path_escape",
+                                          hint="keep case files in the table's directory (or below it), or use "
+                                               "an example case shipped with airisk"))
                 case_cache[target] = {}
             if target not in case_cache:
                 from engine.cache import blocks

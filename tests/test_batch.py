@@ -160,6 +160,43 @@ def test_exit_code_is_zero_when_every_line_is_assessed_and_one_when_fail_on_is_h
     assert hit.returncode == 1 and hit.stdout == ok.stdout
 
 
+def _h100_without_datasheet() -> dict[str, Any]:
+    """256 H100s for a buyer with a Chinese ultimate parent, no datasheet figures: low on the
+    known facts, critical in the worst case over the unknown ones (issue 16)."""
+    data = plain_data(load_file(str(ROOT / "cases" / "ec-h100-malaysia-cn-parent.yaml")).data)
+    acc = data["accelerators"][0]
+    acc["count"] = 256
+    del acc["datasheet"], acc["die_area_mm2"]
+    return data
+
+
+def test_batch_fail_on_trips_on_the_worst_case_over_unknown_facts_and_fail_on_known_on_the_rating() -> None:
+    data = orjson.dumps(_h100_without_datasheet()) + b"\n" + orjson.dumps(example_cases()[0]) + b"\n"
+    ok = run_cli(["batch", "--as-of", "2026-12-01", "--no-progress"], stdin=data)
+    first = orjson.loads(ok.stdout.splitlines()[0])["assessment"]
+    assert (first["rating"], first["rating_range"]) == ("low", ["low", "critical"])
+    gated = run_cli(["batch", "--as-of", "2026-12-01", "--no-progress", "--fail-on", "critical"], stdin=data)
+    assert gated.returncode == 1 and gated.stdout == ok.stdout
+    assert b"could be: " in gated.stderr and b"critical" in gated.stderr.split(b"could be: ")[1]
+    known = [orjson.loads(x)["assessment"]["rating"] for x in ok.stdout.splitlines()]
+    if "critical" not in known:
+        loose = run_cli(["batch", "--as-of", "2026-12-01", "--no-progress", "--fail-on", "critical",
+                         "--fail-on-known"], stdin=data)
+        assert loose.returncode == 0 and loose.stdout == ok.stdout
+
+
+def test_batch_stats_gate_reads_worst_cases_unless_known_only() -> None:
+    from engine.batch import Stats, rating_counts
+
+    stats = Stats()
+    stats.add(dict.fromkeys(rating_counts({"rating": "low", "rating_range": ["low", "high"]}), 1))
+    stats.add(dict.fromkeys(rating_counts({"rating": None, "rating_range": None}), 1))
+    assert stats.lines == 2 and stats.by_level["low"] == 1 and stats.by_worst["high"] == 1
+    assert stats.gate("high") and not stats.gate("critical") and not stats.gate(None)
+    assert not stats.gate("medium", known_only=True) and stats.gate("low", known_only=True)
+    assert "not assessed 1" in stats.summary() and "could be: critical 0, high 1, medium 0, low 0" in stats.summary()
+
+
 def test_an_unknown_scenario_is_a_usage_error_with_exit_two_and_no_output() -> None:
     res = run_cli(["batch", "--as-of", AS_OF, "--scenario", "nope"], stdin=b"{}\n")
     assert res.returncode == 2 and res.stdout == b""

@@ -363,3 +363,34 @@ def test_a_tests_table_cannot_read_a_case_file_outside_its_project(tmp_path: Pat
                      "    expect: {fires: []}\n")
     with pytest.raises(AiriskError, match="outside"):
         load_table(table)
+
+
+@pytest.mark.parametrize("where", ["grandparent", "parent", "sibling", "link"])
+def test_a_tests_table_reads_case_files_only_in_its_own_tree_or_the_shipped_examples(
+        tmp_path: Path, where: str) -> None:
+    """Issue 17: a table may not climb to its grandparent (or anywhere outside its directory),
+    also not through a symbolic link; its own subdirectories and airisk's example cases are fine."""
+    from engine.errors import AiriskError
+    from engine.ruletests import load_table
+
+    rules = tmp_path / "home" / "rules"
+    (rules / "cases").mkdir(parents=True)
+    case = "id: s\nkind: project\nname: S\n"
+    (rules / "cases" / "mine.yaml").write_text(case)
+    (tmp_path / "home" / "private.yaml").write_text(case)
+    (tmp_path / "home" / "other").mkdir()
+    (tmp_path / "home" / "other" / "x.yaml").write_text(case)
+    (tmp_path / "secret.yaml").write_text(case)
+    (rules / "cases" / "link.yaml").symlink_to(tmp_path / "secret.yaml")
+    rel = {"grandparent": "../../secret.yaml", "parent": "../private.yaml", "sibling": "../other/x.yaml",
+           "link": "cases/link.yaml"}[where]
+    table = rules / "x.tests.yaml"
+    table.write_text(f"ruleset: x\ntests:\n  - name: escapes\n    case_file: {rel}\n    expect: {{fires: []}}\n")
+    with pytest.raises(AiriskError, match="outside") as caught:
+        load_table(table)
+    assert caught.value.problems[0].code == "path_escape" and caught.value.problems[0].line == 4
+    shipped = bundled("cases") / "oc-eastern-70pct.yaml"
+    table.write_text("ruleset: x\ntests:\n  - name: own\n    case_file: cases/mine.yaml\n    expect: {fires: []}\n"
+                     f"  - name: shipped\n    case_file: {shipped}\n    expect: {{fires: []}}\n")
+    loaded = load_table(table)
+    assert [t.case["id"] for t in loaded.tests] == ["s", "oc-eastern-70pct"]
