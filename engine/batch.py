@@ -24,6 +24,7 @@ records are exactly the CLI's lines before JSON encoding.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -335,6 +336,110 @@ def chunked(lines: Iterator[Line], max_lines: int = DEFAULT_CHUNK_LINES,
         yield chunk
 
 
+class LineFeed:
+    """Input lines read on a thread of their own, taken as chunks of whatever has arrived.
+
+    A pipeline that feeds one case at a time and leaves its end open must get each record
+    back without waiting for a full chunk or for the end of the input: the consumer never
+    blocks on the input while results wait to be written, and a chunk is cut as soon as no
+    further line has arrived. Lines held here are bounded (``max_pending`` bytes): the reader
+    waits when the consumer falls behind. ``fileno()`` is readable whenever something may have
+    arrived (for ``multiprocessing.connection.wait``)."""
+
+    def __init__(self, lines: Iterator[Line], max_pending: int = 4 * DEFAULT_CHUNK_BYTES) -> None:
+        self._lines = lines
+        self._pending: collections.deque[Line] = collections.deque()
+        self._bytes = 0
+        self._limit = max_pending
+        self._done = False
+        self._closed = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._thread = threading.Thread(target=self._read, name="airisk-batch-input", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for item in self._lines:
+                size = len(item[1] or b"") + 64
+                with self._cond:
+                    while self._bytes > self._limit and not self._closed:
+                        self._cond.wait()
+                    if self._closed:
+                        return
+                    self._pending.append(item)
+                    self._bytes += size
+                    self._signal()
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._signal()
+                self._cond.notify_all()
+
+    def _signal(self) -> None:
+        # Under the lock, so that the descriptor is never written once close() has freed its number.
+        if not self._closed:
+            with contextlib.suppress(BlockingIOError):  # full: a wake-up is already waiting
+                os.write(self._wake_w, b"!")
+            self._cond.notify_all()
+
+    def fileno(self) -> int:
+        return self._wake_r
+
+    def take(self, max_lines: int, max_bytes: int = DEFAULT_CHUNK_BYTES, *, wait: bool = False) -> list[Line] | None:
+        """Up to ``max_lines`` lines (about ``max_bytes``) of those that have arrived; ``[]`` when
+        none has yet (``wait``: block until one has); None once the input has ended and every
+        line was taken. An error reading the input is raised here."""
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._wake_r, 4096):
+                pass
+        with self._cond:
+            while wait and not self._pending and not self._done:
+                self._cond.wait()
+            if not self._pending:
+                if self._done:
+                    if self._error is not None:
+                        raise self._error
+                    return None
+                return []
+            chunk: list[Line] = []
+            size = 0
+            while self._pending and len(chunk) < max_lines and size < max_bytes:
+                item = self._pending.popleft()
+                chunk.append(item)
+                n = len(item[1] or b"") + 64
+                size += n
+                self._bytes -= n
+            self._cond.notify_all()
+            return chunk
+
+    def chunks(self, max_lines: int, max_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[list[Line]]:
+        """Chunks in order, each as soon as at least one line has arrived."""
+        while (chunk := self.take(max_lines, max_bytes, wait=True)) is not None:
+            yield chunk
+
+    def finished(self, timeout: float = 0) -> bool:
+        """Whether the reading thread has ended (after waiting up to ``timeout`` seconds)."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop taking lines. The thread ends at its next line (one blocked reading an open
+        pipe stays blocked: it is a daemon thread, and owns nothing the process still uses)."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+
+
 # --------------------------------------------------------------------------- workers
 
 
@@ -576,8 +681,11 @@ class ParallelRunner:
             return all(p is not None for p in slot.parts)
         return slot.blob is not None
 
-    def run(self, chunks: Iterator[list[Line]]) -> Iterator[bytes]:
-        """Output blobs (JSON lines) in input order; stops early if the consumer stops."""
+    def run(self, feed: LineFeed, max_lines: int = DEFAULT_CHUNK_LINES) -> Iterator[bytes]:
+        """Output blobs (JSON lines) in input order; stops early if the consumer stops.
+
+        A chunk is up to ``max_lines`` of the lines that have arrived when a worker is free, so
+        a slow or interactive input gets each record back as soon as it is assessed."""
         self.workers = [self._spawn() for _ in range(self.n)]
         next_seq = 0  # next chunk to read
         flush_seq = 0  # next chunk to write
@@ -596,13 +704,17 @@ class ParallelRunner:
                     if worker is None:
                         break
                     self._send(worker, self.retry.pop(0))
+                hungry = False  # a worker and the window are free, and no line has arrived yet
                 while not exhausted and not self.retry and next_seq - flush_seq < self.ahead:
                     worker = self._free_worker()
                     if worker is None:
                         break
-                    chunk = next(chunks, None)
+                    chunk = feed.take(max_lines)
                     if chunk is None:
                         exhausted = True
+                        break
+                    if not chunk:
+                        hungry = True
                         break
                     self.slots[next_seq] = _Slot(chunk)
                     self._send(worker, (next_seq, -1))
@@ -612,7 +724,7 @@ class ParallelRunner:
                 conns = {w.conn: w for w in self.workers}
                 sentinels = {w.proc.sentinel: w for w in self.workers}
                 try:
-                    ready = mpc.wait(list(conns) + list(sentinels))
+                    ready = mpc.wait(list(conns) + list(sentinels) + ([feed] if hungry else []))
                 except KeyboardInterrupt:
                     # Ctrl-C: hand over what is done, in order, and stop.
                     self.interrupted = True
@@ -652,9 +764,10 @@ class ParallelRunner:
         self.workers = []
 
 
-def serial_blobs(assessor: Assessor, chunks: Iterator[list[Line]], stats: Stats) -> Iterator[bytes]:
-    """Output blobs in order, assessed in this process."""
-    for chunk in chunks:
+def serial_blobs(assessor: Assessor, feed: LineFeed, stats: Stats,
+                 max_lines: int = DEFAULT_CHUNK_LINES) -> Iterator[bytes]:
+    """Output blobs in order, assessed in this process, each chunk as soon as a line has arrived."""
+    for chunk in feed.chunks(max_lines):
         blob, counts = assessor.chunk(chunk)
         stats.add(counts)
         yield blob
@@ -700,6 +813,19 @@ class Progress:
             self.update(force=True)
             self.stream.write("\n")
             self.stream.flush()
+
+
+def _own_stdin() -> IO[bytes]:
+    """A reader of its own over standard input (a duplicate descriptor), for the input thread.
+
+    Interpreter shutdown closes ``sys.stdin``; if a daemon thread were blocked inside its buffer
+    (stdin left open), that close could not take the buffer's lock and Python aborts. A private
+    reader is never touched at shutdown. Without a real descriptor (an in-memory stdin), stdin."""
+    try:
+        fd = os.dup(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):
+        return sys.stdin.buffer
+    return os.fdopen(fd, "rb", buffering=1 << 16)
 
 
 class _CountingReader:
@@ -805,7 +931,7 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
                              verify=options.verify)
     stats = Stats()
     if options.input == "-":
-        source: IO[bytes] = sys.stdin.buffer
+        source: IO[bytes] = _own_stdin()
         total = None
     else:
         try:
@@ -817,7 +943,7 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
     show = options.progress if options.progress is not None else bool(getattr(err, "isatty", lambda: False)())
     progress = Progress(stats, total, err, show)
     sink = AtomicOutput(options.output)
-    chunks = chunked(read_lines(_CountingReader(source, stats), options.max_line_bytes), options.chunk_lines)
+    feed = LineFeed(read_lines(_CountingReader(source, stats), options.max_line_bytes))
     interrupted = False
     pipe_closed = False
     received: list[int] = []
@@ -826,12 +952,12 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
     try:
         runner: ParallelRunner | None = None
         if in_process:
-            blobs = serial_blobs(assessor, chunks, stats)
+            blobs = serial_blobs(assessor, feed, stats, options.chunk_lines)
         else:
             spec = WorkerSpec(rules, assessor.as_of, assessor.scenario, options.max_line_bytes,
                               verify=options.verify)
             runner = ParallelRunner(spec, max(1, options.workers), target=target, stats=stats)
-            blobs = runner.run(chunks)
+            blobs = runner.run(feed, options.chunk_lines)
         try:
             for blob in blobs:
                 # Ctrl-C is held back while a chunk is written, so the output always ends on a
@@ -858,7 +984,10 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
         raise
     finally:
         stop_guard.__exit__(None, None, None)
-        if source is not sys.stdin.buffer:
+        feed.close()
+        # The reading thread owns the source until it ends: close a file only once it has (at a
+        # stop, a thread blocked on an open pipe keeps it, and the process exit closes it).
+        if source is not sys.stdin.buffer and feed.finished(timeout=0.2):
             source.close()
     progress.finish()
     if pipe_closed:

@@ -278,3 +278,47 @@ def test_compiled_conditions_agree_with_the_reference_evaluator_on_every_rule(bu
             assert compiled.truth(view) == C.truth(rule.condition, view)
             checked += 1
     assert checked > 10_000
+
+
+def test_line_feed_hands_over_what_has_arrived_in_order_and_ends_with_none() -> None:
+    import threading
+
+    from engine.batch import LineFeed
+
+    gate = threading.Event()
+
+    def lines() -> Any:
+        yield from ((n, b"x%d" % n) for n in range(1, 4))
+        gate.wait(10)  # the input pauses, still open
+        yield from ((n, b"x%d" % n) for n in range(4, 700))
+
+    feed = LineFeed(lines())
+    first = feed.take(256, wait=True)
+    while len(first or []) < 3:
+        first = (first or []) + (feed.take(256, wait=True) or [])
+    assert [n for n, _ in first] == [1, 2, 3]
+    assert feed.take(256) == []  # nothing more yet: an empty chunk, not a wait
+    gate.set()
+    rest: list[Any] = []
+    while (chunk := feed.take(256, wait=True)) is not None:
+        assert 1 <= len(chunk) <= 256
+        rest += chunk
+    assert [n for n, _ in rest] == list(range(4, 700))
+    assert feed.finished(5)
+    feed.close()
+
+
+def test_line_feed_raises_the_input_error_to_its_consumer() -> None:
+    from engine.batch import LineFeed
+
+    def lines() -> Any:
+        yield 1, b"a"
+        raise OSError(5, "Input/output error")
+
+    feed = LineFeed(lines())
+    got = []
+    with pytest.raises(OSError, match="Input/output"):
+        while (chunk := feed.take(10, wait=True)) is not None:
+            got += chunk
+    assert got == [(1, b"a")]
+    feed.close()

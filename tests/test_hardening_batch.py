@@ -360,3 +360,48 @@ def test_duplicate_keys_are_found_on_the_fast_and_the_exact_path(text: bytes, du
 
     found = _duplicate_key(text, orjson.loads(text))
     assert (found[0] if found else None) == duplicate
+
+
+def _read_line_within(proc: subprocess.Popen[bytes], seconds: float) -> bytes:
+    """One line of the process's stdout, or b"" if none arrives in time (never blocks longer)."""
+    import select
+
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    got = b""
+    deadline = time.monotonic() + seconds
+    while not got.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return b""
+        piece = os.read(fd, 1)
+        if not piece:
+            return got
+        got += piece
+    return got
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_streaming_with_stdin_left_open_gets_each_record_as_its_line_arrives(workers: str) -> None:
+    """Issue 17: a pipeline that feeds one case at a time and keeps stdin open gets each record
+    back while it waits for the next line (no 256-line chunk, no end of input needed)."""
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--as-of", AS_OF, "--workers", workers,
+                             "--no-progress"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None
+    try:
+        for n, line in enumerate(GOOD[:3], start=1):
+            proc.stdin.write(line + b"\n")
+            proc.stdin.flush()
+            out = _read_line_within(proc, 60)  # generous for a cold start on a loaded machine
+            assert out, f"no record for line {n} while stdin stays open"
+            assert json.loads(out)["line"] == n
+        proc.stdin.write(b"not json\n")
+        proc.stdin.close()
+        rest = proc.stdout.read() if proc.stdout else b""
+        assert proc.wait(timeout=60) == 3  # the bad line is an error record
+        assert [json.loads(x)["line"] for x in rest.splitlines()] == [4]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
