@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine import conditions as C
+from engine.levers import is_conclusion
 from engine.models import SEVERITY_ORDER, Rule
 
 LEVELS = ("low", "medium", "high", "critical")
@@ -436,6 +437,9 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], evals: list[Ev
     values: list[list[Any]] = []
     exact = True
     for f in facts:
+        if is_conclusion(f):  # not stated stays not stated (engine.levers.CONCLUSIONS)
+            values.append([UNKNOWN])
+            continue
         reps, ok = candidate_values(leaves.get(f, []))
         values.append([UNKNOWN, *reps])
         exact = exact and ok
@@ -630,7 +634,10 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
             continue
         res = info.residual(view, "")
         if res is not True and res is not False:
-            undecided.append((info, res, set(residual_leaves(res, {}))))
+            facts = set(residual_leaves(res, {}))
+            if all(is_conclusion(f) for f in facts):
+                continue  # it reads only conclusions the user has not stated: decided as it stands
+            undecided.append((info, res, facts))
     moving = {info.rule.id for info, _, _ in undecided}
     base = _outcome((plan.info[r] for r in fired if r in plan.info and r not in moving), n)
     # The result depends only on the residuals, the definite outcome and the coverage: cases of a
@@ -814,10 +821,10 @@ def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], evals: list[
     for k, (_, _, fs) in enumerate(undecided):
         for f in fs:
             readers.setdefault(f, []).append(k)
-    for fact in sorted(leaves):
+    for fact in sorted(f for f in leaves if not is_conclusion(f)):
         # Facts derived from the same case facts arrive together (a datasheet gives TPP and
         # performance density): try this fact's values with theirs, and keep what its value moves.
-        siblings = sorted(g for g in leaves if g != fact and origin[g] & origin[fact])[:2]
+        siblings = sorted(g for g in leaves if g != fact and origin[g] & origin[fact] and not is_conclusion(g))[:2]
         values, _ = candidate_values(leaves[fact])
         others = [[UNKNOWN, *candidate_values(leaves[g])[0]] for g in siblings]
         moved: dict[int, set[str]] = {}

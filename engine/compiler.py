@@ -537,7 +537,9 @@ def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
         _, peak, width = build(chunk)
         return peak <= STACK_BUDGET and width <= MAX_FACT_FIELDS
 
-    # Adding rules never lowers the bound, so the longest prefix that fits is found by bisection.
+    # Adding rules never lowers the bound, so the longest prefix that fits is found by galloping
+    # (1, 2, 4, ... rules) and then bisecting: each shard costs builds of about its own size, not
+    # of everything left, so compile time grows with the number of rules, not with its square.
     remaining = list(rules)
     while remaining:
         if not fits(remaining[:1]):
@@ -549,7 +551,10 @@ def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
                 file=rule.file, line=rule.line, code="engine_limit",
                 hint="split the rule, or reduce the alternatives in its `any`/`in` lists"))
             continue
-        lo, hi = 1, len(remaining)
+        lo, step = 1, 2
+        while step <= len(remaining) and fits(remaining[:step]):
+            lo, step = step, step * 2
+        hi = min(step - 1, len(remaining))
         while lo < hi:
             mid = (lo + hi + 1) // 2
             if fits(remaining[:mid]):

@@ -78,12 +78,23 @@ DERIVED_SOURCES: dict[str, tuple[str, ...]] = {
     "parties.derived.parent_groups": ("parties.ultimate_parent_country",),
 }
 
+#: The user's own legal conclusions, kept only to compare with what the facts imply (the rules
+#: decide from the facts). Absent means "not stated", never an unknown fact to collect: bounds
+#: hold them absent, so no rating range rests on a conclusion the user has not drawn.
+#: ``tests/test_levers.py`` checks this is every case field described as the user's own conclusion.
+CONCLUSIONS: frozenset[str] = frozenset({"ai_system.annex_iii_area", "ai_system.article5_practices"})
+
 _INDEX = re.compile(r"\[\d+\]")
 
 
 def generic(fact: str) -> str:
     """``parties[0].country`` -> ``parties.country`` (the form the tables above use)."""
     return _INDEX.sub("", fact)
+
+
+def is_conclusion(fact: str) -> bool:
+    """Whether a case fact (indices allowed) is one of the user's own conclusions (``CONCLUSIONS``)."""
+    return generic(fact) in CONCLUSIONS
 
 
 def lever(fact: str) -> Lever:

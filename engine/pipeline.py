@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from engine import conditions as C
 from engine.compiler import compile_rules
 from engine.errors import EngineError, InputError, Problem
+from engine.levers import is_conclusion
 from engine.matcher import Matcher
 from engine.models import LEVEL_ORDER, Rule, RuleSet, Window
 from engine.scoring import LEVELS, Scorer, overall
@@ -363,8 +364,12 @@ class _Plan:
                 unknown = self._unknown[rule_id] = C.compile_missing(rule.condition)
             missing: set[str] = set()
             if unknown(view, "", missing) is None:
-                out.append({"rule_id": rule.id, "dimension": rule.dimension, "title": rule.title,
-                            "missing": sorted(missing)})
+                # A conclusion the user has not stated is not information to collect (the facts
+                # decide; engine.levers.CONCLUSIONS): a rule that waits only on one is not listed.
+                facts = sorted(f for f in missing if not is_conclusion(f))
+                if facts:
+                    out.append({"rule_id": rule.id, "dimension": rule.dimension, "title": rule.title,
+                                "missing": facts})
         return out
 
 
