@@ -2,7 +2,7 @@
 
     python benchmarks/compile_scale.py [--sizes 5000,10000,20000] [--rounds 1]
 
-Generates rulesets of ``--sizes`` rules (comparisons on a dozen case facts, some under ``some``
+Generates ``--sizes`` rules (in ruleset files of 5,000) (comparisons on a dozen case facts, some under ``some``
 over accelerators, thresholds varying per rule), then times in this process, for each size:
 reading and validating the ruleset (``load_ruleset_bytes``: schema, meaning checks) and compiling
 it onto durable-rules (``compile_rules``: patterns and shards under the core's limits; then
@@ -29,9 +29,12 @@ NUMERIC = ["ai_system.registered_users", "ai_system.monthly_active_users", "data
 TEXT = ["location.country", "location.province"]
 
 
-def ruleset(n: int) -> bytes:
+PER_FILE = 5000  # a ruleset file's lists hold at most 10,000 items (docs/limits.md): several files
+
+
+def ruleset(n: int, start: int = 0) -> bytes:
     rules = []
-    for i in range(n):
+    for i in range(start, start + n):
         kind = i % 4
         if kind == 0:
             when: dict[str, object] = {"fact": NUMERIC[i % len(NUMERIC)], "gte": i}
@@ -49,7 +52,7 @@ def ruleset(n: int) -> bytes:
                       "effective_from": "2020-01-01", "when": when, "message": "m",
                       "citations": [{"instrument": "generated", "confidence": "S"}]})
     # One rule a line: a ruleset file's lines are limited in length (docs/limits.md).
-    head = orjson.dumps({"id": f"gen{n}", "version": "1", "title": "generated"})
+    head = orjson.dumps({"id": f"gen{start}-{n}", "version": "1", "title": "generated"})
     return (b'{"ruleset": ' + head + b',\n"rules": [\n' + b",\n".join(orjson.dumps(r) for r in rules)
             + b"\n]}\n")
 
@@ -66,15 +69,15 @@ def main(argv: list[str]) -> int:
     sizes = [int(x) for x in args.sizes.split(",")]
     rows = []
     for n in sizes:
-        raw = ruleset(n)
+        files = [ruleset(min(PER_FILE, n - start), start) for start in range(0, n, PER_FILE)]
         load_best = compile_best = float("inf")
         shards = 0
         for _ in range(args.rounds):
             gc.collect()
             t = time.perf_counter()
-            rs = load_ruleset_bytes(raw, f"gen-{n}.json")
+            rules = [r for k, raw in enumerate(files) for r in load_ruleset_bytes(raw, f"gen-{k}.json").rules]
             t1 = time.perf_counter()
-            compiled = compile_rules(rs.rules)
+            compiled = compile_rules(rules)
             Matcher(compiled).close()  # durable-rules parses each shard and builds its network
             t2 = time.perf_counter()
             load_best, compile_best = min(load_best, t1 - t), min(compile_best, t2 - t1)

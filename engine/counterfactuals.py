@@ -195,7 +195,7 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
         trials[0] += 1
         changed = apply_set(copy.deepcopy(plain), {_set_path(c["fact"]): c["to"] for c in changes})
         try:
-            return engine.assess_plain(plain_case(changed), as_of=day, scenario=scenario)
+            return engine.assess_plain(plain_case(changed), as_of=day, scenario=scenario, brief=True)
         except Exception:  # an override the case format refuses (e.g. a fraction above 1) is no counterfactual
             return None
 

@@ -129,14 +129,19 @@ class Engine:
                                  verify=verify)
 
     def assess_plain(self, plain: dict[str, Any], *, as_of: str | dt.date | None = None,
-                     scenario: str | None = None, verify: bool = False) -> dict[str, Any]:
+                     scenario: str | None = None, verify: bool = False, brief: bool = False) -> dict[str, Any]:
         """Assess a case already validated and dumped as JSON data (``Case.model_dump(mode="json",
-        exclude_none=True)``, or ``engine.validation.plain_case``, which gives the same)."""
+        exclude_none=True)``, or ``engine.validation.plain_case``, which gives the same).
+
+        ``brief``: the levels, scores, ranges and which rules fired, as a full assessment gives
+        them, without each finding's evidence and texts and without ``needs_information`` (for
+        searches that re-assess a case many times, such as counterfactuals)."""
         from engine.derive import build_view
 
         meta = {"id": plain["id"], "name": plain.get("name"), "kind": plain.get("kind")}
         day = parse_as_of(as_of)  # country-group membership is dated: derivation needs the day
-        return self.assess_view(build_view(plain, day), meta, as_of=day, scenario=scenario, verify=verify)
+        return self.assess_view(build_view(plain, day), meta, as_of=day, scenario=scenario, verify=verify,
+                                brief=brief)
 
     def plan(self, active: tuple[Rule, ...], scenario: str | None) -> _Plan:
         """The case-independent part of assessing against ``active`` (built once per process)."""
@@ -151,7 +156,7 @@ class Engine:
         return found
 
     def assess_view(self, view: dict[str, Any], meta: dict[str, Any], *, as_of: str | dt.date | None,
-                    scenario: str | None, verify: bool = False) -> dict[str, Any]:
+                    scenario: str | None, verify: bool = False, brief: bool = False) -> dict[str, Any]:
         """Assess a derived case view. ``verify`` checks the Rete core's fired set against the
         reference evaluator in both directions (``EngineError`` ``engine_disagreement`` if they
         differ); without it, only each fired rule is checked, as its evidence is built."""
@@ -163,9 +168,10 @@ class Engine:
             self.verify(active, fired, view)
         kind = meta.get("kind")
         scoped_out, not_assessed, applicable = plan.scope(view, kind)
-        findings = [plan.finding(rule_id, view) for rule_id in plan.in_order(fired, scoped_out)]
+        make = plan.brief_finding if brief else plan.finding
+        findings = [make(rule_id, view) for rule_id in plan.in_order(fired, scoped_out)]
         candidates = plan.candidates(view)
-        unknown = plan.needs_information(fired, view, scoped_out, candidates)
+        unknown = [] if brief else plan.needs_information(fired, view, scoped_out, candidates)
         if self._scorer is None:
             self._scorer = Scorer(self.rules, self._tier_dimension)
         dims = self._scorer.score(findings, view, not_assessed, applicable)
@@ -328,6 +334,16 @@ class _Plan:
         if would_change:
             out["would_change"] = _render(rule.would_change or "", view, {})
         return out
+
+    def brief_finding(self, rule_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        """A fired rule's finding without evidence or texts that name facts (``assess_plain(brief=True)``).
+
+        The fired rule is still checked against the reference evaluator (its truth only)."""
+        rule = self.by_id[rule_id]
+        prepared = self._prepared.get(rule_id) or self._prepare(rule)
+        if C._truth(rule.condition, view) is not True:
+            return self.engine._finding(rule, view, self.scenario)  # raises engine_disagreement
+        return dict(prepared[0])
 
     def candidates(self, view: dict[str, Any]) -> set[str]:
         """The rules in force that read a fact absent from ``view`` (only they can be unknown)."""

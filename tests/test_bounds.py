@@ -391,3 +391,23 @@ def _fresh_engine(rules: Any) -> Any:
     from engine.pipeline import Engine
 
     return Engine(rules)
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_a_brief_assessment_gives_the_levels_ranges_and_fired_rules_of_the_full_one(path: Path) -> None:
+    """Counterfactual trials re-assess briefly (no evidence, texts or information requests):
+    everything a trial reads must be what the full assessment says."""
+    from engine.safeyaml import load_file
+    from engine.validation import plain_case
+
+    eng = engine_for(load_rules())
+    plain = plain_case(load_file(str(path)).data)
+
+    def levels(r: dict[str, Any]) -> Any:
+        return (r["rating"], r["rating_range"], r["decisive_unknowns"], [f["rule_id"] for f in r["findings"]],
+                {d: (x["level"], x["score"], x.get("level_range"), x["assessed"]) for d, x in r["dimensions"].items()})
+
+    brief = eng.assess_plain(plain, as_of=AS_OF, brief=True)
+    full = eng.assess_plain(plain, as_of=AS_OF)
+    assert levels(brief) == levels(full)
+    assert brief["needs_information"] == [] and all(f.get("evidence") is None for f in brief["findings"])

@@ -43,11 +43,10 @@ def test_a_fifo_given_as_rules_to_the_library_raises_a_located_error(tmp_path: P
 
 @needs_fifo
 def test_a_fifo_given_as_a_case_file_in_a_tests_table_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "cases").mkdir()
-    os.mkfifo(tmp_path / "cases" / "pipe.yaml")
+    (tmp_path / "rules" / "cases").mkdir(parents=True)
+    os.mkfifo(tmp_path / "rules" / "cases" / "pipe.yaml")
     table = tmp_path / "rules" / "x.tests.yaml"
-    table.parent.mkdir()
-    table.write_text("ruleset: x\ntests:\n  - name: piped\n    case_file: ../cases/pipe.yaml\n"
+    table.write_text("ruleset: x\ntests:\n  - name: piped\n    case_file: cases/pipe.yaml\n"
                      "    as_of: 2026-11-22\n    expect: {fires: [X-1]}\n")
     with pytest.raises(AiriskError) as info:
         load_table(table)
