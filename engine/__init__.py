@@ -146,7 +146,7 @@ def counterfactuals(case: Case | Mapping[str, Any] | str | Path, below: str | No
     each dimension at or above ``below`` (default: its own level) below it, each verified by
     re-assessing the changed case (the report of ``airisk explain``)."""
     from engine.case import Case
-    from engine.counterfactuals import find
+    from engine.counterfactual_search import find
 
     file = None
     if isinstance(case, str | Path):

@@ -207,7 +207,7 @@ def explain_command(case: str, rules: tuple[str, ...], as_of: str | None, scenar
 
     Only facts marked "choice" in engine/levers.py are changed; circumstances (a chip's datasheet,
     a site's country, a party's listing) never are."""
-    from engine.counterfactuals import find, render_text
+    from engine.counterfactual_search import find, render_text
     from engine.limits import limits_from_env
     from engine.safeyaml import load_file, load_text
 

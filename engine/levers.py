@@ -1,7 +1,7 @@
 """Which case facts a user could change (choices) and which describe the world (circumstances),
 and which case facts each derived fact comes from.
 
-Counterfactuals (``engine.counterfactuals``) only propose changes to *choices*: a compliance
+Counterfactuals (``engine.counterfactual_search``) only propose changes to *choices*: a compliance
 team can pick another buyer, file an algorithm, raise utilisation or put a transfer mechanism
 on file; it cannot change a chip's datasheet, the country a site stands in or a party's listing.
 Every case fact not named here is a circumstance (``tests/test_levers.py`` checks that every

@@ -129,19 +129,22 @@ class Engine:
                                  verify=verify)
 
     def assess_plain(self, plain: dict[str, Any], *, as_of: str | dt.date | None = None,
-                     scenario: str | None = None, verify: bool = False, brief: bool = False) -> dict[str, Any]:
+                     scenario: str | None = None, verify: bool = False, brief: bool = False,
+                     bounds: bool = True) -> dict[str, Any]:
         """Assess a case already validated and dumped as JSON data (``Case.model_dump(mode="json",
         exclude_none=True)``, or ``engine.validation.plain_case``, which gives the same).
 
         ``brief``: the levels, scores, ranges and which rules fired, as a full assessment gives
         them, without each finding's evidence and texts and without ``needs_information`` (for
-        searches that re-assess a case many times, such as counterfactuals)."""
+        searches that re-assess a case many times, such as counterfactuals). ``bounds=False``
+        skips the search over the unknown facts: every range is then the known level (for a
+        search that reads levels and scores first and ranges only where they matter)."""
         from engine.derive import build_view
 
         meta = {"id": plain["id"], "name": plain.get("name"), "kind": plain.get("kind")}
         day = parse_as_of(as_of)  # country-group membership is dated: derivation needs the day
         return self.assess_view(build_view(plain, day), meta, as_of=day, scenario=scenario, verify=verify,
-                                brief=brief)
+                                brief=brief, bounds=bounds)
 
     def plan(self, active: tuple[Rule, ...], scenario: str | None) -> _Plan:
         """The case-independent part of assessing against ``active`` (built once per process)."""
@@ -156,7 +159,8 @@ class Engine:
         return found
 
     def assess_view(self, view: dict[str, Any], meta: dict[str, Any], *, as_of: str | dt.date | None,
-                    scenario: str | None, verify: bool = False, brief: bool = False) -> dict[str, Any]:
+                    scenario: str | None, verify: bool = False, brief: bool = False,
+                    bounds: bool = True) -> dict[str, Any]:
         """Assess a derived case view. ``verify`` checks the Rete core's fired set against the
         reference evaluator in both directions (``EngineError`` ``engine_disagreement`` if they
         differ); without it, only each fired rule is checked, as its evidence is built."""
@@ -175,9 +179,8 @@ class Engine:
         if self._scorer is None:
             self._scorer = Scorer(self.rules, self._tier_dimension)
         dims = self._scorer.score(findings, view, not_assessed, applicable)
-        rating_range, decisive, exact, fillings = plan.bounds(view, candidates - scoped_out if scoped_out
-                                                              else candidates, fired, scoped_out, dims,
-                                                              self._scorer)
+        searched = (candidates - scoped_out if scoped_out else candidates) if bounds else set()
+        rating_range, decisive, exact, fillings = plan.bounds(view, searched, fired, scoped_out, dims, self._scorer)
         rating, explanation = overall(dims, self._titles, rating_range, decisive)
         return {
             "case_id": meta["id"],

@@ -411,3 +411,13 @@ def test_a_brief_assessment_gives_the_levels_ranges_and_fired_rules_of_the_full_
     full = eng.assess_plain(plain, as_of=AS_OF)
     assert levels(brief) == levels(full)
     assert brief["needs_information"] == [] and all(f.get("evidence") is None for f in brief["findings"])
+
+
+def test_engine_counterfactuals_stays_the_function_after_it_has_run() -> None:
+    """The search lives in a module of another name: importing it must not replace the public
+    function ``engine.counterfactuals`` with a module (a second call would then fail)."""
+    import engine
+
+    first = engine.counterfactuals(str(ROOT / "cases" / "guizhou-icc.yaml"), as_of=AS_OF)
+    assert callable(engine.counterfactuals)
+    assert engine.counterfactuals(str(ROOT / "cases" / "guizhou-icc.yaml"), as_of=AS_OF) == first

@@ -189,13 +189,16 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
     base = engine.assess_plain(plain, as_of=day, scenario=scenario)
     trials = [0]
 
-    def trial(changes: list[dict[str, Any]]) -> dict[str, Any] | None:
-        if trials[0] >= MAX_TRIALS:
-            return None
-        trials[0] += 1
+    def trial(changes: list[dict[str, Any]], ranged: bool = False) -> dict[str, Any] | None:
+        """The changed case re-assessed briefly; ``ranged``: with its ranges over unknown facts
+        (asked only of a change that already brings the level below the goal)."""
+        if not ranged:  # a ranged re-assessment completes a trial already counted
+            if trials[0] >= MAX_TRIALS:
+                return None
+            trials[0] += 1
         changed = apply_set(copy.deepcopy(plain), {_set_path(c["fact"]): c["to"] for c in changes})
         try:
-            return engine.assess_plain(plain_case(changed), as_of=day, scenario=scenario, brief=True)
+            return engine.assess_plain(plain_case(changed), as_of=day, scenario=scenario, brief=True, bounds=ranged)
         except Exception:  # an override the case format refuses (e.g. a fraction above 1) is no counterfactual
             return None
 
@@ -209,12 +212,23 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
         goal = LEVEL_ORDER[target]
         worst_before = LEVEL_ORDER[d["level_range"][1]]
 
-        def lowers(result: dict[str, Any], dim: str = dim, goal: int = goal, worst_before: int = worst_before) -> bool:
+        def under_goal(result: dict[str, Any], dim: str = dim, goal: int = goal) -> bool:
+            rd = result["dimensions"][dim]
+            return rd["level"] is not None and LEVEL_ORDER[rd["level"]] < goal
+
+        def lowers(changes: list[dict[str, Any]], result: dict[str, Any], dim: str = dim,
+                   worst_before: int = worst_before) -> dict[str, Any] | None:
             # Below the goal on the facts given, and opening no new risk: a change that makes the
             # worst case worse (e.g. a new destination whose licence facts are unknown) does not count.
-            rd = result["dimensions"][dim]
-            return (rd["level"] is not None and LEVEL_ORDER[rd["level"]] < goal
-                    and LEVEL_ORDER[rd["level_range"][1]] <= max(worst_before, LEVEL_ORDER[rd["level"]]))
+            # The ranges are worked out only for a change already below the goal on the known facts.
+            if not under_goal(result):
+                return None
+            ranged = trial(changes, ranged=True)
+            if ranged is None:
+                return None
+            rd = ranged["dimensions"][dim]
+            ok = under_goal(ranged) and LEVEL_ORDER[rd["level_range"][1]] <= max(worst_before, LEVEL_ORDER[rd["level"]])
+            return ranged if ok else None
         singles = _candidates(base, plain, dim)
         found: list[dict[str, Any]] = []
         progress = []
@@ -223,8 +237,8 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
             if result is None:
                 continue
             rd = result["dimensions"][dim]
-            if lowers(result):
-                found.append(_report([c], result, dim))
+            if (ranged := lowers([c], result)) is not None:
+                found.append(_report([c], ranged, dim))
             elif rd["score"] < d["score"] or {x["rule_id"] for x in result["findings"]} < {
                     x["rule_id"] for x in base["findings"]}:
                 progress.append(c)
@@ -244,8 +258,8 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
                 result = trial(pair)
                 if result is None:
                     continue
-                if lowers(result):
-                    found.append(_report(pair, result, dim))
+                if (ranged := lowers(pair, result)) is not None:
+                    found.append(_report(pair, ranged, dim))
         out["dimensions"][dim] = {"level": d["level"], "below": target, "counterfactuals": _closest(found),
                                   "complete": trials[0] < MAX_TRIALS}
     out["trials"] = trials[0]
