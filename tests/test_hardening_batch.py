@@ -405,3 +405,9 @@ def test_streaming_with_stdin_left_open_gets_each_record_as_its_line_arrives(wor
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_utf8_bom_on_the_first_batch_line_is_accepted_as_in_case_files() -> None:
+    proc = _batch(["--no-progress"], stdin=b"\xef\xbb\xbf" + GOOD[0] + b"\n" + GOOD[1] + b"\n")
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert [("assessment" in r, r["line"]) for r in _records(proc.stdout)] == [(True, 1), (True, 2)]
