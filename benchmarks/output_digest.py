@@ -1,0 +1,76 @@
+"""Byte-identical output across a change: digests of every assessment, written before, checked after.
+
+    python benchmarks/output_digest.py --write digests.json [--generated 5000] [--seed 20261201]
+    python benchmarks/output_digest.py --check digests.json
+
+Assesses every example case (JSON of `airisk assess`, as `engine.assess_dict` gives it, minus
+`provenance.engine_version`) and ``--generated`` cases from ``gen_cases.py`` (the records of
+`airisk batch`, in one process), as of ``--as-of``, and keeps the SHA-256 of each, keyed by case.
+``--check`` recomputes them with the stored settings and lists every case whose output changed;
+it exits 1 if any did. For a refactoring that must not change behaviour (issue 18).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def digests(generated: int, seed: int, as_of: str) -> dict[str, str]:
+    from gen_cases import generate
+
+    import engine
+
+    out: dict[str, str] = {}
+    for path in sorted((ROOT / "cases").glob("*.yaml")):
+        result = engine.assess_dict(str(path), as_of=as_of)
+        result["provenance"].pop("engine_version", None)
+        out[f"cases/{path.name}"] = _digest(result)
+    for n, record in enumerate(engine.assess_many(generate(generated, seed=seed), as_of=as_of), start=1):
+        body = record.get("assessment")
+        if isinstance(body, dict):
+            body["provenance"].pop("engine_version", None)
+        out[f"generated/{n}"] = _digest(record)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--write", metavar="FILE")
+    what.add_argument("--check", metavar="FILE")
+    parser.add_argument("--generated", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=20261201)
+    parser.add_argument("--as-of", default="2026-12-01")
+    args = parser.parse_args(argv)
+    if args.write:
+        found = digests(args.generated, args.seed, args.as_of)
+        Path(args.write).write_text(json.dumps({"generated": args.generated, "seed": args.seed, "as_of": args.as_of,
+                                                "digests": found}, indent=1, sort_keys=True) + "\n")
+        print(f"{len(found)} digests written to {args.write}")
+        return 0
+    stored = json.loads(Path(args.check).read_text())
+    found = digests(stored["generated"], stored["seed"], stored["as_of"])
+    changed = sorted(k for k in stored["digests"].keys() | found.keys() if stored["digests"].get(k) != found.get(k))
+    for key in changed[:50]:
+        print(f"changed: {key}")
+    print(f"{len(found)} assessments, {len(changed)} changed")
+    return 1 if changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
