@@ -28,7 +28,6 @@ silent) and marks the bounds ``exact: false``; the range then still contains eve
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import itertools
 import re
@@ -386,6 +385,7 @@ class BoundsPlan:
         #: Explored groups by their rules and residuals, with the steps each took (groups recur
         #: across cases far more often than whole cases do: the same datasheet gap, say).
         self.groups: dict[Any, tuple[int, bool, _Group]] = {}
+        self.evals: dict[Any, Evaluator] = {}  # compiled residual evaluators, by residual
 
 
 # An outcome: per dimension (points, top severity rank); combined by adding and by max.
@@ -648,12 +648,49 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
     except TypeError:  # an unhashable literal in a residual: no memo for this case
         hit, key = None, None
     if hit is not None:
-        return copy.deepcopy(hit)
-    result = _compute(undecided, base, n, assessed, level_of, plan.groups)
+        return _copy_result(hit)
+    result = _compute(undecided, base, n, assessed, level_of, plan.groups, plan.evals)
     if key is not None and len(plan.memo) < 4096:
         plan.memo[key] = result
     # A copy: the result shares values with the memo and the per-process candidate values.
-    return copy.deepcopy(result)
+    return _copy_result(result)
+
+
+def _copy_filling(w: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if w is None else {f: (list(v) if isinstance(v, list) else v) for f, v in w.items()}
+
+
+def _copy_witnesses(ws: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if ws is None else {end: _copy_filling(w) for end, w in ws.items()}
+
+
+def _copy_decisive(ds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"fact": d["fact"], "rules": list(d["rules"])} for d in ds]
+
+
+def _copy_result(r: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a ``compute`` result that shares nothing mutable with it (its shape is fixed:
+    a ``copy.deepcopy`` made every assessment pay for generality it does not need)."""
+    return {"dims": [{"range": None if d["range"] is None else list(d["range"]),
+                      "witnesses": _copy_witnesses(d["witnesses"]), "decisive": _copy_decisive(d["decisive"])}
+                     for d in r["dims"]],
+            "range": None if r["range"] is None else list(r["range"]), "witnesses": _copy_witnesses(r["witnesses"]),
+            "decisive": _copy_decisive(r["decisive"]), "exact": r["exact"]}
+
+
+def _evaluator(res: Residual, memo: dict[Any, Evaluator] | None) -> Evaluator:
+    """``compile_eval(res)``, kept per plan: the same residuals recur across the cases of a portfolio."""
+    if memo is None:
+        return compile_eval(res)
+    try:
+        found = memo.get(res)
+    except TypeError:  # an unhashable literal in the residual
+        return compile_eval(res)
+    if found is None:
+        found = compile_eval(res)
+        if len(memo) < 16384:
+            memo[res] = found
+    return found
 
 
 def _explore_once(entries: list[tuple[RuleInfo, Residual, set[str]]], evals: list[Evaluator], n: int,
@@ -688,7 +725,8 @@ def _explore_once(entries: list[tuple[RuleInfo, Residual, set[str]]], evals: lis
 
 
 def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome, n: int, assessed: list[bool],
-             level_of: Any, memo: dict[Any, tuple[int, bool, _Group]] | None = None) -> dict[str, Any]:
+             level_of: Any, memo: dict[Any, tuple[int, bool, _Group]] | None = None,
+             eval_memo: dict[Any, Evaluator] | None = None) -> dict[str, Any]:
     # Groups: facts linked by sharing an undecided rule (union-find over facts).
     parent: dict[str, str] = {}
 
@@ -725,7 +763,7 @@ def _compute(undecided: list[tuple[RuleInfo, Residual, set[str]]], base: Outcome
     budget = [MAX_NODES]
     # Smallest groups first, so one large group cannot use up the budget of the others.
     ordered = sorted(by_root.values(), key=lambda es: (len(set().union(*(e[2] for e in es))), len(es)))
-    evals = [compile_eval(e[1]) for e in undecided]
+    evals = [_evaluator(e[1], eval_memo) for e in undecided]
     ev_of = {id(e): ev for e, ev in zip(undecided, evals, strict=True)}
     groups = [_explore_once(es, [ev_of[id(e)] for e in es], n, budget, {} if memo is None else memo)
               for es in ordered]
