@@ -14,8 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _common import generated_cases, peerbench_inputs
-from matcher_fix_cost import NEW, run
+from matcher_fix_cost import NEW, batch_input, run
 
 OFF = ("import sys; import engine.pipeline as P; real = P._Plan.bounds; "
        "P._Plan.bounds = lambda self, view, candidates, *a: real(self, view, set(), *a); "
@@ -28,14 +27,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--peerbench", action="store_true")
     args = parser.parse_args(argv)
-    if args.peerbench:
-        rules, corpus = peerbench_inputs()
-        with open(corpus, "rb") as fh:
-            lines = sum(1 for _ in fh)
-        common = [str(corpus), "--workers", "1", "--rules", str(rules)]
-    else:
-        lines = args.cases
-        common = [str(generated_cases(args.cases)), "--workers", "1"]
+    source, extra, lines = batch_input(args.peerbench, args.cases)
+    common = [source, "--workers", "1", *extra]
     walls: dict[str, list[float]] = {"with bounds": [], "without": []}
     cpus: dict[str, list[float]] = {"with bounds": [], "without": []}
     for _ in range(args.rounds):

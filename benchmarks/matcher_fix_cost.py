@@ -39,6 +39,17 @@ def run(code: str, args: list[str]) -> tuple[float, float, str]:
     return wall, cpu, proc.stderr.decode(errors="replace").strip().splitlines()[-1]
 
 
+def batch_input(peerbench: bool, cases: int) -> tuple[str, list[str], int]:
+    """(input file, extra batch options, lines): the peerbench corpus and its ruleset, or
+    ``cases`` generated cases with the bundled rulesets."""
+    if not peerbench:
+        return str(generated_cases(cases)), [], cases
+    rules, corpus = peerbench_inputs()
+    with open(corpus, "rb") as fh:
+        lines = sum(1 for _ in fh)
+    return str(corpus), ["--rules", str(rules)], lines
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=5000)
@@ -46,14 +57,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--peerbench", action="store_true")
     args = parser.parse_args(argv)
-    if args.peerbench:
-        rules, corpus = peerbench_inputs()
-        extra = ["--rules", str(rules)]
-        with open(corpus, "rb") as fh:
-            lines = sum(1 for _ in fh)
-        source = str(corpus)
-    else:
-        source, extra, lines = str(generated_cases(args.cases)), [], args.cases
+    source, extra, lines = batch_input(args.peerbench, args.cases)
     common = [source, "--workers", str(args.workers), *extra]
     results: dict[str, list[tuple[float, float]]] = {"shipped": [], "before the fix": []}
     summaries: dict[str, str] = {}

@@ -285,15 +285,21 @@ def candidate_values(leaves: list[tuple[str, Any]]) -> tuple[list[Any], bool]:
 
     A function of the comparisons alone, kept per process (the rules name few thresholds). The
     lists returned are shared: callers copy before changing them."""
-    key = tuple(leaves)
+    found: tuple[list[Any], bool] = _memoised(_CANDIDATES, tuple(leaves), lambda: _candidate_values(leaves))
+    return found
+
+
+def _memoised(memo: dict[Any, Any], key: Any, make: Any, size: int = 16384) -> Any:
+    """``memo[key]``, made by ``make()`` the first time (kept while the memo has room); made
+    afresh each time for a key that cannot be hashed (an unhashable literal)."""
     try:
-        found = _CANDIDATES.get(key)
-    except TypeError:  # an unhashable value: work it out each time
-        return _candidate_values(leaves)
+        found = memo.get(key)
+    except TypeError:
+        return make()
     if found is None:
-        found = _candidate_values(leaves)
-        if len(_CANDIDATES) < 16384:
-            _CANDIDATES[key] = found
+        found = make()
+        if len(memo) < size:
+            memo[key] = found
     return found
 
 
@@ -680,17 +686,7 @@ def _copy_result(r: dict[str, Any]) -> dict[str, Any]:
 
 def _evaluator(res: Residual, memo: dict[Any, Evaluator] | None) -> Evaluator:
     """``compile_eval(res)``, kept per plan: the same residuals recur across the cases of a portfolio."""
-    if memo is None:
-        return compile_eval(res)
-    try:
-        found = memo.get(res)
-    except TypeError:  # an unhashable literal in the residual
-        return compile_eval(res)
-    if found is None:
-        found = compile_eval(res)
-        if len(memo) < 16384:
-            memo[res] = found
-    return found
+    return compile_eval(res) if memo is None else _memoised(memo, res, lambda: compile_eval(res))
 
 
 def _explore_once(entries: list[tuple[RuleInfo, Residual, set[str]]], evals: list[Evaluator], n: int,
