@@ -395,10 +395,12 @@ class LineFeed:
         """Up to ``max_lines`` lines (about ``max_bytes``) of those that have arrived; ``[]`` when
         none has yet (``wait``: block until one has); None once the input has ended and every
         line was taken. An error reading the input is raised here."""
-        with contextlib.suppress(BlockingIOError):
-            while os.read(self._wake_r, 4096):
-                pass
         with self._cond:
+            if self._closed:
+                return None
+            with contextlib.suppress(BlockingIOError):  # under the lock: close() frees the descriptor
+                while os.read(self._wake_r, 4096):
+                    pass
             while wait and not self._pending and not self._done:
                 self._cond.wait()
             if not self._pending:

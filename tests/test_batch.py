@@ -322,3 +322,13 @@ def test_line_feed_raises_the_input_error_to_its_consumer() -> None:
             got += chunk
     assert got == [(1, b"a")]
     feed.close()
+
+
+def test_a_closed_line_feed_hands_out_nothing_and_touches_no_descriptor() -> None:
+    from engine.batch import LineFeed
+
+    feed = LineFeed(iter([(1, b"a")]))
+    assert feed.finished(5)
+    feed.close()
+    assert feed.take(10) is None and feed.take(10, wait=True) is None
+    feed.close()  # twice is harmless
