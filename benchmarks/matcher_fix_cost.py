@@ -18,7 +18,9 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from _common import AS_OF, HERE, ROOT, generated_cases, peerbench_inputs
 
@@ -29,11 +31,13 @@ NEW = "import sys; from engine.cli import main; sys.argv[0] = 'airisk'; main()"
 
 
 def run(code: str, args: list[str]) -> tuple[float, float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, "batch", "--as-of", AS_OF, "--no-progress", *args],
-                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="airisk-bench-") as tmp:  # the records are not kept
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", code, "batch", "--as-of", AS_OF, "--no-progress",
+                               "--output", str(Path(tmp) / "out.jsonl"), *args],
+                              cwd=ROOT, capture_output=True, check=False)
+        wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, proc.stderr.decode(errors="replace").strip().splitlines()[-1]
