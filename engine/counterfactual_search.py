@@ -188,6 +188,7 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
     plain = plain_case(data, file=file)
     base = engine.assess_plain(plain, as_of=day, scenario=scenario)
     trials = [0]
+    validated: dict[str, dict[str, Any]] = {}
 
     def trial(changes: list[dict[str, Any]], ranged: bool = False) -> dict[str, Any] | None:
         """The changed case re-assessed briefly; ``ranged``: with its ranges over unknown facts
@@ -196,9 +197,13 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
             if trials[0] >= MAX_TRIALS:
                 return None
             trials[0] += 1
-        changed = apply_set(copy.deepcopy(plain), {_set_path(c["fact"]): c["to"] for c in changes})
+        key = repr([(c["fact"], c["to"]) for c in changes])
+        valid = validated.get(key)  # the ranged re-assessment reuses the case its trial validated
         try:
-            return engine.assess_plain(plain_case(changed), as_of=day, scenario=scenario, brief=True, bounds=ranged)
+            if valid is None:
+                changed = apply_set(copy.deepcopy(plain), {_set_path(c["fact"]): c["to"] for c in changes})
+                valid = validated[key] = plain_case(changed)
+            return engine.assess_plain(valid, as_of=day, scenario=scenario, brief=True, bounds=ranged)
         except Exception:  # an override the case format refuses (e.g. a fraction above 1) is no counterfactual
             return None
 

@@ -343,10 +343,9 @@ class _Plan:
 
         The fired rule is still checked against the reference evaluator (its truth only)."""
         rule = self.by_id[rule_id]
-        prepared = self._prepared.get(rule_id) or self._prepare(rule)
-        if C._truth(rule.condition, view) is not True:
+        if not C.holds(rule.condition, view):
             return self.engine._finding(rule, view, self.scenario)  # raises engine_disagreement
-        return dict(prepared[0])
+        return dict((self._prepared.get(rule_id) or self._prepare(rule))[0])
 
     def candidates(self, view: dict[str, Any]) -> set[str]:
         """The rules in force that read a fact absent from ``view`` (only they can be unknown)."""

@@ -421,3 +421,35 @@ def test_engine_counterfactuals_stays_the_function_after_it_has_run() -> None:
     first = engine.counterfactuals(str(ROOT / "cases" / "guizhou-icc.yaml"), as_of=AS_OF)
     assert callable(engine.counterfactuals)
     assert engine.counterfactuals(str(ROOT / "cases" / "guizhou-icc.yaml"), as_of=AS_OF) == first
+
+
+def test_a_copied_bounds_result_equals_a_deep_copy_and_shares_nothing_mutable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Results are copied by their fixed shape (faster than ``copy.deepcopy``): a key the copy
+    forgot, or a list it shared with the memo, would show here."""
+    import engine.bounds as B
+
+    seen: list[dict[str, Any]] = []
+    real = B._compute
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = real(*args, **kwargs)
+        seen.append(result)
+        return result
+
+    monkeypatch.setattr(B, "_compute", spy)
+    eng = _fresh_engine(load_rules())
+    for path in CASES:
+        eng.assess_data(yaml.safe_load(path.read_text()), as_of=AS_OF)
+    assert len(seen) > 10
+
+    def mutable_ids(value: Any, out: set[int]) -> set[int]:
+        if isinstance(value, dict | list):
+            out.add(id(value))
+            for v in value.values() if isinstance(value, dict) else value:
+                mutable_ids(v, out)
+        return out
+
+    for result in seen:
+        copied = B._copy_result(result)
+        assert copied == copy.deepcopy(result)
+        assert not mutable_ids(copied, set()) & mutable_ids(result, set())

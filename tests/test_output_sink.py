@@ -32,22 +32,24 @@ def cli(*args: str, input: str | bytes | None = None) -> subprocess.CompletedPro
                           timeout=300)
 
 
-def _read_fifo(path: Path, into: list[bytes]) -> threading.Thread:
+def _fifo_with_reader(path: Path) -> tuple[list[bytes], threading.Thread]:
+    """Make a FIFO at ``path`` and start a thread reading it whole: (what it read, the thread)."""
+    os.mkfifo(path)
+    into: list[bytes] = []
+
     def reader() -> None:
         with open(path, "rb") as fh:
             into.append(fh.read())
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()
-    return thread
+    return into, thread
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_assess_writes_into_a_fifo_and_leaves_it_a_fifo(tmp_path: Path) -> None:
     fifo = tmp_path / "out.fifo"
-    os.mkfifo(fifo)
-    got: list[bytes] = []
-    thread = _read_fifo(fifo, got)
+    got, thread = _fifo_with_reader(fifo)
     proc = cli("assess", CASE, "--as-of", AS_OF, "--format", "json", "-o", str(fifo))
     thread.join(timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -59,9 +61,7 @@ def test_assess_writes_into_a_fifo_and_leaves_it_a_fifo(tmp_path: Path) -> None:
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_batch_streams_into_a_fifo(tmp_path: Path) -> None:
     fifo = tmp_path / "out.fifo"
-    os.mkfifo(fifo)
-    got: list[bytes] = []
-    thread = _read_fifo(fifo, got)
+    got, thread = _fifo_with_reader(fifo)
     line = json.dumps({"id": "x", "kind": "project", "name": "n"})
     proc = cli("batch", "--as-of", AS_OF, "-o", str(fifo), input=f"{line}\n{line}\n")
     thread.join(timeout=60)
@@ -92,11 +92,9 @@ def test_a_dangling_symlink_creates_the_file_it_names(tmp_path: Path) -> None:
 
 def test_a_symlink_to_a_fifo_is_written_through_not_replaced(tmp_path: Path) -> None:
     fifo = tmp_path / "f"
-    os.mkfifo(fifo)
+    got, thread = _fifo_with_reader(fifo)
     link = tmp_path / "l"
     link.symlink_to(fifo)
-    got: list[bytes] = []
-    thread = _read_fifo(fifo, got)
     write_output(b"through\n", str(link))
     thread.join(timeout=30)
     assert got == [b"through\n"] and link.is_symlink() and stat.S_ISFIFO(os.lstat(fifo).st_mode)
