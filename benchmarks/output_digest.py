@@ -4,8 +4,9 @@
     python benchmarks/output_digest.py --check digests.json
 
 Assesses every example case (JSON of `airisk assess`, as `engine.assess_dict` gives it, minus
-`provenance.engine_version`) and ``--generated`` cases from ``gen_cases.py`` (the records of
-`airisk batch`, in one process), as of ``--as-of``, and keeps the SHA-256 of each, keyed by case.
+`provenance.engine_version`; also its text and markdown, and its JSON on each day of `history()`)
+and ``--generated`` cases from ``gen_cases.py`` (the records of
+`airisk batch`, in one process), as of ``--as-of`` (and a fifth as many again as of 2024-06-01), and keeps the SHA-256 of each, keyed by case.
 ``--check`` recomputes them with the stored settings and lists every case whose output changed;
 it exits 1 if any did. For a refactoring that must not change behaviour (issue 18).
 """
@@ -13,8 +14,10 @@ it exits 1 if any did. For a refactoring that must not change behaviour (issue 1
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,21 +33,51 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def history() -> list[str]:
+    """Every day a bundled rule starts or stops, and the day before it: a dated parameter or gate
+    that picks the wrong value on any such day changes a digest. Read from the YAML text, not
+    through the engine being refactored."""
+    days: set[dt.date] = set()
+    for path in (ROOT / "rulesets").glob("*.yaml"):
+        if path.name.endswith(".tests.yaml"):
+            continue
+        for found in re.findall(r"(?:effective_from|effective_to|^\s+(?:\d{4}-\d\d-\d\d)):?\s*[\"']?(\d{4}-\d\d-\d\d)",
+                                path.read_text(), flags=re.M):
+            day = dt.date.fromisoformat(found)
+            days.update((day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)))
+    return sorted(d.isoformat() for d in days)
+
+
 def digests(generated: int, seed: int, as_of: str) -> dict[str, str]:
     from gen_cases import generate
 
     import engine
+    from engine.render import render_markdown, render_text
 
     out: dict[str, str] = {}
+    days = history()
     for path in sorted((ROOT / "cases").glob("*.yaml")):
         result = engine.assess_dict(str(path), as_of=as_of)
-        result["provenance"].pop("engine_version", None)
+        result["provenance"]["engine_version"] = "-"
+        out[f"cases/{path.name}/text"] = hashlib.sha256(render_text(result).encode()).hexdigest()
+        out[f"cases/{path.name}/markdown"] = hashlib.sha256(render_markdown(result).encode()).hexdigest()
+        result["provenance"].pop("engine_version")
         out[f"cases/{path.name}"] = _digest(result)
+        for day in days:
+            then = engine.assess_dict(str(path), as_of=day)
+            then["provenance"].pop("engine_version", None)
+            out[f"cases/{path.name}@{day}"] = _digest(then)
     for n, record in enumerate(engine.assess_many(generate(generated, seed=seed), as_of=as_of), start=1):
         body = record.get("assessment")
         if isinstance(body, dict):
             body["provenance"].pop("engine_version", None)
         out[f"generated/{n}"] = _digest(record)
+    for n, record in enumerate(engine.assess_many(generate(generated // 5, seed=seed + 1), as_of="2024-06-01"),
+                               start=1):
+        body = record.get("assessment")
+        if isinstance(body, dict):
+            body["provenance"].pop("engine_version", None)
+        out[f"generated@2024-06-01/{n}"] = _digest(record)
     return out
 
 
