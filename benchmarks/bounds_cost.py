@@ -16,7 +16,7 @@ import sys
 
 from matcher_fix_cost import NEW, batch_input, run
 
-OFF = ("import sys; import engine.pipeline as P; real = P._Plan.bounds; "
+OFF = ("import sys; import engine.assessment.engine as P; real = P._Plan.bounds; "
        "P._Plan.bounds = lambda self, view, candidates, *a: real(self, view, set(), *a); "
        "from engine.cli import main; sys.argv[0] = 'airisk'; main()")
 

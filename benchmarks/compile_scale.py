@@ -62,9 +62,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", default="5000,10000,20000")
     parser.add_argument("--rounds", type=int, default=1, help="best of this many timings per size")
     args = parser.parse_args(argv)
-    from engine.compiler import compile_rules
-    from engine.matcher import Matcher
-    from engine.rules import load_ruleset_bytes
+    from engine.match.compiler import compile_rules
+    from engine.match.matcher import Matcher
+    from engine.ruleset.load import load_ruleset_bytes
 
     sizes = [int(x) for x in args.sizes.split(",")]
     rows = []

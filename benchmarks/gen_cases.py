@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from engine.rules import plain_data
-from engine.safeyaml import load_file
+from engine.ruleset.load import plain_data
+from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTRIES = ["CN", "US", "MY", "SG", "AE", "SA", "IN", "DE", "FR", "NL", "JP", "KR", "VN", "TH", "RU", "IR",
@@ -38,7 +38,7 @@ def _required_fields() -> set[str]:
 
     from pydantic import BaseModel
 
-    from engine.case import Case
+    from engine.case.model import Case
 
     names: set[str] = set()
     seen: set[type] = set()
@@ -131,8 +131,8 @@ def main(argv: list[str]) -> int:
         for i, case in enumerate(generate(n, seed)):
             if check and i < 2000:
                 sys.path.insert(0, str(ROOT))
+                from engine.case.validation import case_from_data
                 from engine.errors import InputError
-                from engine.validation import case_from_data
 
                 try:
                     case_from_data(case)

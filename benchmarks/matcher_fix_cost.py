@@ -8,7 +8,7 @@ after dispatched actions, else retract) and with the matcher as it was before th
 retract: the path that corrupts memory; its workers may crash and be restarted, which is part of
 its cost). Rounds are interleaved; prints the median cases/s and CPU seconds of each and the
 ratio shipped / before. The old matcher is installed by a wrapper that patches
-``engine.matcher.Matcher.match`` before the CLI runs (the workers fork from it). Asserts nothing.
+``engine.match.matcher.Matcher.match`` before the CLI runs (the workers fork from it). Asserts nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from _common import AS_OF, HERE, ROOT, generated_cases, peerbench_inputs
 
 OLD = ("import sys; sys.path.insert(0, {here!r}); from sanitize_matcher import _retracting_match; "
-       "from engine.matcher import Matcher; Matcher.match = _retracting_match; "
+       "from engine.match.matcher import Matcher; Matcher.match = _retracting_match; "
        "from engine.cli import main; sys.argv[0] = 'airisk'; main()")
 NEW = "import sys; from engine.cli import main; sys.argv[0] = 'airisk'; main()"
 

@@ -3,10 +3,11 @@
     python benchmarks/output_digest.py --write digests.json [--generated 5000] [--seed 20261201]
     python benchmarks/output_digest.py --check digests.json
 
-Assesses every example case (JSON of `airisk assess`, as `engine.assess_dict` gives it, minus
-`provenance.engine_version`; also its text and markdown, and its JSON on each day of `history()`)
-and ``--generated`` cases from ``gen_cases.py`` (the records of
-`airisk batch`, in one process), as of ``--as-of`` (and a fifth as many again as of 2024-06-01), and keeps the SHA-256 of each, keyed by case.
+Assesses every example case (JSON of `airisk assess`, as `engine.assess_dict` gives it, with the
+engine version and ruleset SHA-256s blanked; also its text and markdown, and its JSON on each day of `history()`)
+and ``--generated`` cases from ``gen_cases.py`` (the records of `airisk batch`, in one process),
+as of ``--as-of`` (and a fifth as many again as of 2024-06-01), and keeps the SHA-256 of each,
+keyed by case.
 ``--check`` recomputes them with the stored settings and lists every case whose output changed;
 it exits 1 if any did. For a refactoring that must not change behaviour (issue 18).
 """
@@ -48,35 +49,47 @@ def history() -> list[str]:
     return sorted(d.isoformat() for d in days)
 
 
+def _neutral(assessment: dict[str, Any]) -> None:
+    """Blank what changes by design when the code or a ruleset's bytes change, not its meaning:
+    the engine version and each ruleset's SHA-256 (a ruleset rewritten with named conditions and
+    parameters has other bytes; its rules, counts and version, and everything else, must not change)."""
+    provenance = assessment["provenance"]
+    provenance["engine_version"] = "-"
+    for ruleset in provenance.get("rulesets", []):
+        ruleset["sha256"] = "-"
+
+
 def digests(generated: int, seed: int, as_of: str) -> dict[str, str]:
     from gen_cases import generate
 
     import engine
-    from engine.render import render_markdown, render_text
+    try:
+        from engine.render.formats import render_markdown, render_text
+    except ImportError:  # the layout before issue 18, to write the "before" digests
+        from engine.render import render_markdown, render_text  # type: ignore[no-redef]
 
     out: dict[str, str] = {}
     days = history()
     for path in sorted((ROOT / "cases").glob("*.yaml")):
         result = engine.assess_dict(str(path), as_of=as_of)
-        result["provenance"]["engine_version"] = "-"
+        _neutral(result)
         out[f"cases/{path.name}/text"] = hashlib.sha256(render_text(result).encode()).hexdigest()
         out[f"cases/{path.name}/markdown"] = hashlib.sha256(render_markdown(result).encode()).hexdigest()
-        result["provenance"].pop("engine_version")
         out[f"cases/{path.name}"] = _digest(result)
         for day in days:
             then = engine.assess_dict(str(path), as_of=day)
-            then["provenance"].pop("engine_version", None)
+            _neutral(then)
             out[f"cases/{path.name}@{day}"] = _digest(then)
     for n, record in enumerate(engine.assess_many(generate(generated, seed=seed), as_of=as_of), start=1):
         body = record.get("assessment")
         if isinstance(body, dict):
-            body["provenance"].pop("engine_version", None)
+            _neutral(body)
         out[f"generated/{n}"] = _digest(record)
     for n, record in enumerate(engine.assess_many(generate(generated // 5, seed=seed + 1), as_of="2024-06-01"),
                                start=1):
         body = record.get("assessment")
         if isinstance(body, dict):
-            body["provenance"].pop("engine_version", None)
+            _neutral(body)
         out[f"generated@2024-06-01/{n}"] = _digest(record)
     return out
 

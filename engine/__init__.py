@@ -19,21 +19,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import AiriskError, EngineError, InputError, Problem, RulesetError
-from engine.safeyaml import DEFAULT_LIMITS, Limits
+from engine.source.safeyaml import DEFAULT_LIMITS, Limits
 from engine.version import __version__
 
 if TYPE_CHECKING:
-    from engine.assessment import Assessment, Finding
-    from engine.case import Case
-    from engine.models import RuleSet
-    from engine.pipeline import Engine
-    from engine.rules import load_rules
+    from engine.assessment.engine import Engine
+    from engine.assessment.result import Assessment, Finding
+    from engine.case.model import Case
+    from engine.ruleset.load import load_rules
+    from engine.ruleset.model import RuleSet
 
 # The case and assessment models (pydantic) and the ruleset loader (jsonschema) take most of
 # the import time; they load on first use, so `airisk batch` on a document ruleset and
 # `import engine.errors` stay quick.
-_LAZY = {"Case": "engine.case", "Assessment": "engine.assessment", "Finding": "engine.assessment",
-         "RuleSet": "engine.models", "load_rules": "engine.rules"}
+_LAZY = {"Case": "engine.case.model", "Assessment": "engine.assessment.result", "Finding": "engine.assessment.result",
+         "RuleSet": "engine.ruleset.model", "load_rules": "engine.ruleset.load"}
 
 
 def __getattr__(name: str) -> Any:
@@ -68,8 +68,8 @@ __all__ = [
 
 
 def _engine(rules: RuleSet | None) -> Engine:
-    from engine.pipeline import engine_for
-    from engine.rules import load_rules
+    from engine.assessment.engine import engine_for
+    from engine.ruleset.load import load_rules
 
     return engine_for(rules if rules is not None else load_rules())
 
@@ -78,7 +78,7 @@ def load_case(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> Case:
     """Read and validate a YAML or JSON case file (errors name file, line and field).
 
     ``limits`` bounds the file's size, line length, nesting and so on (docs/limits.md)."""
-    from engine.validation import load_case_file
+    from engine.case.validation import load_case_file
 
     return load_case_file(path, limits)
 
@@ -87,12 +87,12 @@ def assess_dict(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | No
                 as_of: str | dt.date | None = None, scenario: str | None = None, *,
                 limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Like ``assess`` but returns the assessment as plain JSON-ready data."""
-    from engine.case import Case
+    from engine.case.model import Case
 
     engine = _engine(rules)
     if isinstance(case, str | Path):
         if engine.rules.input == "document":
-            from engine.safeyaml import load_file
+            from engine.source.safeyaml import load_file
 
             doc = load_file(str(case), limits)
             return engine.assess_data(doc.data, as_of=as_of, scenario=scenario, file=doc.file)
@@ -112,7 +112,7 @@ def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = 
     ``limits`` bounds what is read from a case file (docs/limits.md).
     Raises ``InputError`` or ``RulesetError`` (both ``AiriskError``) with
     located problems on bad input."""
-    from engine.assessment import Assessment
+    from engine.assessment.result import Assessment
 
     return Assessment.model_validate(assess_dict(case, rules, as_of, scenario, limits=limits))
 
@@ -126,13 +126,13 @@ def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: 
     Each record is ``{"line": n, "case_id": ..., "assessment": {...}}`` or, for a
     bad item, ``{"line": n, "case_id": ..., "error": {"code", "message", "field",
     "problems"}}``; a bad item never stops the others. For process-parallel or
-    file-to-file runs see ``engine.batch.run_batch``; for Dask, ``engine.distributed``.
+    file-to-file runs see ``engine.batch.run.run_batch``; for Dask, ``engine.batch.distributed``.
 
     ``verify=True`` checks, for every case, that the rules the Rete core fired are exactly
     those the reference evaluator finds true (a disagreement is an ``engine_disagreement``
     error record for that case). Safe to call from several threads at once."""
-    from engine.batch import iter_records, make_assessor
-    from engine.rules import load_rules
+    from engine.batch.run import iter_records, make_assessor
+    from engine.ruleset.load import load_rules
 
     assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario, verify=verify)
     yield from iter_records(cases, assessor)
@@ -142,15 +142,15 @@ def counterfactuals(case: Case | Mapping[str, Any] | str | Path, below: str | No
                     rules: RuleSet | None = None, as_of: str | dt.date | None = None,
                     scenario: str | None = None, *, dimension: str | None = None,
                     limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
-    """The smallest sets of changes to facts the user controls (``engine.levers``) that bring
+    """The smallest sets of changes to facts the user controls (``engine.assessment.levers``) that bring
     each dimension at or above ``below`` (default: its own level) below it, each verified by
     re-assessing the changed case (the report of ``airisk explain``)."""
-    from engine.case import Case
-    from engine.counterfactual_search import find
+    from engine.assessment.search import find
+    from engine.case.model import Case
 
     file = None
     if isinstance(case, str | Path):
-        from engine.safeyaml import load_file
+        from engine.source.safeyaml import load_file
 
         doc = load_file(str(case), limits)
         data, file = doc.data, doc.file

@@ -21,8 +21,8 @@ import click
 import orjson
 
 from engine.errors import AiriskError, InputError, Problem
-from engine.models import LEVEL_ORDER
-from engine.output import check_output, write_output
+from engine.render.sink import check_output, write_output
+from engine.ruleset.model import LEVEL_ORDER
 from engine.version import __version__
 
 LEVEL_CHOICE = click.Choice(["low", "medium", "high", "critical"])
@@ -37,7 +37,7 @@ def fail(exc: AiriskError) -> NoReturn:
 
 
 def _load_rules(rules: Sequence[str]) -> Any:
-    from engine.rules import load_rules
+    from engine.ruleset.load import load_rules
 
     return load_rules(list(rules) if rules else None)
 
@@ -103,11 +103,11 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
 
     Input limits (file size, line length, nesting depth, ...) are set by
     AIRISK_MAX_BYTES and similar environment variables: see docs/limits.md."""
-    from engine.limits import limits_from_env
-    from engine.pipeline import engine_for, parse_as_of
-    from engine.render import render_json, render_markdown, render_text, use_colour
-    from engine.safeyaml import load_file, load_text
-    from engine.validation import plain_case
+    from engine.assessment.engine import engine_for, parse_as_of
+    from engine.case.validation import plain_case
+    from engine.render.formats import render_json, render_markdown, render_text, use_colour
+    from engine.source.limits import limits_from_env
+    from engine.source.safeyaml import load_file, load_text
 
     try:
         check_output(output)  # an unwritable --output fails now, not after the work
@@ -176,8 +176,8 @@ def _gate(result: dict[str, Any], known_only: bool) -> int:
 
 def _what_if(engine: Any, doc: Any, before: dict[str, Any], sets: tuple[str, ...], day: str,
              scenario: str | None) -> dict[str, Any]:
-    from engine import whatif
-    from engine.validation import plain_case
+    from engine.authoring import whatif
+    from engine.case.validation import plain_case
 
     overrides = whatif.parse_sets(sets)
     changed = whatif.apply(doc.data, overrides, doc.file)
@@ -205,11 +205,11 @@ def explain_command(case: str, rules: tuple[str, ...], as_of: str | None, scenar
     """Counterfactuals: the smallest sets of changes to facts the user controls (choices) that
     bring a dimension below a level, each verified by re-assessing the changed case.
 
-    Only facts marked "choice" in engine/levers.py are changed; circumstances (a chip's datasheet,
+    Only facts marked "choice" in engine/assessment/levers.py are changed; circumstances (a chip's datasheet,
     a site's country, a party's listing) never are."""
-    from engine.counterfactual_search import find, render_text
-    from engine.limits import limits_from_env
-    from engine.safeyaml import load_file, load_text
+    from engine.assessment.search import find, render_text
+    from engine.source.limits import limits_from_env
+    from engine.source.safeyaml import load_file, load_text
 
     try:
         limits = limits_from_env()
@@ -236,7 +236,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 
     A file with a top-level `ruleset` key is a ruleset; anything else is a case.
     Directories are searched for *.yaml / *.json (test tables excluded)."""
-    from engine.validate import validate_paths
+    from engine.authoring.validate import validate_paths
 
     problems, checked = validate_paths(paths)
     if fmt == "json":
@@ -261,7 +261,7 @@ def test_command(paths: tuple[str, ...], junit: str | None, min_coverage: float 
     PATHS are test tables or directories (default: the bundled rulesets). Exit 0
     when every test passes, 1 when a test fails or coverage is below
     --min-coverage, 2 when a table or ruleset is malformed."""
-    from engine.ruletests import junit_xml, render_text, run
+    from engine.authoring.tabletests import junit_xml, render_text, run
 
     try:
         check_output(junit)
@@ -284,7 +284,7 @@ def test_command(paths: tuple[str, ...], junit: str | None, min_coverage: float 
 @click.argument("name", type=click.Choice(["case", "ruleset", "assessment"]))
 def schema(name: str) -> None:
     """Print the JSON Schema of a case, a ruleset or an assessment."""
-    from engine.schema import text
+    from engine.authoring.schemas import text
 
     click.echo(text(name), nl=False)
 
@@ -300,7 +300,7 @@ def rules() -> None:
 @click.option("--dimension", type=click.Choice(["safety", "export_control", "overcapacity"]), default=None)
 def rules_list(paths: tuple[str, ...], as_of: str | None, dimension: str | None) -> None:
     """One line per rule: id, dimension, severity, points, basis, window, title."""
-    from engine.pipeline import parse_as_of
+    from engine.assessment.engine import parse_as_of
 
     try:
         ruleset = _load_rules(paths)
@@ -407,13 +407,13 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
     """
     try:
         if dask_address is not None:
-            from engine.distributed import run_dask_cli
+            from engine.batch.distributed import run_dask_cli
 
             code = run_dask_cli(dask_address, input_path, output, rules=list(rules) or None, as_of=as_of,
                                 scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes,
                                 fail_on_known=fail_on_known)
             raise SystemExit(code)
-        from engine.batch import BatchOptions, run_batch
+        from engine.batch.run import BatchOptions, run_batch
 
         options = BatchOptions(input=input_path, output=output, workers=workers, as_of=as_of,
                                scenario=scenario, fail_on=fail_on, fail_on_known=fail_on_known,
@@ -436,7 +436,7 @@ main.add_command(batch_command)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the files in --output differ.")
 def rules_docs(paths: tuple[str, ...], output: str, check: bool) -> None:
     """Generate the Markdown reference of every rule (one file per ruleset + an index)."""
-    from engine.ruledocs import drift, write
+    from engine.authoring.docs import drift, write
 
     try:
         ruleset = _load_rules(paths)

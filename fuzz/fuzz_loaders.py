@@ -27,13 +27,13 @@ _SAMPLE_CASES = ("ts-frontier-model.yaml", "oc-guizhou-hub-h20.yaml")
 
 def _setup() -> dict[str, Any]:
     if not _state:
-        from engine.pipeline import engine_for
-        from engine.rules import load_rules
-        from engine.safeyaml import Limits
+        from engine.assessment.engine import engine_for
+        from engine.ruleset.load import load_rules
+        from engine.source.safeyaml import Limits
 
         _state["limits"] = Limits(**_LIMITS_KW)
         _state["engine"] = engine_for(load_rules())
-        from engine.validation import load_case_file
+        from engine.case.validation import load_case_file
 
         _state["cases"] = [load_case_file(ROOT / "cases" / n) for n in _SAMPLE_CASES]
     return _state
@@ -55,9 +55,9 @@ def _check_error(exc: Any, name: str) -> None:
 def _ruleset(ruleset: Any, state: dict[str, Any]) -> None:
     """Compile a ruleset that validated and assess the sample cases with it: the matching
     core must accept whatever the validator lets through (or a located RulesetError)."""
+    from engine.assessment.engine import Engine
     from engine.errors import RulesetError
-    from engine.pipeline import Engine
-    from engine.rules import combine
+    from engine.ruleset.load import combine
 
     engine = Engine(combine([ruleset]))
     try:
@@ -77,10 +77,10 @@ def _ruleset(ruleset: Any, state: dict[str, Any]) -> None:
 
 def one_input(data: bytes) -> None:
     """Load, validate and assess one input; raise only on a broken property."""
+    from engine.case.validation import case_from_data
     from engine.errors import AiriskError
-    from engine.rules import parse_ruleset
-    from engine.safeyaml import load_text
-    from engine.validation import case_from_data
+    from engine.ruleset.load import parse_ruleset
+    from engine.source.safeyaml import load_text
 
     state = _setup()
     name = "fuzz.yaml"
@@ -108,10 +108,7 @@ def main(argv: list[str]) -> None:
     import atheris
 
     with atheris.instrument_imports(include=["engine"]):
-        import engine.pipeline
-        import engine.rules
-        import engine.safeyaml
-        import engine.validation  # noqa: F401
+        pass
     _setup()
     atheris.Setup(argv, one_input)
     atheris.Fuzz()

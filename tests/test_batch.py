@@ -14,12 +14,12 @@ import orjson
 import pytest
 
 import engine
-from engine import conditions as C
-from engine.batch import DEFAULT_MAX_LINE_BYTES, Assessor, make_assessor, read_lines
-from engine.derive import build_view
-from engine.rules import load_rules, plain_data
-from engine.safeyaml import load_file
-from engine.validation import case_from_data
+from engine.batch.run import DEFAULT_MAX_LINE_BYTES, Assessor, make_assessor, read_lines
+from engine.case.validation import case_from_data
+from engine.derive.view import build_view
+from engine.lang import conditions as C
+from engine.ruleset.load import load_rules, plain_data
+from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-11-22"
@@ -189,7 +189,7 @@ def test_batch_fail_on_trips_on_the_worst_case_over_unknown_facts_and_fail_on_kn
 
 
 def test_batch_stats_gate_reads_worst_cases_unless_known_only() -> None:
-    from engine.batch import Stats, rating_counts
+    from engine.batch.run import Stats, rating_counts
 
     stats = Stats()
     stats.add(dict.fromkeys(rating_counts({"rating": "low", "rating_range": ["low", "high"]}), 1))
@@ -286,7 +286,7 @@ def test_compiled_conditions_agree_with_the_reference_evaluator_on_every_rule(bu
 def test_line_feed_hands_over_what_has_arrived_in_order_and_ends_with_none() -> None:
     import threading
 
-    from engine.batch import LineFeed
+    from engine.batch.run import LineFeed
 
     gate = threading.Event()
 
@@ -312,7 +312,7 @@ def test_line_feed_hands_over_what_has_arrived_in_order_and_ends_with_none() -> 
 
 
 def test_line_feed_raises_the_input_error_to_its_consumer() -> None:
-    from engine.batch import LineFeed
+    from engine.batch.run import LineFeed
 
     def lines() -> Any:
         yield 1, b"a"
@@ -328,7 +328,7 @@ def test_line_feed_raises_the_input_error_to_its_consumer() -> None:
 
 
 def test_a_closed_line_feed_hands_out_nothing_and_touches_no_descriptor() -> None:
-    from engine.batch import LineFeed
+    from engine.batch.run import LineFeed
 
     feed = LineFeed(iter([(1, b"a")]))
     assert feed.finished(5)

@@ -13,8 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from engine.batch import BatchOptions, WorkerSpec, run_batch, worker_main
-from engine.rules import load_rules
+from engine.batch.run import BatchOptions, WorkerSpec, run_batch, worker_main
+from engine.ruleset.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-11-22"

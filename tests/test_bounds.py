@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import assess_dict, counterfactuals
-from engine.bounds import candidate_values, compile_residual, evaluate_residual, parse_fact
+from engine.assessment.bounds import candidate_values, compile_residual, evaluate_residual, parse_fact
+from engine.assessment.engine import engine_for
 from engine.cli import main
-from engine.conditions import parse
-from engine.models import LEVEL_ORDER
-from engine.pipeline import engine_for
-from engine.rules import load_rules
+from engine.lang.conditions import parse
+from engine.ruleset.load import load_rules
+from engine.ruleset.model import LEVEL_ORDER
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "cases").glob("*.yaml"))
@@ -98,7 +98,7 @@ def test_every_example_case_has_a_level_range_holding_its_level_and_fillings_tha
 
 
 def _engine_and_plain(case: Path | dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from engine.validation import plain_case
+    from engine.case.validation import plain_case
 
     data = yaml.safe_load(case.read_text()) if isinstance(case, Path) else case
     return engine_for(load_rules()), plain_case(data)
@@ -106,7 +106,7 @@ def _engine_and_plain(case: Path | dict[str, Any]) -> tuple[Any, dict[str, Any]]
 
 def _assess_filled(engine: Any, plain: dict[str, Any], filling: dict[str, Any]) -> dict[str, Any]:
     """Assess the case with facts filled in as the rules read them (derived facts included)."""
-    from engine.derive import build_view
+    from engine.derive.view import build_view
 
     view = build_view(copy.deepcopy(plain))
     for fact, value in filling.items():
@@ -137,7 +137,7 @@ _FORGETTABLE = [
 
 @st.composite
 def _forgetful_cases(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    from engine.ruletests import apply_set
+    from engine.authoring.tabletests import apply_set
 
     name, paths = draw(st.sampled_from(_FORGETTABLE))
     data = yaml.safe_load((ROOT / "cases" / name).read_text())
@@ -155,7 +155,7 @@ def _values_for(engine: Any, result: dict[str, Any], fact: str) -> list[Any]:
     for rid in {r for u in result["decisive_unknowns"] for r in u["rules"]} | {
             n["rule_id"] for n in result["needs_information"]}:
         rule = plan.by_id[rid]
-        from engine.conditions import walk
+        from engine.lang.conditions import walk
 
         for node, in_list, _ in walk(rule.condition):
             if hasattr(node, "op") and node.path == item and (in_list == (list_path[0] if list_path else None)):
@@ -243,7 +243,7 @@ def test_set_is_validated_like_the_case() -> None:
 
 @pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
 def test_every_counterfactual_applied_to_the_case_brings_its_dimension_below_the_level(path: Path) -> None:
-    from engine.ruletests import apply_set
+    from engine.authoring.tabletests import apply_set
 
     report = counterfactuals(path, as_of=AS_OF)
     data = yaml.safe_load(path.read_text())
@@ -269,7 +269,7 @@ def _dotted(fact: str) -> str:
 
 
 def test_utilisation_counterfactuals_sit_exactly_on_the_threshold() -> None:
-    from engine.ruletests import apply_set
+    from engine.authoring.tabletests import apply_set
 
     path = ROOT / "cases" / "guizhou-icc.yaml"
     data = yaml.safe_load(path.read_text())
@@ -294,7 +294,7 @@ def test_explain_prints_verified_changes_to_choices_only() -> None:
     js = CliRunner().invoke(main, ["explain", str(ROOT / "cases" / "ts-cn-public-chatbot.yaml"), "--as-of", AS_OF,
                                    "--format", "json"])
     report = json.loads(js.output)
-    from engine.levers import lever
+    from engine.assessment.levers import lever
 
     for d in report["dimensions"].values():
         for cf in d["counterfactuals"]:
@@ -303,7 +303,7 @@ def test_explain_prints_verified_changes_to_choices_only() -> None:
 
 def _captured_groups(n: int) -> list[tuple[Any, Any, int]]:
     """(entries, evaluators, n) of the groups that generated cases explore."""
-    import engine.bounds as B
+    import engine.assessment.bounds as B
     from benchmarks.gen_cases import generate, templates
 
     seen: list[tuple[Any, Any, int]] = []
@@ -327,7 +327,7 @@ def test_a_replayed_exploration_is_the_fresh_one_for_every_budget_before_and_aft
     """The group memo's contract: whatever budget stored a group's exploration and whatever
     budget is left now, the replay returns the group and leaves the budget exactly as a fresh
     exploration with the budget left now would."""
-    import engine.bounds as B
+    import engine.assessment.bounds as B
 
     groups = _captured_groups(40)
     assert len(groups) > 20
@@ -359,7 +359,7 @@ def test_reused_explorations_give_what_exploring_afresh_gives_at_every_budget(
     """Groups and candidate values are reused across cases; the bounds of every case must be
     those of a process that never saw another case, also when the budget runs out (small
     budgets make groups stop by budget and by size, and replays cross both)."""
-    import engine.bounds as B
+    import engine.assessment.bounds as B
     from benchmarks.gen_cases import generate, templates
 
     monkeypatch.setattr(B, "MAX_NODES", max_nodes)
@@ -388,7 +388,7 @@ def test_reused_explorations_give_what_exploring_afresh_gives_at_every_budget(
 
 
 def _fresh_engine(rules: Any) -> Any:
-    from engine.pipeline import Engine
+    from engine.assessment.engine import Engine
 
     return Engine(rules)
 
@@ -397,8 +397,8 @@ def _fresh_engine(rules: Any) -> Any:
 def test_a_brief_assessment_gives_the_levels_ranges_and_fired_rules_of_the_full_one(path: Path) -> None:
     """Counterfactual trials re-assess briefly (no evidence, texts or information requests):
     everything a trial reads must be what the full assessment says."""
-    from engine.safeyaml import load_file
-    from engine.validation import plain_case
+    from engine.case.validation import plain_case
+    from engine.source.safeyaml import load_file
 
     eng = engine_for(load_rules())
     plain = plain_case(load_file(str(path)).data)
@@ -426,7 +426,7 @@ def test_engine_counterfactuals_stays_the_function_after_it_has_run() -> None:
 def test_a_copied_bounds_result_equals_a_deep_copy_and_shares_nothing_mutable(monkeypatch: pytest.MonkeyPatch) -> None:
     """Results are copied by their fixed shape (faster than ``copy.deepcopy``): a key the copy
     forgot, or a list it shared with the memo, would show here."""
-    import engine.bounds as B
+    import engine.assessment.bounds as B
 
     seen: list[dict[str, Any]] = []
     real = B._compute

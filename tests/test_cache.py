@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine import assess, load_rules
-from engine.cache import cache_dir, cached
+from engine.source.cache import cache_dir, cached
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "cases" / "guizhou-icc.yaml"
@@ -79,7 +79,7 @@ def test_no_object_deserialisation_anywhere_in_the_engine() -> None:
 def test_entries_are_tagged_json_and_round_trip() -> None:
     import datetime as dt
 
-    from engine.cache import decode, dumps, loads
+    from engine.source.cache import decode, dumps, loads
 
     rules = load_rules(ROOT / "rulesets")
     value = {"a": (1, 2.5, float("inf")), ("p", "q"): frozenset({"x"}), "d": dt.date(2026, 12, 1), "r": rules.rules[0]}
@@ -138,7 +138,7 @@ def test_a_ruleset_rewritten_during_a_cold_load_cannot_poison_the_cache(monkeypa
                                                                         tmp_path: Path) -> None:
     import hashlib
 
-    import engine.rules as R
+    import engine.ruleset.load as R
 
     monkeypatch.setenv("AIRISK_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "r.yaml"
@@ -179,7 +179,7 @@ def test_a_read_only_cache_with_a_damaged_entry_does_not_fail(monkeypatch: pytes
 def test_a_full_disk_leaves_no_temporaries(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import errno
 
-    import engine.cache as cache_mod
+    import engine.source.cache as cache_mod
 
     monkeypatch.setenv("AIRISK_CACHE_DIR", str(tmp_path))
     os.chmod(tmp_path, 0o700)

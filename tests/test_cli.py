@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from engine.authoring.schemas import NAMES, text
 from engine.cli import main
-from engine.schema import NAMES, text
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = str(ROOT / "cases" / "guizhou-icc.yaml") if (ROOT / "cases" / "guizhou-icc.yaml").exists() else str(

@@ -1,6 +1,6 @@
 """Cold start: what a short run avoids loading, and the compiled case check that lets it.
 
-``engine.validation.plain_case`` accepts a case without pydantic when the cached plan (the case
+``engine.case.validation.plain_case`` accepts a case without pydantic when the cached plan (the case
 model's core schema, translated) accepts it; these tests hold the plan to the case model: for
 everything the plan accepts, the model accepts it too and dumps the same data. Nothing here
 measures time.
@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import types as model_types
-from engine import validation
+from engine.case import types as model_types
+from engine.case import validation
+from engine.case.validation import _Reject, _run, _same_function, build_plan, case_from_data, plain_case
 from engine.errors import InputError
-from engine.safeyaml import load_file
-from engine.validation import _Reject, _run, _same_function, build_plan, case_from_data, plain_case
+from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = sorted((ROOT / "cases").glob("*.yaml"))
@@ -49,7 +49,7 @@ def plan_dump(data: Any) -> Any:
 
 def test_the_case_model_compiles_to_a_plan() -> None:
     # If this fails, the case model uses something the plan does not follow: every case then goes
-    # through pydantic (correct, but ~0.1 s slower to start). Teach engine/validation.py the new node.
+    # through pydantic (correct, but ~0.1 s slower to start). Teach engine/case/validation.py the new node.
     assert PLAN is not None
     assert PLAN[0] == "model"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from engine.batch import BatchOptions, run_batch
-from engine.rules import load_rules
+from engine.batch.run import BatchOptions, run_batch
+from engine.ruleset.load import load_rules
 
 distributed = pytest.importorskip("dask.distributed")
 db = pytest.importorskip("dask.bag")
@@ -41,7 +41,7 @@ def local_batch(path: Path) -> bytes:
 
 
 def test_a_local_dask_cluster_gives_the_records_of_the_local_batch_per_file_and_per_bag(tmp_path: Path) -> None:
-    from engine.distributed import assess_bag, run_dask
+    from engine.batch.distributed import assess_bag, run_dask
 
     files = part_files(tmp_path)
     expected = {f.stem: local_batch(f) for f in files}

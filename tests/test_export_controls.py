@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from engine import assess, load_rules
-from engine.safeyaml import load_file
-from engine.tables import accelerators, country_groups
+from engine.source.safeyaml import load_file
+from engine.source.tables import accelerators, country_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / "rulesets" / "export-controls.yaml"

@@ -24,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
+from engine.case.validation import load_case_file
 from engine.cli import main
 from engine.errors import AiriskError, InputError, RulesetError
-from engine.limits import ENV_VARS, Limits, limits_from_env
-from engine.safeyaml import load_text
-from engine.validation import load_case_file
+from engine.source.limits import ENV_VARS, Limits, limits_from_env
+from engine.source.safeyaml import load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
@@ -452,7 +452,7 @@ def test_every_field_of_a_ruleset_given_a_wrong_shape_gives_a_located_ruleset_er
     # Found by the fuzzer: `tiers: {t: "text"}` used to raise TypeError in parse_ruleset.
     import copy
 
-    from engine.rules import parse_ruleset
+    from engine.ruleset.load import parse_ruleset
 
     base = yaml.safe_load((ROOT / "fuzz" / "corpus" / "tiny-ruleset.yaml").read_text())
     base["ruleset"]["scenarios"] = {"s": {"title": "S", "basis": "advisory"}}
@@ -502,7 +502,7 @@ import sys, json
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
 import engine
-from engine import tables
+from engine.source import tables
 tables.country_groups.cache_clear(); tables.hubs.cache_clear()
 engine.assess({str(case_path)!r}, as_of="2026-11-22")
 print(json.dumps(opened))
@@ -516,7 +516,7 @@ print(json.dumps(opened))
     assert suspicious == []
     yaml_files = {p for p in opened if p.endswith((".yaml", ".json")) and "site-packages" not in p}
     allowed = {str(case_path)}
-    from engine.cache import cache_dir
+    from engine.source.cache import cache_dir
 
     entries = cache_dir()  # the compile cache's own entries are JSON files too
     assert all(p in allowed or str(ROOT / "rulesets") in str(Path(p).resolve()) or "schemas" in p
@@ -605,7 +605,7 @@ def test_a_valid_or_near_valid_case_either_assesses_or_raises_a_located_airisk_e
 @given(near_valid_cases(), st.sampled_from(["yaml", "json"]))
 def test_a_near_valid_case_as_text_either_assesses_or_raises_an_input_error_naming_the_file(
         case: Any, fmt: str) -> None:
-    from engine.validation import load_case_text
+    from engine.case.validation import load_case_text
 
     if fmt == "json":
         text = json.dumps(case, default=str, ensure_ascii=False)
@@ -637,8 +637,8 @@ def _conditions() -> st.SearchStrategy[Any]:
 @given(_conditions(), st.sampled_from(_BASES))
 def test_a_generated_ruleset_either_loads_and_assesses_or_raises_a_located_ruleset_error(
         when: Any, case: Any) -> None:
-    from engine.pipeline import Engine
-    from engine.rules import combine, parse_ruleset
+    from engine.assessment.engine import Engine
+    from engine.ruleset.load import combine, parse_ruleset
 
     data = yaml.safe_load(RULESET)
     data["rules"][0]["when"] = when

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.distributed import assess_partition
-from engine.safeyaml import load_file
+from engine.batch.distributed import assess_partition
+from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE_LINE = json.dumps(load_file(str(ROOT / "cases" / "guizhou-icc.yaml")).data, default=str)

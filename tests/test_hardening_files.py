@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from engine import assess, load_rules
+from engine.authoring.tabletests import load_table
 from engine.errors import AiriskError
-from engine.render import render_markdown, render_text
-from engine.ruletests import load_table
-from engine.text import escape_invisible
+from engine.lang.template import escape_invisible
+from engine.render.formats import render_markdown, render_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "cases" / "guizhou-icc.yaml"

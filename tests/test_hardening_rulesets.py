@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.compiler import MAX_ALTERNATIVES, MAX_CONDITIONS, MAX_IN_VALUES
+from engine.match.compiler import MAX_ALTERNATIVES, MAX_CONDITIONS, MAX_IN_VALUES
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = ROOT / "cases" / "guizhou-icc.yaml"

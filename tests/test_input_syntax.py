@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import InputError
-from engine.safejson import load_json
-from engine.safeyaml import DEFAULT_LIMITS, _parse_yaml, load_text
+from engine.source.safejson import load_json
+from engine.source.safeyaml import DEFAULT_LIMITS, _parse_yaml, load_text
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = '{"id": "x", "kind": "project", "name": "n"'

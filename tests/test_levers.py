@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.factspec import catalogue
-from engine.levers import CHOICES, DERIVED_SOURCES, lever, sources
+from engine.assessment.levers import CHOICES, DERIVED_SOURCES, lever, sources
+from engine.case.factspec import catalogue
 
 
 def _case_facts() -> set[str]:
@@ -42,7 +42,7 @@ def _described_conclusions() -> set[str]:
 
     from pydantic import BaseModel
 
-    from engine.case import Case
+    from engine.case.model import Case
 
     found: set[str] = set()
 
@@ -63,7 +63,7 @@ def _described_conclusions() -> set[str]:
 
 
 def test_conclusions_are_every_field_described_as_the_users_own_conclusion() -> None:
-    from engine.levers import CONCLUSIONS
+    from engine.assessment.levers import CONCLUSIONS
 
     assert _described_conclusions() == CONCLUSIONS
 
@@ -73,7 +73,7 @@ def test_no_rating_range_or_information_request_rests_on_an_unstated_conclusion(
     nor a fact to collect, for the example cases and generated ones."""
     from benchmarks.gen_cases import generate, templates
     from engine import assess_many
-    from engine.levers import is_conclusion
+    from engine.assessment.levers import is_conclusion
 
     cases = templates() + list(generate(150, seed=3))
     for case in cases:

@@ -19,9 +19,9 @@ import orjson
 import pytest
 
 import engine
-from engine.batch import make_assessor
-from engine.matcher import Matcher
-from engine.rules import load_rules
+from engine.batch.run import make_assessor
+from engine.match.matcher import Matcher
+from engine.ruleset.load import load_rules
 from tests.test_batch import AS_OF, ROOT, example_cases, run_cli, varied_cases
 
 
@@ -43,7 +43,7 @@ def test_facts_are_retracted_only_where_no_action_was_dispatched() -> None:
                 if isinstance(node, ast.Attribute) and node.attr in {"retract_fact", "retract_facts", "delete_state"}:
                     calls.append((path.name, func.name, node.attr))
     assert sorted(set(calls)) == [("matcher.py", "_forget", "delete_state"), ("matcher.py", "_forget", "retract_facts")]
-    source = (ROOT / "engine" / "matcher.py").read_text(encoding="utf-8")
+    source = (ROOT / "engine" / "match" / "matcher.py").read_text(encoding="utf-8")
     forget = source[source.index("def _forget"):source.index("def _drain")]
     assert forget.index("if dispatched:") < forget.index("delete_state") < forget.index("else:") < \
         forget.index("retract_facts")

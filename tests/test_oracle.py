@@ -17,11 +17,11 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import conditions as C
+from engine.assessment.engine import Engine
 from engine.errors import RulesetError
-from engine.pipeline import Engine
-from engine.rules import combine, parse_ruleset
-from engine.safeyaml import Document
+from engine.lang import conditions as C
+from engine.ruleset.load import combine, parse_ruleset
+from engine.source.safeyaml import Document
 
 # field -> value strategy (types stay consistent, as the validator guarantees for cases)
 INTS = st.integers(min_value=-3, max_value=3) | st.sampled_from([0, 4800, 4799, 10**25, 2**70])

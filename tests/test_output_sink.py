@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import EXIT_INTERNAL, main
-from engine.output import AtomicOutput, OutputError, check_output, current_umask, write_output
+from engine.render.sink import AtomicOutput, OutputError, check_output, current_umask, write_output
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = str(ROOT / "cases" / "ec-h20-china-icc.yaml")
@@ -175,12 +175,12 @@ def test_rules_docs_refuses_a_file_as_its_directory(tmp_path: Path) -> None:
 
 def test_an_internal_error_is_one_line_with_its_own_exit_code_and_debug_shows_the_traceback(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.pipeline
+    import engine.assessment.engine
 
     def broken(*_a: object, **_k: object) -> None:
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(engine.pipeline, "engine_for", broken)
+    monkeypatch.setattr(engine.assessment.engine, "engine_for", broken)
     result = CliRunner().invoke(main, ["assess", CASE])
     assert result.exit_code == EXIT_INTERNAL == 70
     assert "airisk: internal_error: ZeroDivisionError: planted" in result.output

@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from engine import assess, load_case, load_rules
-from engine.derive import derive as derive_case
-from engine.derive_facility import derive
-from engine.ruletests import apply_set
-from engine.safeyaml import load_file
-from engine.tables import hubs
+from engine.authoring.tabletests import apply_set
+from engine.derive.facility import derive
+from engine.derive.view import derive as derive_case
+from engine.source.safeyaml import load_file
+from engine.source.tables import hubs
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / "rulesets" / "overcapacity.yaml"

@@ -65,7 +65,7 @@ def test_airisk_test_with_no_path_runs_every_bundled_table_from_the_wheel_at_ful
 
 
 def test_the_wheel_is_what_ran_not_the_checkout(wheel_install: Path, tmp_path: Path) -> None:
-    probe = subprocess.run([sys.executable, "-c", "import engine.resources as r; print(r.bundled('rulesets'))"],
+    probe = subprocess.run([sys.executable, "-c", "import engine.source.resources as r; print(r.bundled('rulesets'))"],
                            capture_output=True, text=True, cwd=tmp_path, env={**os.environ,
                                                                             "PYTHONPATH": str(wheel_install)})
     assert probe.stdout.strip().startswith(str(wheel_install)), probe
@@ -74,7 +74,7 @@ def test_the_wheel_is_what_ran_not_the_checkout(wheel_install: Path, tmp_path: P
 def test_a_run_that_reaches_no_rule_lists_each_rule_id_once(tmp_path: Path) -> None:
     import shutil
 
-    from engine.ruletests import render_text, run
+    from engine.authoring.tabletests import render_text, run
 
     shutil.copytree(ROOT / "rulesets", tmp_path / "rulesets", ignore=shutil.ignore_patterns("*.tests.yaml"))
     table = tmp_path / "rulesets" / "one.tests.yaml"

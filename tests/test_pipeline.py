@@ -14,15 +14,15 @@ from hypothesis import strategies as st
 
 import engine
 from engine import Assessment, InputError, assess, assess_dict, load_rules
-from engine.compiler import MAX_FACT_FIELDS, STACK_BUDGET, compile_rules, number_json
-from engine.conditions import _NEGATED_OP, compare
-from engine.derive import accelerator_tpp, build_view
-from engine.models import LEVEL_ORDER
-from engine.pipeline import Engine
-from engine.rules import combine, parse_ruleset
-from engine.ruleset_schema import OPERATORS
-from engine.safeyaml import Document
-from engine.schema import schema
+from engine.assessment.engine import Engine
+from engine.authoring.schemas import schema
+from engine.derive.view import accelerator_tpp, build_view
+from engine.lang.conditions import _NEGATED_OP, compare
+from engine.match.compiler import MAX_FACT_FIELDS, STACK_BUDGET, compile_rules, number_json
+from engine.ruleset.load import combine, parse_ruleset
+from engine.ruleset.model import LEVEL_ORDER
+from engine.ruleset.schema import OPERATORS
+from engine.source.safeyaml import Document
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = sorted((ROOT / "cases").glob("*.yaml"))

@@ -1,7 +1,7 @@
 """Every bundled rule table runs in CI, one pytest case per table test.
 
 The tables are ``rulesets/*.tests.yaml`` (format: docs/rule-language.md). They
-run through ``engine.ruletests`` once per session; each parametrised case then
+run through ``engine.authoring.tabletests`` once per session; each parametrised case then
 asserts its own result, so a failure names the table, line and test. The
 bundled rules must be fully covered: every rule proven to fire by some test and
 proven to stay silent (decided, not needing information) by another.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.authoring.tabletests import Report, RuleTestResult, load_table, run, table_files
 from engine.errors import AiriskError
-from engine.resources import bundled
-from engine.ruletests import Report, RuleTestResult, load_table, run, table_files
+from engine.source.resources import bundled
 
 RULESETS = bundled("rulesets")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from engine.rules import plain_data
-from engine.safeyaml import load_file
-from engine.schema import NAMES, main, schema, text
+from engine.authoring.schemas import NAMES, main, schema, text
+from engine.ruleset.load import plain_data
+from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("name", NAMES)
 def test_committed_schema_matches_what_the_models_generate(name: str) -> None:
     committed = (ROOT / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")
-    assert committed == text(name), "schema drift: run `python -m engine.schema` and commit"
+    assert committed == text(name), "schema drift: run `python -m engine.authoring.schemas` and commit"
 
 
 def test_schema_check_mode_reports_no_drift() -> None:

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from engine import assess, load_rules
-from engine.case import Case
-from engine.derive_safety import DERIVED_FIELDS, ceiling, derive, penalty_table
-from engine.ruletests import apply_set
-from engine.safeyaml import load_file
+from engine.authoring.tabletests import apply_set
+from engine.case.model import Case
+from engine.derive.safety import DERIVED_FIELDS, ceiling, derive, penalty_table
+from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 RULESET = ROOT / "rulesets" / "tiered-safety.yaml"
@@ -195,7 +195,7 @@ def test_cns_001_is_no_longer_marked_unconfirmed() -> None:
 
 
 def test_order_16_has_one_field_for_important_data() -> None:
-    from engine.case_safety import DataProfile
+    from engine.case.safety import DataProfile
 
     assert "important_data" in DataProfile.model_fields
     assert "important_data_notified" not in DataProfile.model_fields

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import conditions as C
+from engine.authoring.docs import HEADER, condition_in_words, drift, generate
+from engine.authoring.tabletests import apply_set, run
 from engine.cli import main
-from engine.resources import bundled
-from engine.ruledocs import HEADER, condition_in_words, drift, generate
-from engine.rules import load_rules
-from engine.ruletests import apply_set, run
+from engine.lang import conditions as C
+from engine.ruleset.load import load_rules
+from engine.source.resources import bundled
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = Path(__file__).resolve().parent / "fixtures" / "toolchain"
@@ -343,7 +343,7 @@ def test_rules_docs_exits_2_on_a_broken_ruleset() -> None:
 
 def test_every_cli_command_is_documented_in_contributing() -> None:
     text = (ROOT / "CONTRIBUTING.md").read_text()
-    for command in ("airisk validate", "airisk test", "airisk rules docs", "python -m engine.schema"):
+    for command in ("airisk validate", "airisk test", "airisk rules docs", "python -m engine.authoring.schemas"):
         assert command in text
 
 
@@ -352,8 +352,8 @@ def test_bundled_rulesets_directory_is_the_default_for_airisk_test() -> None:
 
 
 def test_a_tests_table_cannot_read_a_case_file_outside_its_project(tmp_path: Path) -> None:
+    from engine.authoring.tabletests import load_table
     from engine.errors import AiriskError
-    from engine.ruletests import load_table
 
     project = tmp_path / "project" / "rulesets"
     project.mkdir(parents=True)
@@ -370,8 +370,8 @@ def test_a_tests_table_reads_case_files_only_in_its_own_tree_or_the_shipped_exam
         tmp_path: Path, where: str) -> None:
     """Issue 17: a table may not climb to its grandparent (or anywhere outside its directory),
     also not through a symbolic link; its own subdirectories and airisk's example cases are fine."""
+    from engine.authoring.tabletests import load_table
     from engine.errors import AiriskError
-    from engine.ruletests import load_table
 
     rules = tmp_path / "home" / "rules"
     (rules / "cases").mkdir(parents=True)

@@ -1,0 +1,1 @@
+"""Assessing a case: the engine and its plans, scoring, bounds, levers, counterfactuals and the result model."""

@@ -1,0 +1,205 @@
+"""The assessment output format as pydantic models.
+
+They document the output (``schemas/assessment.schema.json`` is generated from
+them) and are what ``engine.assess`` returns. The pipeline builds the same
+structure as plain dicts, in the same field order, so ``Assessment.to_json()``
+and ``airisk assess --format json`` give the same bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.ruleset.model import Dimension, Level, Severity
+
+_OUT = ConfigDict(extra="forbid")
+
+
+class Evidence(BaseModel):
+    """One condition that held: the fact, the operator, the threshold and what the case had."""
+
+    model_config = _OUT
+    fact: str = Field(description="fact path; list items as name[index].field")
+    op: str
+    value: Any = Field(description="the rule's threshold or literal")
+    actual: Any = Field(description="the case's value (null for a fact that `exists: false` found absent)")
+
+
+class CitationOut(BaseModel):
+    model_config = _OUT
+    instrument: str
+    article: str | None
+    url: str | None
+    date: str | None
+    confidence: str
+    note: str | None
+
+
+class EffectiveWindow(BaseModel):
+    model_config = _OUT
+    effective_from: str
+    effective_to: str | None
+
+
+class Duty(BaseModel):
+    model_config = _OUT
+    jurisdiction: str
+    obligation: str
+    deadline: str | None
+
+
+class Finding(BaseModel):
+    """A rule that fired, with everything needed to defend it."""
+
+    model_config = _OUT
+    rule_id: str
+    ruleset: str
+    dimension: Dimension
+    severity: Severity
+    points: float
+    basis: Literal["binding", "advisory", "heuristic"]
+    title: str
+    message: str
+    evidence: list[Evidence]
+    citations: list[CitationOut]
+    remediation: str | None
+    would_change: str | None
+    effective: EffectiveWindow
+    tier: dict[str, str]
+    duty: Duty | None
+    tags: list[str]
+
+
+class NeedsInformation(BaseModel):
+    """A rule in force that could not be decided because facts were missing."""
+
+    model_config = _OUT
+    rule_id: str
+    dimension: Dimension
+    title: str
+    missing: list[str]
+
+
+class TierResult(BaseModel):
+    model_config = _OUT
+    title: str
+    tier: str
+    binding: bool
+    rules: list[str] = Field(description="rules that placed the case in this tier (empty for the default)")
+
+
+class NotAssessed(BaseModel):
+    """Rules in force that did not apply because the case does not describe what they are about."""
+
+    model_config = _OUT
+    rules: int
+    missing_sections: list[str] = Field(description="case sections absent from the case, e.g. ai_system")
+
+
+class DecisiveUnknown(BaseModel):
+    """An unknown fact whose value would move a level, and the rules it would fire or silence."""
+
+    model_config = _OUT
+    fact: str = Field(description="fact path as the rules read it; list items as name[index].field")
+    rules: list[str] = Field(description="undecided rules whose outcome depends on this fact")
+
+
+class RangeFillings(BaseModel):
+    """A filling of unknown facts (fact path -> value) that reaches each end of a range.
+
+    Empty: the facts as given reach it. null: a sound end no filling was found to reach
+    (only when ``bounds.exact`` is false)."""
+
+    model_config = _OUT
+    best: dict[str, Any] | None
+    worst: dict[str, Any] | None
+
+
+class DimensionResult(BaseModel):
+    """How one dimension came out, and why."""
+
+    model_config = _OUT
+    assessed: bool = Field(description="false when none of the dimension's rules applies to this case")
+    level: Level | None = Field(description="the level on the facts given; null when not assessed (never 'low')")
+    level_range: list[Level] | None = Field(
+        min_length=2, max_length=2,
+        description="[best, worst]: the levels every way the unknown facts could turn out would give "
+                    "(each left unknown or given any value); null when not assessed")
+    score: float = Field(ge=0, le=100)
+    findings: int
+    drivers: list[str] = Field(description="rule ids that set the level, most severe first")
+    confidence: float = Field(ge=0, le=1, description="share of the dimension's key facts present")
+    missing_facts: list[str]
+    decisive_unknowns: list[DecisiveUnknown] = Field(description="unknown facts whose value would move the level")
+    range_fillings: RangeFillings | None = Field(description="fillings that reach each end of level_range")
+    tiers: dict[str, TierResult]
+    duties: list[Duty]
+    not_assessed: NotAssessed
+
+
+class RulesetProvenance(BaseModel):
+    model_config = _OUT
+    id: str
+    version: str
+    sha256: str
+    rules: int
+    rules_in_force: int
+
+
+class Provenance(BaseModel):
+    model_config = _OUT
+    engine_version: str
+    as_of: str
+    scenario: str | None
+    rulesets: list[RulesetProvenance]
+
+
+class Coverage(BaseModel):
+    """Which dimensions the overall rating covers."""
+
+    model_config = _OUT
+    assessed: list[Dimension]
+    not_assessed: list[Dimension]
+
+
+class Bounds(BaseModel):
+    """How the ranges were found."""
+
+    model_config = _OUT
+    exact: bool = Field(description="true when every class of value of every unknown fact was tried, so both "
+                                    "ends are reached by a filling; false: the range is a sound over-approximation")
+    range_fillings: RangeFillings | None = Field(description="fillings that reach each end of rating_range")
+
+
+class Assessment(BaseModel):
+    """The explained risk rating of one case."""
+
+    model_config = _OUT
+    case_id: str
+    case_name: str | None
+    kind: str | None
+    rating: Level | None = Field(description="the highest level of the assessed dimensions on the facts given; "
+                                             "null when no dimension is assessed")
+    rating_range: list[Level] | None = Field(
+        min_length=2, max_length=2, description="[best, worst] of the rating over the unknown facts")
+    decisive_unknowns: list[DecisiveUnknown] = Field(description="unknown facts whose value would move the rating")
+    coverage: Coverage
+    bounds: Bounds
+    explanation: str
+    dimensions: dict[str, DimensionResult]
+    findings: list[Finding]
+    needs_information: list[NeedsInformation]
+    derived: dict[str, Any] = Field(description="facts the engine computed before matching")
+    provenance: Provenance
+    what_if: dict[str, Any] | None = Field(
+        None, description="with `airisk assess --set`: the overrides and what changed from the unmodified case "
+                          "(rating, rating_range, per dimension level/level_range/score, rules now fired, now "
+                          "silent, now decided, now needing information); null otherwise")
+
+    def to_json(self) -> bytes:
+        """The canonical JSON bytes (identical to the CLI's ``--format json``)."""
+        from engine.render.formats import render_json
+
+        return render_json(self.model_dump(mode="json"))

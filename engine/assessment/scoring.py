@@ -1,0 +1,180 @@
+"""Turn findings into dimension levels, scores, tiers and an overall rating.
+
+The policy is data from the rulesets (``dimensions:`` in a ruleset header):
+the score is the sum of the points of the dimension's findings, capped at 100;
+the level is the highest whose threshold the score reaches, lifted to the most
+severe finding's severity when the policy sets ``severity_floor``. Adding a
+finding never lowers a score or a level (the scoring is monotone).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.lang import conditions as C
+from engine.ruleset.model import DIMENSION_NAMES, LEVEL_ORDER, SEVERITY_ORDER, DimensionPolicy, RuleSet
+
+# Used only when no loaded ruleset declares a policy for a dimension (e.g. `input: document`
+# rulesets such as the peerbench translation). An engine default, not a domain threshold: every
+# bundled ruleset declares its own levels, with their rationale, in its header.
+DEFAULT_THRESHOLDS = {"medium": 20.0, "high": 50.0, "critical": 75.0}
+LEVELS = ("low", "medium", "high", "critical")
+
+
+def _policy(rules: RuleSet, dimension: str) -> DimensionPolicy:
+    return rules.dimensions.get(dimension) or DimensionPolicy(dimension, DEFAULT_THRESHOLDS, True, (), "")
+
+
+class Scorer:
+    """``score_dimensions`` with everything that depends only on the rules worked out once."""
+
+    def __init__(self, rules: RuleSet, tier_dimension: dict[str, str]) -> None:
+        self._dims = []
+        for dim in DIMENSION_NAMES:
+            policy = _policy(rules, dim)
+            thresholds = policy.thresholds
+            levels = tuple((name, thresholds[name]) for name in ("medium", "high", "critical"))
+            key_facts = tuple((k, C.getter(tuple(k.split(".")))) for k in policy.key_facts)
+            schemes = tuple((name, scheme, {t: i for i, t in enumerate(scheme.order)})
+                            for name, scheme in rules.tiers.items() if tier_dimension.get(name) == dim)
+            self._dims.append((dim, policy, levels, key_facts, schemes))
+        self._levels = [(levels, policy.severity_floor) for _, policy, levels, _, _ in self._dims]
+
+    def level_of(self, index: int, points: float, top: int) -> int:
+        """The level rank the policy of dimension ``index`` gives a points total and a top
+        severity rank (-2: no scored finding), exactly as ``score`` computes it."""
+        levels, floor = self._levels[index]
+        score = min(100.0, round(points, 6))
+        level = 0
+        for rank, (_, threshold) in enumerate(levels, start=1):
+            if score >= threshold:
+                level = rank
+        if floor and top > level:
+            level = top
+        return level
+
+    def score(self, findings: list[dict[str, Any]], view: dict[str, Any],
+              not_assessed: dict[str, dict[str, Any]] | None = None,
+              applicable: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
+        """The ``dimensions`` block of an assessment."""
+        by_dim: dict[str, list[dict[str, Any]]] = {}
+        for f in findings:
+            by_dim.setdefault(f["dimension"], []).append(f)
+        out: dict[str, dict[str, Any]] = {}
+        severity_rank = SEVERITY_ORDER
+        for dim, policy, levels, key_facts, schemes in self._dims:
+            own = by_dim.get(dim, [])
+            scored = []
+            points = 0  # as sum() starts, so a dimension without findings scores the integer 0
+            top = -2
+            for f in own:
+                sev = severity_rank[f["severity"]]
+                if sev >= 0:  # not "info"
+                    scored.append(f)
+                    points += f["points"]
+                    if sev > top:
+                        top = sev
+            score = min(100.0, round(points, 6))
+            level = "low"
+            for name, threshold in levels:
+                if score >= threshold:
+                    level = name
+            floor_driven = False
+            if policy.severity_floor and scored and top > LEVEL_ORDER[level]:
+                level = LEVELS[top]
+                floor_driven = True
+            # A dimension none of whose rules applies to this case (a chatbot has no facility) is
+            # reported as not assessed: no level (not "low"), and no list of "missing" facts it
+            # was never about.
+            assessed = applicable is None or applicable.get(dim, 0) > 0
+            if level == "low" or not assessed:
+                drivers: list[str] = []
+            elif floor_driven:
+                ranked = sorted(scored, key=lambda f: (-severity_rank[f["severity"]], -f["points"], f["rule_id"]))
+                least = LEVEL_ORDER[level]
+                drivers = [f["rule_id"] for f in ranked if severity_rank[f["severity"]] >= least]
+            else:
+                drivers, total = [], 0.0
+                for f in sorted(scored, key=lambda f: (-f["points"], f["rule_id"])):
+                    drivers.append(f["rule_id"])
+                    total += f["points"]
+                    if total >= policy.thresholds[level]:
+                        break
+            missing = [k for k, get in key_facts if get(view) is C.MISSING] if assessed else []
+            confidence = (0.0 if not assessed else 1.0 if not key_facts
+                          else round(1 - len(missing) / len(key_facts), 4))
+            tiers: dict[str, dict[str, Any]] = {}
+            for name, scheme, rank in schemes:
+                placed = [(rank[f["tier"][name]], f["rule_id"]) for f in own if name in f["tier"]]
+                if placed:
+                    best = min(i for i, _ in placed)
+                    tiers[name] = {"title": scheme.title, "tier": scheme.order[best], "binding": scheme.binding,
+                                   "rules": sorted(r for i, r in placed if i == best)}
+                else:
+                    tiers[name] = {"title": scheme.title, "tier": scheme.default, "binding": scheme.binding,
+                                   "rules": []}
+            duties: list[dict[str, Any]] = []
+            for f in own:
+                if f["duty"] and f["duty"] not in duties:
+                    duties.append(f["duty"])
+            gap = (not_assessed or {}).get(dim)
+            out[dim] = {
+                "assessed": assessed,
+                "level": level if assessed else None,
+                "level_range": [level, level] if assessed else None,
+                "score": score,
+                "findings": len(own),
+                "drivers": drivers,
+                "confidence": confidence,
+                "missing_facts": missing,
+                "decisive_unknowns": [],
+                "range_fillings": {"best": {}, "worst": {}} if assessed else None,
+                "tiers": tiers,
+                "duties": duties,
+                "not_assessed": ({"rules": gap["rules"], "missing_sections": list(gap["missing_sections"])}
+                                 if gap else {"rules": 0, "missing_sections": []}),
+            }
+        return out
+
+
+def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[str, Any],
+                     tier_dimension: dict[str, str],
+                     not_assessed: dict[str, dict[str, Any]] | None = None,
+                     applicable: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
+    """The ``dimensions`` block of an assessment (``Scorer`` keeps the rule-only work between cases)."""
+    return Scorer(rules, tier_dimension).score(findings, view, not_assessed, applicable)
+
+
+def overall(dimensions: dict[str, dict[str, Any]], titles: dict[str, str],
+            rating_range: list[str] | None = None,
+            decisive: list[dict[str, Any]] | None = None) -> tuple[str | None, str]:
+    """(rating, explanation): the highest level among the assessed dimensions, what drove it,
+    which dimensions it covers, and how bad it could be while decisive facts are unknown.
+
+    The rating is None when no dimension is assessed (nothing in the case is about any rule)."""
+    covered = [dim for dim, d in dimensions.items() if d["assessed"]]
+    skipped = [dim for dim, d in dimensions.items() if not d["assessed"]]
+    scope = (f" Covers {', '.join(covered)}" + (f"; not assessed: {', '.join(skipped)}." if skipped else ".")
+             if covered else "")
+    if not covered:
+        return None, "Not assessed: no rule applies to what the case describes."
+    rating = max((dimensions[dim]["level"] for dim in covered), key=LEVEL_ORDER.__getitem__)
+    could = ""
+    if rating_range is not None and rating_range[1] != rating:
+        named = ", ".join(d["fact"] for d in (decisive or [])[:5])
+        count = len(decisive or [])
+        could = (f" Could be {rating_range[1].upper()}: {count} decisive fact{'s' if count != 1 else ''} unknown"
+                 + (f" ({named}{', …' if count > 5 else ''})" if named else "") + ".")
+    if rating == "low":
+        return rating, "Rated LOW: no assessed dimension reached medium." + could + scope
+    parts = []
+    for dim in covered:
+        result = dimensions[dim]
+        if result["level"] != rating:
+            continue
+        named = "; ".join(f"{rid} ({titles.get(rid, '')})" for rid in result["drivers"][:5])
+        more = len(result["drivers"]) - 5
+        if more > 0:
+            named += f"; and {more} more"
+        parts.append(f"{dim} is {rating} (score {result['score']:g}) driven by {named}")
+    return rating, f"Rated {rating.upper()}: " + " | ".join(parts) + "." + could + scope

@@ -1,0 +1,1 @@
+"""JSON-lines batch: records, the streaming reader, the worker pool, progress and Dask."""

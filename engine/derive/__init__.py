@@ -1,0 +1,1 @@
+"""Derived facts: what rules read that the case does not state directly (TPP, density, groups, ...)."""

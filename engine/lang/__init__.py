@@ -1,0 +1,1 @@
+"""The condition language: operators, the three-valued reference evaluator and the message templates."""

@@ -1,0 +1,580 @@
+"""Compile rules into durable-rules rulesets and a plan for building slim facts.
+
+What the matching core gets (see ``shared/durable-rules.md`` for why):
+
+- one *case* fact per case, flat, with short keys for exactly the paths the
+  rules read; one *item* fact per list item used by a ``some`` (the Rete join
+  then reports which item matched);
+- every pattern starts with a type tag (``t``), so no rule is made only of
+  ``$nex`` (pitfall 4) and the case and item facts never mix;
+- conditions in negation normal form: ``not`` becomes the complementary
+  operator, which, like every comparison, is false on an absent field; so a
+  rule fires exactly when its condition is *true* in three-valued logic;
+- a ``some`` becomes a join pattern; an ``any`` over ``some`` becomes several
+  alternatives (``any`` of ``m_N$all``), de-duplicated when actions come back;
+- lists of scalars used with ``contains`` become one boolean key per value;
+- numbers are serialised so the C parser accepts them (pitfall 1);
+- the alpha network is bounded: conjuncts are ordered for prefix sharing and
+  rules are split into shards whose worst-case traversal stack stays under the
+  core's limit of 64 (error 303), and no fact exceeds 252 fields (error 302,
+  which in practice is a segmentation fault). A rule that cannot fit is
+  reported against its YAML location.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from engine.errors import Problem, RulesetError
+from engine.lang import conditions as C
+from engine.ruleset.model import Rule
+
+MAX_STACK = 64  # durable: MAX_STACK_SIZE in src/rules/events.c
+STACK_BUDGET = 60  # keep a margin under MAX_STACK
+MAX_FACT_FIELDS = 252  # durable: more properties than this → error 302 / crash
+RESERVED_FIELDS = 3  # id, t, x
+INT64 = 2**63 - 1
+
+
+def number_json(value: float | int) -> str:
+    """A number as durable's C parser accepts it: no bare exponent, no huge ints."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -INT64 <= value <= INT64:
+            return str(value)
+        value = float(value)  # beyond 64 bits the core clamps integers; compare as float
+    if not math.isfinite(value):
+        raise ValueError("NaN and infinite numbers cannot be matched")
+    text = repr(float(value))
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        text = f"{mantissa}e{exponent}"
+    return text
+
+
+def scalar_json(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int | float):
+        return number_json(value)
+    if isinstance(value, str):
+        return orjson.dumps(value).decode()
+    raise TypeError(f"not a scalar: {value!r}")
+
+
+def dumps(value: Any) -> str:
+    """JSON for the core, with numbers written as it accepts them."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{orjson.dumps(k).decode()}:{dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    return scalar_json(value)
+
+
+# --------------------------------------------------------------------------- fact plan
+
+
+@dataclass
+class KeyMap:
+    """Short fact keys for the paths one kind of fact needs."""
+
+    tag: str
+    scalar: dict[C.Path, str] = field(default_factory=dict)  # path -> key (value or presence)
+    contains: dict[tuple[C.Path, Any], str] = field(default_factory=dict)  # (path, element) -> bool key
+    presence: dict[C.Path, str] = field(default_factory=dict)  # object / list paths used with exists
+
+    def key(self, path: C.Path) -> str:
+        if path not in self.scalar:
+            self.scalar[path] = f"k{len(self.scalar) + len(self.contains) + len(self.presence)}"
+        return self.scalar[path]
+
+    def contains_key(self, path: C.Path, element: Any) -> str:
+        if (path, element) not in self.contains:
+            self.contains[(path, element)] = f"k{len(self.scalar) + len(self.contains) + len(self.presence)}"
+        return self.contains[(path, element)]
+
+    def presence_key(self, path: C.Path) -> str:
+        if path not in self.presence:
+            self.presence[path] = f"k{len(self.scalar) + len(self.contains) + len(self.presence)}"
+        return self.presence[path]
+
+    def width(self) -> int:
+        return len(self.scalar) + len(self.contains) + len(self.presence) + RESERVED_FIELDS
+
+
+@dataclass
+class FactPlan:
+    """How to turn a case view into the facts one shard needs."""
+
+    case: KeyMap
+    lists: dict[C.Path, KeyMap]  # list path -> item key map
+
+    def facts(self, view: dict[str, Any], serial: int) -> list[str]:
+        """JSON texts of the case fact and item facts (absent values omitted)."""
+        built = self._built
+        if built is None or built[0] != self._shape():
+            built = self._built = (self._shape(), _builder(self.case),
+                                   [(C.getter(lp), km.tag, _builder(km)) for lp, km in self.lists.items()])
+        _, case_fact, lists = built
+        out = [case_fact(view, f"{serial}c", None)]
+        for get_items, tag, item_fact in lists:
+            items = get_items(view)
+            if not isinstance(items, list):
+                continue
+            for i, item in enumerate(items):
+                out.append(item_fact(item, f"{serial}{tag}_{i}", i))
+        return out
+
+    _built: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def _shape(self) -> tuple[int, ...]:
+        return (self.case.width(), *(km.width() for km in self.lists.values()))
+
+    @staticmethod
+    def _fact(km: KeyMap, doc: Any, fid: str, index: int | None) -> str:
+        parts = [f'"id":"{fid}"', f'"t":"{km.tag}"']
+        if index is not None:
+            parts.append(f'"x":{index}')
+        for path, key in km.scalar.items():
+            value = C.lookup(doc, path)
+            if C.is_missing(value) or isinstance(value, dict | list | tuple):
+                continue
+            parts.append(f'"{key}":{scalar_json(value)}')
+        for path, key in km.presence.items():
+            if not C.is_missing(C.lookup(doc, path)):
+                parts.append(f'"{key}":true')
+        for (path, element), key in km.contains.items():
+            value = C.lookup(doc, path)
+            if C.is_missing(value) or not isinstance(value, list | tuple):
+                continue
+            hit = any(isinstance(v, bool) == isinstance(element, bool) and v == element for v in value)
+            parts.append(f'"{key}":{"true" if hit else "false"}')
+        return "{" + ",".join(parts) + "}"
+
+
+_SCALAR_TYPES = frozenset({str, int, float, bool})
+# What orjson may write that the core's parser does not take the way ``scalar_json`` writes it:
+# an exponent without a fraction (``1e25``), an integer that may not fit in 64 bits, or
+# ``null`` (orjson writes NaN and Infinity so). A match inside a string only costs the exact path.
+_RISKY = re.compile(rb":-?[0-9]+(?:[eE]|[0-9]{18})")  # a fact's numbers all follow a colon
+
+
+def _builder(km: KeyMap) -> Any:
+    """A function (doc, fact id, index) -> a fact with the same fields and values as ``FactPlan._fact``.
+
+    The fast path takes the top-level scalar fields of a dict in one comprehension and
+    serialises with orjson; anything it cannot vouch for (a non-scalar or null value, a
+    number orjson writes differently from ``scalar_json``) goes through the exact path."""
+    dumps = orjson.dumps
+    isfinite = math.isfinite
+    top = tuple((path[0], key) for path, key in km.scalar.items() if len(path) == 1)
+    deep = [(C.getter(path), key) for path, key in km.scalar.items() if len(path) > 1]
+    scalars = [(C.getter(path), f'"{key}":') for path, key in km.scalar.items()]
+    presence = [(C.getter(path), f'"{key}":true') for path, key in km.presence.items()]
+    contains = [(C.getter(path), element, isinstance(element, bool), f'"{key}":')
+                for (path, element), key in km.contains.items()]
+    missing = C.MISSING
+    head = f'","t":"{km.tag}"'
+    tag = km.tag
+    scalar_types = _SCALAR_TYPES
+    risky = _RISKY.search
+    flags = [(C.getter(path), key) for path, key in km.presence.items()]
+    lists = [(C.getter(path), element, isinstance(element, bool), key)
+             for (path, element), key in km.contains.items()]
+
+    def exact(doc: Any, fid: str, index: int | None) -> str:
+        parts = ['"id":"' + fid + head]
+        if index is not None:
+            parts.append(f'"x":{index}')
+        for get, prefix in scalars:
+            value = get(doc)
+            t = type(value)
+            if t is str:
+                parts.append(prefix + dumps(value).decode())
+            elif t is bool:
+                parts.append(prefix + ("true" if value else "false"))
+            elif t is float and isfinite(value):
+                text = repr(value)
+                parts.append(prefix + (text if "e" not in text else number_json(value)))
+            elif value is missing or isinstance(value, dict | list | tuple):
+                continue
+            else:
+                parts.append(prefix + scalar_json(value))
+        for get, flag in presence:
+            if get(doc) is not missing:
+                parts.append(flag)
+        for get, element, ebool, prefix in contains:
+            value = get(doc)
+            if value is missing or not isinstance(value, list | tuple):
+                continue
+            hit = any(isinstance(v, bool) == ebool and v == element for v in value)
+            parts.append(prefix + ("true" if hit else "false"))
+        return "{" + ",".join(parts) + "}"
+
+    def build(doc: Any, fid: str, index: int | None) -> str:
+        if type(doc) is not dict:
+            return exact(doc, fid, index)
+        fields = {key: doc[name] for name, key in top if name in doc}
+        for get, key in deep:
+            value = get(doc)
+            if value is not missing:
+                fields[key] = value
+        if not scalar_types.issuperset(map(type, fields.values())):
+            return exact(doc, fid, index)
+        for get, flag in flags:
+            if get(doc) is not missing:
+                fields[flag] = True
+        for get, element, ebool, key in lists:
+            value = get(doc)
+            if value is missing or not isinstance(value, list | tuple):
+                continue
+            fields[key] = any(isinstance(v, bool) == ebool and v == element for v in value)
+        fields["id"] = fid
+        fields["t"] = tag
+        if index is not None:
+            fields["x"] = index
+        try:
+            text = dumps(fields)
+        except TypeError:  # orjson takes no integer beyond 64 bits
+            return exact(doc, fid, index)
+        if risky(text) or b"null" in text:
+            return exact(doc, fid, index)
+        return text.decode()
+
+    build.exact = exact  # type: ignore[attr-defined]
+    return build
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+class _Compiler:
+    def __init__(self, plan: FactPlan) -> None:
+        self.plan = plan
+
+    def km(self, in_list: C.Path | None) -> KeyMap:
+        if in_list is None:
+            return self.plan.case
+        if in_list not in self.plan.lists:
+            self.plan.lists[in_list] = KeyMap(tag=f"i{len(self.plan.lists)}")
+        return self.plan.lists[in_list]
+
+    def leaf(self, cond: C.Cmp, in_list: C.Path | None) -> dict[str, Any]:
+        km = self.km(in_list)
+        op, value = cond.op, cond.value
+        if op in ("contains", "not_contains"):
+            key = km.contains_key(cond.path, value)
+            return {key: op == "contains"}
+        if op == "exists":
+            # A presence flag, whatever the fact's type: objects and lists are present too.
+            return {"$ex" if value else "$nex": {km.presence_key(cond.path): 1}}
+        key = km.key(cond.path)
+        if op == "eq":
+            return {key: value}
+        if op == "ne":
+            return {"$neq": {key: value}}
+        if op == "in":
+            alts = [{key: v} for v in value]
+            return alts[0] if len(alts) == 1 else {"$or": alts}
+        if op == "not_in":
+            alts = [{"$neq": {key: v}} for v in value]
+            return alts[0] if len(alts) == 1 else {"$and": alts}
+        return {f"${op}": {key: value}}
+
+    def expr(self, cond: C.Condition, in_list: C.Path | None) -> dict[str, Any]:
+        if isinstance(cond, C.Cmp):
+            return self.leaf(cond, in_list)
+        if isinstance(cond, C.All):
+            parts = [self.expr(c, in_list) for c in cond.children]
+            return parts[0] if len(parts) == 1 else {"$and": parts}
+        if isinstance(cond, C.Any_):
+            parts = [self.expr(c, in_list) for c in cond.children]
+            return parts[0] if len(parts) == 1 else {"$or": parts}
+        raise TypeError(f"cannot compile {type(cond).__name__} here")  # guarded by validation
+
+
+def _has_some(cond: C.Condition) -> bool:
+    return any(isinstance(n, C.Some) for n, _, _ in C.walk(cond))
+
+
+Alternative = tuple[list[C.Condition], list[tuple[C.Path, C.Condition]]]
+
+
+def _alternatives(cond: C.Condition) -> list[Alternative]:
+    """DNF over `some` only: each alternative is (case conditions, item patterns)."""
+    if not _has_some(cond):
+        return [([cond], [])]
+    if isinstance(cond, C.Some):
+        return [([], [(cond.list_path, cond.where)])]
+    if isinstance(cond, C.All):
+        alts: list[Alternative] = [([], [])]
+        for child in cond.children:
+            child_alts = _alternatives(child)
+            alts = [(a[0] + b[0], a[1] + b[1]) for a in alts for b in child_alts]
+        return alts
+    if isinstance(cond, C.Any_):
+        out: list[Alternative] = []
+        for child in cond.children:
+            out.extend(_alternatives(child))
+        return out
+    raise TypeError("a negated `some` cannot be compiled")  # rejected by validation
+
+
+def _conjuncts(cond: C.Condition) -> list[C.Condition]:
+    return list(cond.children) if isinstance(cond, C.All) else [cond]
+
+
+# --------------------------------------------------------------------------- alpha-network bound
+
+
+class _Alpha:
+    __slots__ = ("children", "key")
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.children: dict[Any, _Alpha] = {}
+
+
+def _leaf_key(expr: dict[str, Any]) -> tuple[str, str, str] | None:
+    (op, body), = expr.items()
+    if op.startswith("$") and op not in ("$and", "$or"):
+        (field_name, value), = body.items()
+        return op, field_name, dumps(value)
+    if not op.startswith("$"):
+        return "$eq", op, dumps(body)
+    return None
+
+
+class AlphaBound:
+    """A model of durable's alpha network to bound its traversal stack.
+
+    Equal comparisons under the same parent share a node, as in durable's
+    ``findAlpha``. The worst-case stack for a node with k children is
+    max(k', k' - 1 + worst child), where k' counts the children that can match
+    together (equalities on one field with different values are exclusive).
+    """
+
+    def __init__(self) -> None:
+        self.root = _Alpha(None)
+        self._fresh = 0
+
+    def add(self, expr: dict[str, Any]) -> None:
+        self._build(self.root, expr)
+
+    def _build(self, parent: _Alpha, expr: dict[str, Any]) -> _Alpha:
+        (op, body), = expr.items()
+        if op == "$and":
+            node = parent
+            for part in body:
+                node = self._build(node, part)
+            return node
+        if op == "$or":
+            self._fresh += 1
+            joint = _Alpha(("$fwd", self._fresh))
+            for part in body:
+                end = self._build(parent, part)
+                end.children[joint.key] = joint
+            return joint
+        key = _leaf_key(expr)
+        if key not in parent.children:
+            parent.children[key] = _Alpha(key)
+        return parent.children[key]
+
+    @staticmethod
+    def _simultaneous(node: _Alpha) -> int:
+        eq_fields: set[str] = set()
+        others = 0
+        for key in node.children:
+            if isinstance(key, tuple) and key and key[0] == "$eq":
+                eq_fields.add(key[1])
+            else:
+                others += 1
+        return len(eq_fields) + others
+
+    def peak(self) -> int:
+        # Iterative post-order: a chain of hundreds of conjuncts must not exhaust Python's stack.
+        memo: dict[int, int] = {}
+        stack: list[tuple[_Alpha, bool]] = [(self.root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if id(node) in memo:
+                continue
+            if not node.children:
+                memo[id(node)] = 0
+            elif not expanded:
+                stack.append((node, True))
+                stack.extend((c, False) for c in node.children.values() if id(c) not in memo)
+            else:
+                k = self._simultaneous(node)
+                worst = max(memo[id(c)] for c in node.children.values())
+                memo[id(node)] = max(k, k - 1 + worst)
+        return memo[id(self.root)]
+
+
+# --------------------------------------------------------------------------- expansion bounds
+
+MAX_ALTERNATIVES = 64
+"""Most alternatives (patterns joined per `some`, after expanding `all`/`any` around `some`) a rule may
+compile to: each is a join in the matching core, and `all` of N `any`s of two `some`s is 2^N."""
+MAX_CONDITIONS = 256
+"""Most condition nodes (comparisons, `all`, `any`, `not`, `some`) in one rule's `when`."""
+MAX_IN_VALUES = 256
+"""Most values in one `in` / `not_in` list (each is an alternative in the matching core)."""
+
+
+def expansion_problems(cond: C.Condition) -> list[tuple[str, str]]:
+    """(limit name, message) for each expansion bound ``cond`` exceeds, counted without expanding it."""
+    out: list[tuple[str, str]] = []
+    nodes = sum(1 for _ in C.walk(cond))
+    if nodes > MAX_CONDITIONS:
+        out.append(("MAX_CONDITIONS", f"the condition has {nodes} parts, more than the limit of {MAX_CONDITIONS}"))
+    widest = max((len(n.value) for n, _, _ in C.walk(cond) if isinstance(n, C.Cmp) and isinstance(n.value, tuple)),
+                 default=0)
+    if widest > MAX_IN_VALUES:
+        out.append(("MAX_IN_VALUES", f"an `in` list has {widest} values, more than the limit of {MAX_IN_VALUES}"))
+    alts = alternative_count(cond, MAX_ALTERNATIVES)
+    if alts > MAX_ALTERNATIVES:
+        out.append(("MAX_ALTERNATIVES", f"the condition expands to more than {MAX_ALTERNATIVES} alternatives "
+                                        "(`all` of `any`s that contain `some` multiply)"))
+    return out
+
+
+def alternative_count(cond: C.Condition, cap: int) -> int:
+    """len(_alternatives(cond)), capped at cap + 1, computed without building them."""
+    if not _has_some(cond) or isinstance(cond, C.Some):
+        return 1
+    if isinstance(cond, C.All):
+        total = 1
+        for child in cond.children:
+            total = min(total * alternative_count(child, cap), cap + 1)
+        return total
+    if isinstance(cond, C.Any_):
+        return min(sum(alternative_count(child, cap) for child in cond.children), cap + 1)
+    return 1
+
+
+# --------------------------------------------------------------------------- shards
+
+
+@dataclass
+class Shard:
+    """One durable-rules ruleset: its rules' JSON and the facts they need."""
+
+    name: str
+    rule_ids: list[str]
+    plan: FactPlan
+    durable: dict[str, Any]
+    text: str = ""  # the durable JSON, kept once written (it is cached on disk with the shard)
+
+    def json(self) -> str:
+        if not self.text:
+            self.text = dumps(self.durable)
+        return self.text
+
+
+def _rule_patterns(rule: Rule, comp: _Compiler, order: Counter[str]) -> dict[str, Any]:
+    alts = _alternatives(rule.condition)
+    blocks = []
+    for case_conds, item_patterns in alts:
+        patterns: list[dict[str, Any]] = []
+        case_parts = [comp.expr(c, None) for cc in case_conds for c in _conjuncts(cc)]
+        if case_parts or not item_patterns:
+            case_parts.sort(key=lambda e: (-order[dumps(e)], dumps(e)))
+            patterns.append({"c": {"$and": [{"t": comp.plan.case.tag}, *case_parts]}})
+        for j, (list_path, where) in enumerate(item_patterns):
+            km = comp.km(list_path)
+            parts = [comp.expr(c, list_path) for c in _conjuncts(where)]
+            parts.sort(key=lambda e: (-order[dumps(e)], dumps(e)))
+            patterns.append({f"a{j}": {"$and": [{"t": km.tag}, *parts]}})
+        blocks.append(patterns)
+    if len(blocks) == 1:
+        return {"all": blocks[0]}
+    return {"any": [{f"m_{i}$all": b} for i, b in enumerate(blocks)]}
+
+
+def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
+    """Compile rules into as few durable rulesets as the core's limits allow."""
+    # Conjunct frequency across all rules orders chains for prefix sharing.
+    order: Counter[str] = Counter()
+    scratch = _Compiler(FactPlan(KeyMap("c"), {}))
+    for rule in rules:
+        for case_conds, items in _alternatives(rule.condition):
+            for cc in case_conds:
+                for c in _conjuncts(cc):
+                    order[dumps(scratch.expr(c, None))] += 1
+            for lp, where in items:
+                for c in _conjuncts(where):
+                    order[dumps(scratch.expr(c, lp))] += 1
+
+    shards: list[Shard] = []
+    problems: list[Problem] = []
+
+    def build(chunk: Sequence[Rule]) -> tuple[Shard, int, int]:
+        plan = FactPlan(KeyMap("c"), {})
+        comp = _Compiler(plan)
+        bound = AlphaBound()
+        shard = Shard(name=f"s{len(shards)}", rule_ids=[], plan=plan, durable={})
+        for rule in chunk:
+            compiled = _rule_patterns(rule, comp, order)
+            for expr in _pattern_exprs(compiled):
+                bound.add(expr)
+            shard.durable[rule.id] = compiled
+            shard.rule_ids.append(rule.id)
+        width = max([plan.case.width(), *(km.width() for km in plan.lists.values())])
+        return shard, bound.peak(), width
+
+    def fits(chunk: Sequence[Rule]) -> bool:
+        _, peak, width = build(chunk)
+        return peak <= STACK_BUDGET and width <= MAX_FACT_FIELDS
+
+    # Adding rules never lowers the bound, so the longest prefix that fits is found by galloping
+    # (1, 2, 4, ... rules) and then bisecting: each shard costs builds of about its own size, not
+    # of everything left, so compile time grows with the number of rules, not with its square.
+    remaining = list(rules)
+    while remaining:
+        if not fits(remaining[:1]):
+            rule = remaining.pop(0)
+            _, peak, width = build([rule])
+            problems.append(Problem(
+                message=f"rule {rule.id} alone exceeds the matching core's limits "
+                        f"(alpha stack {peak} > {STACK_BUDGET} or fact width {width} > {MAX_FACT_FIELDS})",
+                file=rule.file, line=rule.line, code="engine_limit",
+                hint="split the rule, or reduce the alternatives in its `any`/`in` lists"))
+            continue
+        lo, step = 1, 2
+        while step <= len(remaining) and fits(remaining[:step]):
+            lo, step = step, step * 2
+        hi = min(step - 1, len(remaining))
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if fits(remaining[:mid]):
+                lo = mid
+            else:
+                hi = mid - 1
+        shard, _, _ = build(remaining[:lo])
+        shard.json()
+        shards.append(shard)
+        remaining = remaining[lo:]
+    if problems:
+        raise RulesetError(problems)
+    return shards
+
+
+def _pattern_exprs(compiled: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    blocks = [compiled["all"]] if "all" in compiled else [next(iter(b.values())) for b in compiled["any"]]
+    for block in blocks:
+        for pattern in block:
+            (expr,) = pattern.values()
+            out.append(expr)
+    return out

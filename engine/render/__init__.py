@@ -1,0 +1,1 @@
+"""Output: the format registry (json, text, markdown) and atomic output sinks."""

@@ -1,0 +1,1 @@
+"""Rulesets: the typed model, the JSON Schema, loading, combining and the meaning checks."""
