@@ -23,9 +23,10 @@ import orjson
 from engine.errors import AiriskError, InputError, Problem
 from engine.render.sink import check_output, write_output
 from engine.ruleset.model import LEVEL_ORDER
+from engine.scale import DIMENSIONS, LEVELS
 from engine.version import __version__
 
-LEVEL_CHOICE = click.Choice(["low", "medium", "high", "critical"])
+LEVEL_CHOICE = click.Choice(list(LEVELS))
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug in airisk, never a verdict on the input
 
 
@@ -198,7 +199,7 @@ def _what_if(engine: Any, doc: Any, before: dict[str, Any], sets: tuple[str, ...
 @click.option("--scenario", default=None, help="Alternative date set declared by a ruleset.")
 @click.option("--below", type=LEVEL_CHOICE, default=None,
               help="Find changes that bring each dimension below this level (default: below its own level).")
-@click.option("--dimension", type=click.Choice(["safety", "export_control", "overcapacity"]), default=None)
+@click.option("--dimension", type=click.Choice(list(DIMENSIONS)), default=None)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def explain_command(case: str, rules: tuple[str, ...], as_of: str | None, scenario: str | None, below: str | None,
                     dimension: str | None, fmt: str) -> None:
@@ -297,7 +298,7 @@ def rules() -> None:
 @rules.command("list")
 @click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable).")
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Only rules in force on this date.")
-@click.option("--dimension", type=click.Choice(["safety", "export_control", "overcapacity"]), default=None)
+@click.option("--dimension", type=click.Choice(list(DIMENSIONS)), default=None)
 def rules_list(paths: tuple[str, ...], as_of: str | None, dimension: str | None) -> None:
     """One line per rule: id, dimension, severity, points, basis, window, title."""
     from engine.assessment.engine import parse_as_of

@@ -38,8 +38,8 @@ from typing import Any
 from engine.assessment.levers import is_conclusion
 from engine.lang import conditions as C
 from engine.ruleset.model import SEVERITY_ORDER, Rule
+from engine.scale import LEVELS
 
-LEVELS = ("low", "medium", "high", "critical")
 #: Most steps of the exploration of the unknown facts of one case (all groups together); a group
 #: the remaining budget cannot finish gets the sound fallback and ``exact: false``.
 MAX_NODES = 500

@@ -14,13 +14,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine.assessment.levers import is_conclusion
-from engine.assessment.scoring import LEVELS, Scorer, overall
+from engine.assessment.scoring import Scorer, overall
 from engine.errors import EngineError, InputError, Problem
 from engine.lang import conditions as C
 from engine.lang.template import _PLACEHOLDER, render_template
 from engine.match.compiler import compile_rules
 from engine.match.matcher import Matcher
 from engine.ruleset.model import LEVEL_ORDER, Rule, RuleSet, Window
+from engine.scale import LEVELS
 from engine.version import __version__
 
 if TYPE_CHECKING:  # the case model loads on first use: a document ruleset never needs it

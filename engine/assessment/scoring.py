@@ -13,12 +13,12 @@ from typing import Any
 
 from engine.lang import conditions as C
 from engine.ruleset.model import DIMENSION_NAMES, LEVEL_ORDER, SEVERITY_ORDER, DimensionPolicy, RuleSet
+from engine.scale import LEVELS
 
 # Used only when no loaded ruleset declares a policy for a dimension (e.g. `input: document`
 # rulesets such as the peerbench translation). An engine default, not a domain threshold: every
 # bundled ruleset declares its own levels, with their rationale, in its header.
 DEFAULT_THRESHOLDS = {"medium": 20.0, "high": 50.0, "critical": 75.0}
-LEVELS = ("low", "medium", "high", "critical")
 
 
 def _policy(rules: RuleSet, dimension: str) -> DimensionPolicy:

@@ -45,6 +45,7 @@ import orjson
 
 from engine.errors import AiriskError, Problem
 from engine.render.sink import AtomicOutput
+from engine.scale import MOST_SEVERE_FIRST as LEVELS
 
 DEFAULT_MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_CHUNK_LINES = 256
@@ -56,7 +57,7 @@ EXIT_LINE_ERRORS = 3
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader closed the output (`airisk batch | head -1`)
 _STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-LEVELS = ("critical", "high", "medium", "low")
+
 _SKIP_PIECE = 64 * 1024
 _CHUNK_ATTEMPTS = 2  # a chunk that kills this many workers is retried line by line
 

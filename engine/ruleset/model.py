@@ -9,17 +9,13 @@ they are re-exported here lazily so that importing this module stays cheap
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from engine.lang.conditions import Condition, Path
+from engine.scale import DIMENSIONS as DIMENSION_NAMES
+from engine.scale import LEVEL_ORDER, SEVERITY_ORDER, Dimension, Level, Severity
 
-Level = Literal["low", "medium", "high", "critical"]
-Severity = Literal["info", "low", "medium", "high", "critical"]
-Dimension = Literal["safety", "export_control", "overcapacity"]
-
-LEVEL_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-SEVERITY_ORDER: dict[str, int] = {"info": -1, "low": 0, "medium": 1, "high": 2, "critical": 3}
-DIMENSION_NAMES: tuple[Dimension, ...] = ("safety", "export_control", "overcapacity")
+__all__ = ["DIMENSION_NAMES", "LEVEL_ORDER", "SEVERITY_ORDER", "Dimension", "Level", "Severity"]
 
 
 # --------------------------------------------------------------------------- rulesets

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.scale import DIMENSIONS, SEVERITIES
+
 OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "exists")
-LEVELS = ("low", "medium", "high", "critical")
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-DIMENSIONS = ("safety", "export_control", "overcapacity")
+
 BASES = ("binding", "advisory", "heuristic")
 CONFIDENCES = ("P", "P-q", "S", "UNCONFIRMED")
 
