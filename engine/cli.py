@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import click
 import orjson
 
-from engine.errors import AiriskError, InputError, Problem
+from engine.errors import AiriskError
 from engine.render.sink import check_output, write_output
 from engine.ruleset.model import LEVEL_ORDER
 from engine.scale import DIMENSIONS, LEVELS
@@ -38,9 +38,27 @@ def fail(exc: AiriskError) -> NoReturn:
 
 
 def _load_rules(rules: Sequence[str]) -> Any:
-    from engine.ruleset.load import load_rules
+    from engine.api import load_rules
 
     return load_rules(list(rules) if rules else None)
+
+
+class FormatChoice(click.Choice):  # type: ignore[type-arg]
+    """``--format``: the names in ``engine.render.FORMATS`` when the command runs, in their order
+    (a format registered there is offered with no change here)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from engine.render import FORMATS
+
+        return tuple(FORMATS)
+
+    @choices.setter
+    def choices(self, _value: Any) -> None:
+        """Set by ``click.Choice``; the registry is the only source."""
 
 
 class _Main(click.Group):
@@ -88,7 +106,7 @@ def main() -> None:
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="Assess under the rules in force on this date (default today).")
 @click.option("--scenario", default=None, help="Alternative date set declared by a ruleset, e.g. digital-omnibus.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=FormatChoice(), default="text", show_default=True)
 @click.option("--output", "-o", default=None, type=click.Path(), help="Write here instead of stdout (atomically).")
 @click.option("--fail-on", "fail_on", type=LEVEL_CHOICE, default=None,
               help="Exit 1 if any case could be rated at or above this level (the worst case over its unknown "
@@ -104,59 +122,15 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
 
     Input limits (file size, line length, nesting depth, ...) are set by
     AIRISK_MAX_BYTES and similar environment variables: see docs/limits.md."""
-    from engine.assessment.engine import engine_for, parse_as_of
-    from engine.case.validation import plain_case
-    from engine.render.formats import render_json, render_markdown, render_text, use_colour
-    from engine.source.limits import limits_from_env
-    from engine.source.safeyaml import load_file, load_text
+    from engine import api
+    from engine.render import get
+    from engine.render.formats import use_colour
 
     try:
         check_output(output)  # an unwritable --output fails now, not after the work
-        day = parse_as_of(as_of)
-        limits = limits_from_env()  # AIRISK_MAX_BYTES etc. (docs/limits.md)
-        engine = engine_for(_load_rules(rules))
-        if scenario is not None:
-            engine.in_force(day, scenario)  # unknown scenario → located error before any output
-        docs: list[tuple[Any, Any]] = []
-        problems: list[Problem] = []
-        for name in cases:
-            try:
-                if name == "-":
-                    doc = load_text(sys.stdin.buffer.read(limits.max_bytes + 1), "<stdin>", limits, "auto")
-                else:
-                    doc = load_file(name, limits)
-                if engine.rules.input == "case":
-                    # The validated case as data (what Engine.assess_case starts from), checked
-                    # without loading pydantic when the cached case plan accepts it.
-                    docs.append((doc, plain_case(doc.data, file=doc.file, doc=doc)))
-                else:
-                    docs.append((doc, None))
-            except AiriskError as exc:
-                problems.extend(exc.problems)
-        if problems:
-            raise InputError(problems)
-        results = []
-        for doc, plain in docs:
-            if plain is not None:
-                results.append(engine.assess_plain(plain, as_of=day, scenario=scenario))
-            else:
-                results.append(engine.assess_data(doc.data, as_of=day, scenario=scenario, file=doc.file))
-        if sets:  # what-if (issue 16): re-assess each case with the overrides, validated like the case
-            results = [_what_if(engine, doc, before, sets, day, scenario)
-                       for (doc, _), before in zip(docs, results, strict=True)]
-    except AiriskError as exc:
-        fail(exc)
-    if fmt == "json":
-        if len(results) == 1:
-            data = render_json(results[0])
-        else:
-            data = orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n"
-    elif fmt == "markdown":
-        data = "\n".join(render_markdown(r) for r in results).encode()
-    else:
-        colour = output in (None, "-") and use_colour(sys.stdout)
-        data = "\n".join(render_text(r, colour=colour) for r in results).encode()
-    try:
+        results = api.assess_files(cases, list(rules) or None, as_of, scenario, sets=sets)
+        out = get(fmt)
+        data = out.render(results, colour=out.colour and output in (None, "-") and use_colour(sys.stdout))
         write_output(data, output)
     except AiriskError as exc:
         fail(exc)
@@ -173,22 +147,6 @@ def _gate(result: dict[str, Any], known_only: bool) -> int:
     assessed has no level and passes."""
     level = result["rating"] if known_only or not result.get("rating_range") else result["rating_range"][1]
     return -1 if level is None else LEVEL_ORDER[level]
-
-
-def _what_if(engine: Any, doc: Any, before: dict[str, Any], sets: tuple[str, ...], day: str,
-             scenario: str | None) -> dict[str, Any]:
-    from engine.authoring import whatif
-    from engine.case.validation import plain_case
-
-    overrides = whatif.parse_sets(sets)
-    changed = whatif.apply(doc.data, overrides, doc.file)
-    if engine.rules.input == "case":
-        after = engine.assess_plain(plain_case(changed, file=doc.file), as_of=day, scenario=scenario)
-    else:
-        after = engine.assess_data(changed, as_of=day, scenario=scenario, file=doc.file)
-    after["what_if"] = whatif.diff(before, after, overrides)
-    out: dict[str, Any] = after
-    return out
 
 
 @click.command("explain")
@@ -208,16 +166,14 @@ def explain_command(case: str, rules: tuple[str, ...], as_of: str | None, scenar
 
     Only facts marked "choice" in engine/assessment/levers.py are changed; circumstances (a chip's datasheet,
     a site's country, a party's listing) never are."""
-    from engine.assessment.search import find, render_text
+    from engine import api
+    from engine.assessment.search import render_text
     from engine.source.limits import limits_from_env
-    from engine.source.safeyaml import load_file, load_text
 
     try:
-        limits = limits_from_env()
-        doc = (load_text(sys.stdin.buffer.read(limits.max_bytes + 1), "<stdin>", limits) if case == "-"
-               else load_file(case, limits))
-        report = find(doc.data, rules=_load_rules(rules), below=below, dimension=dimension, as_of=as_of,
-                      scenario=scenario, file=doc.file)
+        # Standard input is read as YAML here (JSON is YAML too), as it always was for explain.
+        doc = api.read_document(case, limits_from_env(), stdin_syntax="yaml")
+        report = api.counterfactuals(doc, below, _load_rules(rules), as_of, scenario, dimension=dimension)
     except AiriskError as exc:
         fail(exc)
     if fmt == "json":

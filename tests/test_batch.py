@@ -14,7 +14,8 @@ import orjson
 import pytest
 
 import engine
-from engine.batch.run import DEFAULT_MAX_LINE_BYTES, Assessor, make_assessor, read_lines
+from engine.batch.reader import DEFAULT_MAX_LINE_BYTES, read_lines
+from engine.batch.records import Assessor, make_assessor
 from engine.case.validation import case_from_data
 from engine.derive.view import build_view
 from engine.lang import conditions as C
@@ -189,12 +190,19 @@ def test_batch_fail_on_trips_on_the_worst_case_over_unknown_facts_and_fail_on_kn
 
 
 def test_batch_stats_gate_reads_worst_cases_unless_known_only() -> None:
-    from engine.batch.run import Stats, rating_counts
+    from engine.batch.progress import Stats
+    from engine.batch.records import UNRATED, Counts, rating_counts
 
+    assert rating_counts({"rating": "low", "rating_range": ["low", "high"]}) == ("low", "high")
+    assert rating_counts({"rating": None, "rating_range": None}) == (UNRATED, UNRATED)
+    counts = Counts()
+    counts.count({"assessment": {"rating": "low", "rating_range": ["low", "high"]}})
+    counts.count({"assessment": {"rating": None, "rating_range": None}})
+    counts.count({"error": {"code": "blank_line"}})
+    assert counts.lines == 3 and counts.errors == 1 and Counts.from_wire(counts.to_wire()) == counts
     stats = Stats()
-    stats.add(dict.fromkeys(rating_counts({"rating": "low", "rating_range": ["low", "high"]}), 1))
-    stats.add(dict.fromkeys(rating_counts({"rating": None, "rating_range": None}), 1))
-    assert stats.lines == 2 and stats.by_level["low"] == 1 and stats.by_worst["high"] == 1
+    stats.add(counts)
+    assert stats.lines == 3 and stats.errors == 1 and stats.by_level["low"] == 1 and stats.by_worst["high"] == 1
     assert stats.gate("high") and not stats.gate("critical") and not stats.gate(None)
     assert not stats.gate("medium", known_only=True) and stats.gate("low", known_only=True)
     assert "not assessed 1" in stats.summary() and "could be: critical 0, high 1, medium 0, low 0" in stats.summary()
@@ -286,7 +294,7 @@ def test_compiled_conditions_agree_with_the_reference_evaluator_on_every_rule(bu
 def test_line_feed_hands_over_what_has_arrived_in_order_and_ends_with_none() -> None:
     import threading
 
-    from engine.batch.run import LineFeed
+    from engine.batch.reader import LineFeed
 
     gate = threading.Event()
 
@@ -312,7 +320,7 @@ def test_line_feed_hands_over_what_has_arrived_in_order_and_ends_with_none() -> 
 
 
 def test_line_feed_raises_the_input_error_to_its_consumer() -> None:
-    from engine.batch.run import LineFeed
+    from engine.batch.reader import LineFeed
 
     def lines() -> Any:
         yield 1, b"a"
@@ -328,7 +336,7 @@ def test_line_feed_raises_the_input_error_to_its_consumer() -> None:
 
 
 def test_a_closed_line_feed_hands_out_nothing_and_touches_no_descriptor() -> None:
-    from engine.batch.run import LineFeed
+    from engine.batch.reader import LineFeed
 
     feed = LineFeed(iter([(1, b"a")]))
     assert feed.finished(5)

@@ -13,7 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from engine.batch.run import BatchOptions, WorkerSpec, run_batch, worker_main
+from engine.batch.pool import WorkerSpec, worker_main
+from engine.batch.run import BatchOptions, run_batch
 from engine.ruleset.load import load_rules
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import engine
 from engine.authoring.schemas import NAMES, text
 from engine.cli import main
+from engine.render import FORMATS, render
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = str(ROOT / "cases" / "guizhou-icc.yaml") if (ROOT / "cases" / "guizhou-icc.yaml").exists() else str(
@@ -62,6 +64,24 @@ def test_assess_json_has_the_documented_fields() -> None:
 def test_assess_markdown_starts_with_a_heading() -> None:
     result = run("assess", CASE, "--as-of", AS_OF, "--format", "markdown")
     assert result.exit_code == 0 and result.output.startswith("# ")
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_assess_writes_every_registered_format_as_the_library_renders_it(fmt: str, tmp_path: Path) -> None:
+    cases = [str(p) for p in sorted((ROOT / "cases").glob("*.yaml"))[:2]]
+    results = [engine.assess_dict(c, as_of=AS_OF) for c in cases]
+    one = run("assess", cases[0], "--as-of", AS_OF, "--format", fmt)
+    assert one.exit_code == 0 and one.stdout_bytes == render(fmt, results[0])
+    if FORMATS[fmt].many:
+        both = run("assess", *cases, "--as-of", AS_OF, "--format", fmt)
+        assert both.exit_code == 0 and both.stdout_bytes == render(fmt, results)
+    out = tmp_path / f"report{FORMATS[fmt].extension}"
+    to_file = run("assess", cases[0], "--as-of", AS_OF, "--format", fmt, "--output", str(out))
+    assert to_file.exit_code == 0 and to_file.stdout_bytes == b"" and out.read_bytes() == render(fmt, results[0])
+
+
+def test_assess_help_offers_the_registered_formats() -> None:
+    assert "[" + "|".join(FORMATS) + "]" in run("assess", "--help").output
 
 
 def test_fail_on_exits_one_when_the_rating_reaches_the_level(tiny_rules: Path, tmp_path: Path) -> None:

@@ -189,7 +189,7 @@ def many_good(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _expected_assessments() -> dict[bytes, dict[str, Any]]:
-    from engine.batch.run import make_assessor
+    from engine.batch.records import make_assessor
     from engine.ruleset.load import load_rules
 
     assessor = make_assessor(load_rules(), AS_OF, None)
@@ -356,7 +356,7 @@ def test_a_usage_error_writes_no_output_file(tmp_path: Path) -> None:
 def test_duplicate_keys_are_found_on_the_fast_and_the_exact_path(text: bytes, duplicate: str | None) -> None:
     import orjson
 
-    from engine.batch.run import _duplicate_key
+    from engine.batch.records import _duplicate_key
 
     found = _duplicate_key(text, orjson.loads(text))
     assert (found[0] if found else None) == duplicate

@@ -26,22 +26,14 @@ import os
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.batch.run import (
-    DEFAULT_MAX_LINE_BYTES,
-    EXIT_FAIL_ON,
-    EXIT_LINE_ERRORS,
-    EXIT_OK,
-    Assessor,
-    Stats,
-    chunked,
-    make_assessor,
-    read_lines,
-)
+from engine.batch.progress import Stats
+from engine.batch.reader import DEFAULT_MAX_LINE_BYTES, chunked, read_lines
+from engine.batch.records import Assessor, Counts, make_assessor
+from engine.batch.run import EXIT_FAIL_ON, EXIT_LINE_ERRORS, EXIT_OK
 from engine.errors import AiriskError, Problem
 from engine.render.sink import AtomicOutput
 
@@ -97,23 +89,23 @@ def assess_bag(bag: Any, rules: Sequence[str] | None = None, as_of: str | None =
 
 
 def assess_file(path: str, out_path: str, rules: Sequence[str] | None = None, as_of: str | None = None,
-                scenario: str | None = None, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> dict[str, int]:
-    """Assess one JSON-lines file into ``out_path`` (atomically); its counts by rating and ``error``."""
+                scenario: str | None = None, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Counts:
+    """Assess one JSON-lines file into ``out_path`` (atomically); the counts of its records."""
     with _LOCK:
         assessor = _assessor(rules, as_of, scenario, max_line_bytes)
-        counts: Counter[str] = Counter()
+        counts = Counts()
         sink = AtomicOutput(out_path)
         try:
             with open(path, "rb") as fh:
                 for chunk in chunked(read_lines(fh, max_line_bytes)):
                     blob, c = assessor.chunk(chunk)
-                    counts.update(c)
+                    counts.merge(c)
                     sink.write(blob)
         except BaseException:
             sink.abort()
             raise
         sink.commit()
-        return dict(counts)
+        return counts
 
 
 def run_dask(address: Any, pattern: str, out_dir: str, rules: Sequence[str] | None = None,

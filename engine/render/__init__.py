@@ -1,1 +1,29 @@
-"""Output: the format registry (json, text, markdown) and atomic output sinks."""
+"""Output: the format registry (json, text, markdown) and atomic output sinks.
+
+    import engine
+    from engine.render import FORMATS, render
+
+    data = render("markdown", engine.assess_dict("cases/guizhou-icc.yaml", as_of="2026-01-01"))
+    list(FORMATS)  # ['text', 'json', 'markdown']: what `airisk assess --format` offers
+
+``register(Format(...))`` adds a format; the CLI and ``render`` pick it up with no other change.
+The registry loads on first use, so importing ``engine.render.sink`` alone stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.render.registry import FORMATS, Format, get, line_encoder, register, render
+
+__all__ = ["FORMATS", "Format", "get", "line_encoder", "register", "render"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'engine.render' has no attribute {name!r}")
+    value = getattr(importlib.import_module("engine.render.registry"), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,227 @@
+"""The public API of airisk: what the CLI calls, and what ``import engine`` re-exports.
+
+    from engine import assess, load_rules
+
+    result = assess("cases/guizhou-icc.yaml", as_of="2026-01-01")
+    print(result.rating, result.dimensions["export_control"].level)
+
+Every decision about *input* is made here, once: a path or ``-`` (standard input), a case or a
+document ruleset (``input: document``, whose inputs are free-form data rather than cases), the
+what-if overrides of ``--set``. The CLI parses its arguments, calls one function of this module,
+and renders with ``engine.render``. Heavy modules (pydantic models, the jsonschema-checked ruleset
+loader) load inside the functions that need them, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import AiriskError, InputError, Problem
+from engine.source.safeyaml import DEFAULT_LIMITS, Document, Limits
+
+if TYPE_CHECKING:
+    from engine.assessment.engine import Engine
+    from engine.assessment.result import Assessment
+    from engine.case.model import Case
+    from engine.ruleset.model import RuleSet
+
+__all__ = ["assess", "assess_dict", "assess_files", "assess_many", "counterfactuals", "load_case", "load_rules",
+           "read_document"]
+
+def load_rules(paths: Sequence[str | Path] | str | Path | None = None) -> RuleSet:
+    """Load, check and combine rulesets from files or directories (default: the bundled ones).
+
+    Raises ``RulesetError`` with every located problem."""
+    from engine.ruleset.load import load_rules as load
+
+    return load(paths)
+
+
+def _ruleset(rules: RuleSet | Sequence[str | Path] | None) -> RuleSet:
+    from engine.ruleset.model import RuleSet
+
+    return rules if isinstance(rules, RuleSet) else load_rules(rules)
+
+
+def _engine(rules: RuleSet | Sequence[str | Path] | None) -> Engine:
+    from engine.assessment.engine import engine_for
+
+    return engine_for(_ruleset(rules))
+
+
+def read_document(name: str | Path, limits: Limits = DEFAULT_LIMITS, *, stdin_syntax: str = "auto") -> Document:
+    """Parse a YAML or JSON file, or standard input for ``-`` (read up to ``limits.max_bytes``).
+
+    A file's syntax follows its name (``.json`` is strict JSON); standard input's is
+    ``stdin_syntax`` (``auto``: JSON when it looks like JSON, else YAML)."""
+    from engine.source.safeyaml import load_file, load_text
+
+    if str(name) == "-":
+        import sys
+
+        return load_text(sys.stdin.buffer.read(limits.max_bytes + 1), "<stdin>", limits, stdin_syntax)
+    return load_file(str(name), limits)
+
+
+def load_case(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> Case:
+    """Read and validate a YAML or JSON case file (errors name file, line and field).
+
+    ``limits`` bounds the file's size, line length, nesting and so on (docs/limits.md)."""
+    from engine.case.validation import load_case_file
+
+    return load_case_file(path, limits)
+
+
+def assess_dict(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = None,
+                as_of: str | dt.date | None = None, scenario: str | None = None, *,
+                limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Like ``assess`` but returns the assessment as plain JSON-ready data."""
+    from engine.case.model import Case
+
+    engine = _engine(rules)
+    if isinstance(case, str | Path):
+        if engine.rules.input == "document":
+            from engine.source.safeyaml import load_file
+
+            doc = load_file(str(case), limits)
+            return engine.assess_data(doc.data, as_of=as_of, scenario=scenario, file=doc.file)
+        case = load_case(case, limits=limits)
+    if isinstance(case, Case):
+        return engine.assess_case(case, as_of=as_of, scenario=scenario)
+    return engine.assess_data(case, as_of=as_of, scenario=scenario)
+
+
+def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = None,
+           as_of: str | dt.date | None = None, scenario: str | None = None, *,
+           limits: Limits = DEFAULT_LIMITS) -> Assessment:
+    """Assess one case (a path, a dict or a ``Case``) as of a date (default today).
+
+    ``rules`` defaults to the bundled rulesets; ``scenario`` selects an
+    alternative date set declared by a ruleset (e.g. ``digital-omnibus``);
+    ``limits`` bounds what is read from a case file (docs/limits.md).
+    Raises ``InputError`` or ``RulesetError`` (both ``AiriskError``) with
+    located problems on bad input."""
+    from engine.assessment.result import Assessment
+
+    return Assessment.model_validate(assess_dict(case, rules, as_of, scenario, limits=limits))
+
+
+def assess_files(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Path] | None = None,
+                 as_of: str | dt.date | None = None, scenario: str | None = None, *,
+                 sets: Sequence[str] = (), limits: Limits | None = None) -> list[dict[str, Any]]:
+    """Assess case files (``-``: standard input), the assessments of ``airisk assess``, in order.
+
+    Every file is read and validated before any is assessed, and every problem of every file is
+    raised at once (``InputError``). ``rules`` is a ``RuleSet`` or ruleset paths (default: the
+    bundled rulesets); ``sets`` are what-if overrides (``PATH=VALUE``): each assessment is then
+    of the changed case, with a ``what_if`` section saying what changed. ``limits`` default to
+    the environment's (``AIRISK_MAX_BYTES`` etc., docs/limits.md)."""
+    from engine.assessment.engine import parse_as_of
+    from engine.source.limits import limits_from_env
+
+    day = parse_as_of(as_of)
+    limits = limits if limits is not None else limits_from_env()
+    engine = _engine(rules)
+    if scenario is not None:
+        engine.in_force(day, scenario)  # unknown scenario → located error before any output
+    docs = _read_all(engine, names, limits)
+    results = [_assess_read(engine, doc, plain, day, scenario) for doc, plain in docs]
+    if sets:  # what-if (issue 16): re-assess each case with the overrides, validated like the case
+        results = [_what_if(engine, doc, before, sets, day, scenario)
+                   for (doc, _), before in zip(docs, results, strict=True)]
+    return results
+
+
+def _read_all(engine: Engine, names: Sequence[str | Path], limits: Limits) -> list[tuple[Document, Any]]:
+    """Every input parsed (and, for a case ruleset, validated); all problems raised at once."""
+    from engine.case.validation import plain_case
+
+    docs: list[tuple[Document, Any]] = []
+    problems: list[Problem] = []
+    for name in names:
+        try:
+            doc = read_document(name, limits)
+            if engine.rules.input == "case":
+                # The validated case as data (what Engine.assess_case starts from), checked
+                # without loading pydantic when the cached case plan accepts it.
+                docs.append((doc, plain_case(doc.data, file=doc.file, doc=doc)))
+            else:
+                docs.append((doc, None))
+        except AiriskError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return docs
+
+
+def _assess_read(engine: Engine, doc: Document, plain: Any, day: str, scenario: str | None) -> dict[str, Any]:
+    """One read input's assessment: a validated case, or a document ruleset's free-form data."""
+    if plain is not None:
+        out: dict[str, Any] = engine.assess_plain(plain, as_of=day, scenario=scenario)
+        return out
+    data: dict[str, Any] = engine.assess_data(doc.data, as_of=day, scenario=scenario, file=doc.file)
+    return data
+
+
+def _what_if(engine: Engine, doc: Document, before: dict[str, Any], sets: Sequence[str], day: str,
+             scenario: str | None) -> dict[str, Any]:
+    from engine.authoring import whatif
+    from engine.case.validation import plain_case
+
+    overrides = whatif.parse_sets(tuple(sets))
+    changed = whatif.apply(doc.data, overrides, doc.file)
+    if engine.rules.input == "case":
+        after = engine.assess_plain(plain_case(changed, file=doc.file), as_of=day, scenario=scenario)
+    else:
+        after = engine.assess_data(changed, as_of=day, scenario=scenario, file=doc.file)
+    after["what_if"] = whatif.diff(before, after, overrides)
+    out: dict[str, Any] = after
+    return out
+
+
+def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: RuleSet | None = None,
+                as_of: str | dt.date | None = None, scenario: str | None = None,
+                verify: bool = False) -> Iterator[dict[str, Any]]:
+    """Assess cases lazily, one record per input, in order (the records of ``airisk batch``).
+
+    Items may be JSON lines (``str``/``bytes``), mappings or ``Case`` objects.
+    Each record is ``{"line": n, "case_id": ..., "assessment": {...}}`` or, for a
+    bad item, ``{"line": n, "case_id": ..., "error": {"code", "message", "field",
+    "problems"}}``; a bad item never stops the others. For process-parallel or
+    file-to-file runs see ``engine.batch.run.run_batch``; for Dask, ``engine.batch.distributed``.
+
+    ``verify=True`` checks, for every case, that the rules the Rete core fired are exactly
+    those the reference evaluator finds true (a disagreement is an ``engine_disagreement``
+    error record for that case). Safe to call from several threads at once."""
+    from engine.batch.records import iter_records, make_assessor
+
+    assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario, verify=verify)
+    yield from iter_records(cases, assessor)
+
+
+def counterfactuals(case: Case | Mapping[str, Any] | Document | str | Path, below: str | None = None,
+                    rules: RuleSet | None = None, as_of: str | dt.date | None = None,
+                    scenario: str | None = None, *, dimension: str | None = None,
+                    limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """The smallest sets of changes to facts the user controls (``engine.assessment.levers``) that bring
+    each dimension at or above ``below`` (default: its own level) below it, each verified by
+    re-assessing the changed case (the report of ``airisk explain``). ``case`` may be a path, a
+    parsed ``Document`` (``read_document``), a mapping or a ``Case``."""
+    from engine.assessment.search import find
+    from engine.case.model import Case
+
+    file = None
+    if isinstance(case, str | Path):
+        from engine.source.safeyaml import load_file
+
+        case = load_file(str(case), limits)
+    if isinstance(case, Document):
+        data, file = case.data, case.file
+    elif isinstance(case, Case):
+        data = case.model_dump(mode="json", exclude_none=True)
+    else:
+        data = case
+    return find(data, rules=rules, below=below, dimension=dimension, as_of=as_of, scenario=scenario, file=file)
