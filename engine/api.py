@@ -128,28 +128,42 @@ def assess_files(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Pa
     if scenario is not None:
         engine.in_force(day, scenario)  # unknown scenario → located error before any output
     docs = _read_all(engine, names, limits)
-    results = [_assess_read(engine, doc, plain, day, scenario) for doc, plain in docs]
+    results = [_assess(engine, doc.data, plain, doc.file, day, scenario) for doc, plain in docs]
     if sets:  # what-if (issue 16): re-assess each case with the overrides, validated like the case
         results = [_what_if(engine, doc, before, sets, day, scenario)
                    for (doc, _), before in zip(docs, results, strict=True)]
     return results
 
 
-def _read_all(engine: Engine, names: Sequence[str | Path], limits: Limits) -> list[tuple[Document, Any]]:
-    """Every input parsed (and, for a case ruleset, validated); all problems raised at once."""
+def _checked(engine: Engine, data: Any, file: str | None, doc: Document | None = None) -> Any:
+    """The one place that tells the two kinds of input apart. For a case ruleset: the validated
+    case as data (what ``Engine.assess_case`` starts from), checked without loading pydantic when
+    the cached case plan accepts it. For a document ruleset (``input: document``, free-form data
+    such as the peer benchmark's): None."""
+    if engine.rules.input != "case":
+        return None
     from engine.case.validation import plain_case
 
+    return plain_case(data, file=file, doc=doc)
+
+
+def _assess(engine: Engine, data: Any, plain: Any, file: str | None, day: str, scenario: str | None) -> dict[str, Any]:
+    """The assessment of one input: its validated case (``_checked``), or a document's data."""
+    if plain is not None:
+        out: dict[str, Any] = engine.assess_plain(plain, as_of=day, scenario=scenario)
+        return out
+    result: dict[str, Any] = engine.assess_data(data, as_of=day, scenario=scenario, file=file)
+    return result
+
+
+def _read_all(engine: Engine, names: Sequence[str | Path], limits: Limits) -> list[tuple[Document, Any]]:
+    """Every input parsed and checked (``_checked``); every problem of every input raised at once."""
     docs: list[tuple[Document, Any]] = []
     problems: list[Problem] = []
     for name in names:
         try:
             doc = read_document(name, limits)
-            if engine.rules.input == "case":
-                # The validated case as data (what Engine.assess_case starts from), checked
-                # without loading pydantic when the cached case plan accepts it.
-                docs.append((doc, plain_case(doc.data, file=doc.file, doc=doc)))
-            else:
-                docs.append((doc, None))
+            docs.append((doc, _checked(engine, doc.data, doc.file, doc)))
         except AiriskError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -157,29 +171,16 @@ def _read_all(engine: Engine, names: Sequence[str | Path], limits: Limits) -> li
     return docs
 
 
-def _assess_read(engine: Engine, doc: Document, plain: Any, day: str, scenario: str | None) -> dict[str, Any]:
-    """One read input's assessment: a validated case, or a document ruleset's free-form data."""
-    if plain is not None:
-        out: dict[str, Any] = engine.assess_plain(plain, as_of=day, scenario=scenario)
-        return out
-    data: dict[str, Any] = engine.assess_data(doc.data, as_of=day, scenario=scenario, file=doc.file)
-    return data
-
-
 def _what_if(engine: Engine, doc: Document, before: dict[str, Any], sets: Sequence[str], day: str,
              scenario: str | None) -> dict[str, Any]:
+    """The assessment of the case changed by the ``--set`` overrides, with what changed."""
     from engine.authoring import whatif
-    from engine.case.validation import plain_case
 
     overrides = whatif.parse_sets(tuple(sets))
     changed = whatif.apply(doc.data, overrides, doc.file)
-    if engine.rules.input == "case":
-        after = engine.assess_plain(plain_case(changed, file=doc.file), as_of=day, scenario=scenario)
-    else:
-        after = engine.assess_data(changed, as_of=day, scenario=scenario, file=doc.file)
+    after = _assess(engine, changed, _checked(engine, changed, doc.file), doc.file, day, scenario)
     after["what_if"] = whatif.diff(before, after, overrides)
-    out: dict[str, Any] = after
-    return out
+    return after
 
 
 def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: RuleSet | None = None,

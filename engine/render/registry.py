@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 
 from engine.errors import AiriskError, Problem
-from engine.render.formats import render_json, render_markdown, render_text
 
 #: Renders one assessment (a JSON-ready dict); the flag asks for terminal colour.
 RenderOne = Callable[[Mapping[str, Any], bool], bytes]
@@ -59,15 +58,24 @@ class Format:
         return self.render_many(assessments, use)
 
 
+# The renderers load on first use: batch takes only the JSON-line encoder from this registry.
+
+
 def _text_one(a: Mapping[str, Any], colour: bool) -> bytes:
+    from engine.render.formats import render_text
+
     return render_text(dict(a), colour=colour).encode()
 
 
 def _text_many(many: Sequence[Mapping[str, Any]], colour: bool) -> bytes:
+    from engine.render.formats import render_text
+
     return "\n".join(render_text(dict(a), colour=colour) for a in many).encode()
 
 
 def _json_one(a: Mapping[str, Any], _colour: bool) -> bytes:
+    from engine.render.formats import render_json
+
     return render_json(dict(a))
 
 
@@ -76,10 +84,14 @@ def _json_many(many: Sequence[Mapping[str, Any]], _colour: bool) -> bytes:
 
 
 def _markdown_one(a: Mapping[str, Any], _colour: bool) -> bytes:
+    from engine.render.formats import render_markdown
+
     return render_markdown(dict(a)).encode()
 
 
 def _markdown_many(many: Sequence[Mapping[str, Any]], _colour: bool) -> bytes:
+    from engine.render.formats import render_markdown
+
     return "\n".join(render_markdown(dict(a)) for a in many).encode()
 
 
