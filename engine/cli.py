@@ -52,6 +52,7 @@ class FormatChoice(click.Choice):  # type: ignore[type-arg]
 
     @property
     def choices(self) -> tuple[str, ...]:
+        """The registered format names, in order."""
         from engine.render import FORMATS
 
         return tuple(FORMATS)

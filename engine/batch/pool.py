@@ -284,6 +284,7 @@ class ParallelRunner:
             self.close()
 
     def close(self) -> None:
+        """Stop every worker (asked first, killed after two seconds) and close its pipe."""
         for w in self.workers:
             with contextlib.suppress(OSError):
                 w.conn.send(None)

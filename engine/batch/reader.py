@@ -139,6 +139,7 @@ class LineFeed:
             self._cond.notify_all()
 
     def fileno(self) -> int:
+        """A descriptor that is readable whenever a line may have arrived."""
         return self._wake_r
 
     def take(self, max_lines: int, max_bytes: int = DEFAULT_CHUNK_BYTES, *, wait: bool = False) -> list[Line] | None:

@@ -126,12 +126,15 @@ class AtomicOutput:
         return self.tmp is None and self.final is None
 
     def write(self, data: bytes) -> None:
+        """Append bytes to the output (the temporary file, or stdout)."""
         self.fh.write(data)
 
     def flush(self) -> None:
+        """Flush what was written (a direct output: the reader sees it now)."""
         self.fh.flush()
 
     def commit(self) -> None:
+        """Finish: put the temporary file in place of the target (atomically), or flush stdout."""
         if self.target is None:
             self.fh.flush()
             return
@@ -148,6 +151,8 @@ class AtomicOutput:
         self.tmp = None
 
     def abort(self, keep_partial: bool = False) -> Path | None:
+        """Give up: remove the temporary file, or with ``keep_partial`` keep what was written
+        beside the target; the path of what was kept, if anything."""
         if self.tmp is None or self.final is None:
             with contextlib.suppress(OSError, ValueError):
                 self.fh.flush()
