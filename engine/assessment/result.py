@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.assessment.shape import SHAPES
@@ -232,6 +233,4 @@ def canonical_json(assessment: dict[str, Any], *, indent: bool = True) -> bytes:
 
     The output format's own encoding, here beside the models so that the result does not depend
     on the renderers (``engine.render.formats.render_json`` gives the same bytes)."""
-    import orjson
-
     return orjson.dumps(assessment, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"
