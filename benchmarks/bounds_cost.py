@@ -4,7 +4,7 @@
 
 Runs `airisk batch --workers 1` over the same generated cases (many unknown facts), or the
 peerbench corpus and its translated ruleset, as shipped and with the bounds search switched off
-(a wrapper makes ``_Plan.bounds`` see no candidate rules, so every range is the known level:
+(a wrapper makes ``Plan.bounds`` see no candidate rules, so every range is the known level:
 what an assessment cost before bounds). Rounds are interleaved; prints the median cases/s and
 CPU seconds of each and the ratio. Asserts nothing.
 """
@@ -16,8 +16,8 @@ import sys
 
 from matcher_fix_cost import NEW, batch_input, run
 
-OFF = ("import sys; import engine.assessment.engine as P; real = P._Plan.bounds; "
-       "P._Plan.bounds = lambda self, view, candidates, *a: real(self, view, set(), *a); "
+OFF = ("import sys; import engine.assessment.plan as P; real = P.Plan.bounds; "
+       "P.Plan.bounds = lambda self, view, candidates, *a: real(self, view, set(), *a); "
        "from engine.cli import main; sys.argv[0] = 'airisk'; main()")
 
 

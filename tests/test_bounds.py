@@ -137,7 +137,7 @@ _FORGETTABLE = [
 
 @st.composite
 def _forgetful_cases(draw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    from engine.authoring.tabletests import apply_set
+    from engine.case.overrides import apply_set
 
     name, paths = draw(st.sampled_from(_FORGETTABLE))
     data = yaml.safe_load((ROOT / "cases" / name).read_text())
@@ -243,7 +243,7 @@ def test_set_is_validated_like_the_case() -> None:
 
 @pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
 def test_every_counterfactual_applied_to_the_case_brings_its_dimension_below_the_level(path: Path) -> None:
-    from engine.authoring.tabletests import apply_set
+    from engine.case.overrides import apply_set
 
     report = counterfactuals(path, as_of=AS_OF)
     data = yaml.safe_load(path.read_text())
@@ -269,7 +269,7 @@ def _dotted(fact: str) -> str:
 
 
 def test_utilisation_counterfactuals_sit_exactly_on_the_threshold() -> None:
-    from engine.authoring.tabletests import apply_set
+    from engine.case.overrides import apply_set
 
     path = ROOT / "cases" / "guizhou-icc.yaml"
     data = yaml.safe_load(path.read_text())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from engine.assessment.levers import CHOICES, DERIVED_SOURCES, lever, sources
+from engine.assessment.levers import CHOICES, lever, sources
 from engine.case.factspec import catalogue
+from engine.derive.view import DERIVED_SOURCES
 
 
 def _case_facts() -> set[str]:

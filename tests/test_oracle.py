@@ -199,7 +199,7 @@ def test_findings_and_facts_from_the_per_process_plan_equal_the_general_path(con
         for doc in docs:
             fired = plan.matcher.match(doc)
             for rule_id in fired:
-                assert plan.finding(rule_id, doc) == engine._finding(plan.by_id[rule_id], doc, None)
+                assert plan.finding(rule_id, doc) == engine.finding(plan.by_id[rule_id], doc, None)
             for shard in plan.matcher.shards:
                 _, case_fact, lists = shard.plan._built
                 assert orjson.loads(case_fact(doc, "1c", None)) == orjson.loads(case_fact.exact(doc, "1c", None))

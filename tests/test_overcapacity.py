@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from engine import assess, load_case, load_rules
-from engine.authoring.tabletests import apply_set
+from engine.case.overrides import apply_set
 from engine.derive.facility import derive
 from engine.derive.view import derive as derive_case
 from engine.source.safeyaml import load_file

@@ -278,3 +278,86 @@ def test_a_dimension_none_of_whose_rules_applies_is_reported_as_not_assessed() -
     assert result.dimensions["export_control"].assessed is True
     facility = assess({**project, "kind": "facility", "facility": {"pue": 1.2}}, rules=rules, as_of=AS_OF)
     assert facility.dimensions["overcapacity"].assessed is True
+
+
+# --------------------------------------------------------------------------- the output shape, defined once
+
+
+def _objects(model: Any, data: Any) -> list[tuple[str, list[str], tuple[str, ...]]]:
+    """(model name, the data's keys, the model's fields) for every output object in ``data``."""
+    import typing
+
+    from pydantic import BaseModel
+
+    from engine.assessment.result import MODELS
+
+    found = [(model.__name__, list(data), tuple(model.model_fields))]
+    for name, field in model.model_fields.items():
+        value = data.get(name)
+        stack = [(field.annotation, value)]
+        while stack:
+            annotation, item = stack.pop()
+            if item is None:
+                continue
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                assert annotation.__name__ in MODELS
+                found.extend(_objects(annotation, item))
+                continue
+            args = typing.get_args(annotation)
+            origin = typing.get_origin(annotation)
+            if origin is list:
+                stack.extend((args[0], x) for x in item)
+            elif origin is dict:
+                stack.extend((args[1], x) for x in item.values())
+            else:
+                stack.extend((a, item) for a in args if a is not type(None))
+    return found
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.name for p in CASES])
+def test_every_output_object_has_exactly_its_models_fields_in_order(path: Path) -> None:
+    from engine.source.safeyaml import load_file
+
+    out = assess_dict(load_file(str(path)).data, as_of=AS_OF)
+    objects = _objects(Assessment, out)
+    assert {name for name, _, _ in objects} >= {"Assessment", "DimensionResult", "Finding", "TierResult",
+                                                 "NotAssessed", "Provenance", "Coverage", "Bounds"}
+    for name, keys, fields in objects:
+        assert tuple(keys) == fields, name
+
+
+def test_a_model_field_the_shape_lacks_or_a_shape_field_the_model_lacks_fails() -> None:
+    from pydantic import create_model
+
+    from engine.assessment import result
+    from engine.assessment.shape import SHAPES
+
+    result.conform(result.MODELS, SHAPES)
+    wider = create_model("Duty", __base__=result.Duty, note=(str | None, None))
+    with pytest.raises(TypeError, match="Duty declares"):
+        result.conform({**result.MODELS, "Duty": wider}, SHAPES)
+    with pytest.raises(TypeError, match="Duty declares"):
+        result.conform(result.MODELS, {**SHAPES, "Duty": (*SHAPES["Duty"], "note")})
+    with pytest.raises(TypeError, match="differ"):
+        result.conform({k: v for k, v in result.MODELS.items() if k != "Duty"}, SHAPES)
+
+
+def test_an_object_built_without_a_field_of_its_shape_or_with_one_it_lacks_fails() -> None:
+    from engine.assessment.shape import DUTY, ShapeError, shaped
+
+    assert list(shaped(DUTY, deadline=None, obligation="o", jurisdiction="j")) == list(DUTY)
+    with pytest.raises(ShapeError, match="missing \\['deadline'\\]"):
+        shaped(DUTY, obligation="o", jurisdiction="j")
+    with pytest.raises(ShapeError, match="not in the shape \\['note'\\]"):
+        shaped(DUTY, obligation="o", jurisdiction="j", deadline=None, note="n")
+    with pytest.raises(ShapeError, match="missing \\['deadline'\\], not in the shape \\['note'\\]"):
+        shaped(DUTY, obligation="o", jurisdiction="j", note="n")
+
+
+def test_the_results_canonical_json_is_the_json_renderers() -> None:
+    from engine.assessment.result import canonical_json
+    from engine.render.formats import render_json
+
+    out = assess_dict(FACILITY, as_of=AS_OF)
+    assert canonical_json(out) == render_json(out)
+    assert canonical_json(out, indent=False) == render_json(out, indent=False)

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from engine import assess, load_rules
-from engine.authoring.tabletests import apply_set
 from engine.case.model import Case
+from engine.case.overrides import apply_set
 from engine.derive.safety import DERIVED_FIELDS, ceiling, derive, penalty_table
 from engine.source.safeyaml import load_file
 

@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from engine.authoring.docs import HEADER, condition_in_words, drift, generate
-from engine.authoring.tabletests import apply_set, run
+from engine.authoring.tabletests import run
+from engine.case.overrides import apply_set
 from engine.cli import main
 from engine.lang import conditions as C
 from engine.ruleset.load import load_rules

@@ -1,5 +1,5 @@
 """Which case facts a user could change (choices) and which describe the world (circumstances),
-and which case facts each derived fact comes from.
+and which case facts a reported fact comes from (for a derived fact: engine.derive.view.DERIVED_SOURCES).
 
 Counterfactuals (``engine.assessment.search``) only propose changes to *choices*: a compliance
 team can pick another buyer, file an algorithm, raise utilisation or put a transfer mechanism
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+
+from engine.derive.view import DERIVED_SOURCES  # the one table of what each derived fact is made from
 
 Lever = Literal["choice", "circumstance"]
 
@@ -51,32 +53,6 @@ CHOICES: frozenset[str] = frozenset({
     "ai_system.depicted_person_consent_verified",
     "facility.connected_to_scheduling_platform", "facility.shared_capacity_offered",
 })
-
-#: Derived facts (as the rules read them) -> the case facts they are computed from.
-DERIVED_SOURCES: dict[str, tuple[str, ...]] = {
-    "derived.destination_country": ("export.destination_country", "location.country"),
-    "derived.destination_groups": ("export.destination_country", "location.country"),
-    "derived.location_groups": ("location.country",),
-    "derived.owner_hq_groups": ("owner.headquarters_country",),
-    "derived.owner_parent_groups": ("owner.ultimate_parent_country",),
-    "derived.hub_node": ("location.province", "location.hub_node"),
-    "derived.in_hub": ("location.province", "location.hub_node"),
-    "derived.western_hub": ("location.province", "location.hub_node"),
-    "derived.cluster": ("location.city", "location.cluster"),
-    "derived.in_cluster": ("location.city", "location.cluster"),
-    "derived.accelerator_units": ("accelerators.count",),
-    "derived.tpp_total": ("accelerators.tpp", "accelerators.datasheet", "accelerators.count"),
-    "accelerators.derived.tpp": ("accelerators.tpp", "accelerators.datasheet"),
-    "accelerators.derived.tpp_source": ("accelerators.tpp", "accelerators.datasheet"),
-    "accelerators.derived.performance_density": ("accelerators.die_area_mm2", "accelerators.tpp",
-                                                 "accelerators.datasheet"),
-    "accelerators.derived.datacenter": ("accelerators.designed_for_datacenter",
-                                        "accelerators.marketed_for_datacenter"),
-    "accelerators.derived.tpp_line_total": ("accelerators.tpp", "accelerators.datasheet", "accelerators.count"),
-    "parties.derived.country_groups": ("parties.country",),
-    "parties.derived.hq_groups": ("parties.headquarters_country",),
-    "parties.derived.parent_groups": ("parties.ultimate_parent_country",),
-}
 
 #: The user's own legal conclusions, kept only to compare with what the facts imply (the rules
 #: decide from the facts). Absent means "not stated", never an unknown fact to collect: bounds

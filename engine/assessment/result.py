@@ -1,18 +1,22 @@
 """The assessment output format as pydantic models.
 
 They document the output (``schemas/assessment.schema.json`` is generated from
-them) and are what ``engine.assess`` returns. The pipeline builds the same
-structure as plain dicts, in the same field order, so ``Assessment.to_json()``
-and ``airisk assess --format json`` give the same bytes.
+them) and are what ``engine.assess`` returns. Which fields each has, and in which
+order, is defined once in ``engine.assessment.shape``; the models check at import
+that they declare exactly those (``conform``), and the pipeline builds its plain
+dicts from the same tuples, so ``Assessment.to_json()`` and ``airisk assess
+--format json`` give the same bytes.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.ruleset.model import Dimension, Level, Severity
+from engine.assessment.shape import SHAPES
+from engine.scale import Dimension, Level, Severity
 
 _OUT = ConfigDict(extra="forbid")
 
@@ -200,6 +204,33 @@ class Assessment(BaseModel):
 
     def to_json(self) -> bytes:
         """The canonical JSON bytes (identical to the CLI's ``--format json``)."""
-        from engine.render.formats import render_json
+        return canonical_json(self.model_dump(mode="json"))
 
-        return render_json(self.model_dump(mode="json"))
+
+def conform(models: dict[str, type[BaseModel]], shapes: dict[str, tuple[str, ...]]) -> None:
+    """Raise TypeError unless each model declares exactly its shape's fields, in order, and every
+    shape has a model."""
+    if set(models) != set(shapes):
+        raise TypeError(f"output models {sorted(models)} and shapes {sorted(shapes)} differ")
+    for name, model in models.items():
+        if tuple(model.model_fields) != shapes[name]:
+            raise TypeError(f"{name} declares {tuple(model.model_fields)}; engine.assessment.shape has {shapes[name]}")
+
+
+MODELS: dict[str, type[BaseModel]] = {
+    "Evidence": Evidence, "CitationOut": CitationOut, "EffectiveWindow": EffectiveWindow, "Duty": Duty,
+    "Finding": Finding, "NeedsInformation": NeedsInformation, "TierResult": TierResult, "NotAssessed": NotAssessed,
+    "DecisiveUnknown": DecisiveUnknown, "RangeFillings": RangeFillings, "DimensionResult": DimensionResult,
+    "RulesetProvenance": RulesetProvenance, "Provenance": Provenance, "Coverage": Coverage, "Bounds": Bounds,
+    "Assessment": Assessment,
+}
+"""Each output model by name (the names of engine.assessment.shape.SHAPES)."""
+conform(MODELS, SHAPES)
+
+
+def canonical_json(assessment: dict[str, Any], *, indent: bool = True) -> bytes:
+    """An assessment's canonical JSON: same input, rules and as-of → same bytes.
+
+    The output format's own encoding, here beside the models so that the result does not depend
+    on the renderers (``engine.render.formats.render_json`` gives the same bytes)."""
+    return orjson.dumps(assessment, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"

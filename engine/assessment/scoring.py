@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.assessment.shape import DIMENSION_RESULT, NOT_ASSESSED, RANGE_FILLINGS, TIER_RESULT, shaped
 from engine.lang import conditions as C
 from engine.ruleset.model import DIMENSION_NAMES, LEVEL_ORDER, SEVERITY_ORDER, DimensionPolicy, RuleSet
 from engine.scale import LEVELS
@@ -87,54 +88,56 @@ class Scorer:
             # reported as not assessed: no level (not "low"), and no list of "missing" facts it
             # was never about.
             assessed = applicable is None or applicable.get(dim, 0) > 0
-            if level == "low" or not assessed:
-                drivers: list[str] = []
-            elif floor_driven:
-                ranked = sorted(scored, key=lambda f: (-severity_rank[f["severity"]], -f["points"], f["rule_id"]))
-                least = LEVEL_ORDER[level]
-                drivers = [f["rule_id"] for f in ranked if severity_rank[f["severity"]] >= least]
-            else:
-                drivers, total = [], 0.0
-                for f in sorted(scored, key=lambda f: (-f["points"], f["rule_id"])):
-                    drivers.append(f["rule_id"])
-                    total += f["points"]
-                    if total >= policy.thresholds[level]:
-                        break
+            drivers = _drivers(scored, level, floor_driven, policy) if level != "low" and assessed else []
             missing = [k for k, get in key_facts if get(view) is C.MISSING] if assessed else []
             confidence = (0.0 if not assessed else 1.0 if not key_facts
                           else round(1 - len(missing) / len(key_facts), 4))
-            tiers: dict[str, dict[str, Any]] = {}
-            for name, scheme, rank in schemes:
-                placed = [(rank[f["tier"][name]], f["rule_id"]) for f in own if name in f["tier"]]
-                if placed:
-                    best = min(i for i, _ in placed)
-                    tiers[name] = {"title": scheme.title, "tier": scheme.order[best], "binding": scheme.binding,
-                                   "rules": sorted(r for i, r in placed if i == best)}
-                else:
-                    tiers[name] = {"title": scheme.title, "tier": scheme.default, "binding": scheme.binding,
-                                   "rules": []}
             duties: list[dict[str, Any]] = []
             for f in own:
                 if f["duty"] and f["duty"] not in duties:
                     duties.append(f["duty"])
             gap = (not_assessed or {}).get(dim)
-            out[dim] = {
-                "assessed": assessed,
-                "level": level if assessed else None,
-                "level_range": [level, level] if assessed else None,
-                "score": score,
-                "findings": len(own),
-                "drivers": drivers,
-                "confidence": confidence,
-                "missing_facts": missing,
-                "decisive_unknowns": [],
-                "range_fillings": {"best": {}, "worst": {}} if assessed else None,
-                "tiers": tiers,
-                "duties": duties,
-                "not_assessed": ({"rules": gap["rules"], "missing_sections": list(gap["missing_sections"])}
-                                 if gap else {"rules": 0, "missing_sections": []}),
-            }
+            out[dim] = shaped(
+                DIMENSION_RESULT, assessed=assessed, level=level if assessed else None,
+                level_range=[level, level] if assessed else None, score=score, findings=len(own),
+                drivers=drivers, confidence=confidence, missing_facts=missing, decisive_unknowns=[],
+                range_fillings=shaped(RANGE_FILLINGS, best={}, worst={}) if assessed else None,
+                tiers=_tiers(own, schemes), duties=duties,
+                not_assessed=shaped(NOT_ASSESSED, rules=gap["rules"], missing_sections=list(gap["missing_sections"]))
+                if gap else shaped(NOT_ASSESSED, rules=0, missing_sections=[]))
         return out
+
+
+def _drivers(scored: list[dict[str, Any]], level: str, floor_driven: bool, policy: DimensionPolicy) -> list[str]:
+    """The rule ids that set ``level``, most severe first: those at or above it when the severity
+    floor set it, else the highest-scoring findings that together reach its threshold."""
+    severity_rank = SEVERITY_ORDER
+    if floor_driven:
+        ranked = sorted(scored, key=lambda f: (-severity_rank[f["severity"]], -f["points"], f["rule_id"]))
+        least = LEVEL_ORDER[level]
+        return [f["rule_id"] for f in ranked if severity_rank[f["severity"]] >= least]
+    drivers, total = [], 0.0
+    for f in sorted(scored, key=lambda f: (-f["points"], f["rule_id"])):
+        drivers.append(f["rule_id"])
+        total += f["points"]
+        if total >= policy.thresholds[level]:
+            break
+    return drivers
+
+
+def _tiers(own: list[dict[str, Any]], schemes: tuple[tuple[str, Any, dict[str, int]], ...]) -> dict[str, Any]:
+    """Each tier scheme's result: the most severe tier a finding placed the case in, or the default."""
+    tiers: dict[str, dict[str, Any]] = {}
+    for name, scheme, rank in schemes:
+        placed = [(rank[f["tier"][name]], f["rule_id"]) for f in own if name in f["tier"]]
+        if placed:
+            best = min(i for i, _ in placed)
+            tiers[name] = shaped(TIER_RESULT, title=scheme.title, tier=scheme.order[best], binding=scheme.binding,
+                                 rules=sorted(r for i, r in placed if i == best))
+        else:
+            tiers[name] = shaped(TIER_RESULT, title=scheme.title, tier=scheme.default, binding=scheme.binding,
+                                 rules=[])
+    return tiers
 
 
 def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[str, Any],

@@ -173,13 +173,105 @@ def _alternatives(assessment: dict[str, Any], fact: str, value: Any, current: An
     return []
 
 
+class _Trials:
+    """Re-assessments of changed copies of one case, counted against ``MAX_TRIALS``."""
+
+    def __init__(self, engine: Any, plain: dict[str, Any], day: str, scenario: str | None) -> None:
+        self.engine, self.plain, self.day, self.scenario = engine, plain, day, scenario
+        self.count = 0
+        self.validated: dict[str, dict[str, Any]] = {}
+
+    def trial(self, changes: list[dict[str, Any]], ranged: bool = False) -> dict[str, Any] | None:
+        """The changed case re-assessed briefly; ``ranged``: with its ranges over unknown facts
+        (asked only of a change that already brings the level below the goal)."""
+        from engine.case.overrides import apply_set
+        from engine.case.validation import plain_case
+
+        if not ranged:  # a ranged re-assessment completes a trial already counted
+            if self.count >= MAX_TRIALS:
+                return None
+            self.count += 1
+        key = repr([(c["fact"], c["to"]) for c in changes])
+        valid = self.validated.get(key)  # the ranged re-assessment reuses the case its trial validated
+        try:
+            if valid is None:
+                changed = apply_set(copy.deepcopy(self.plain), {_set_path(c["fact"]): c["to"] for c in changes})
+                valid = self.validated[key] = plain_case(changed)
+            result: dict[str, Any] = self.engine.assess_plain(valid, as_of=self.day, scenario=self.scenario,
+                                                              brief=True, bounds=ranged)
+            return result
+        except Exception:  # an override the case format refuses (e.g. a fraction above 1) is no counterfactual
+            return None
+
+    def lowers(self, changes: list[dict[str, Any]], result: dict[str, Any], dim: str, goal: int,
+               worst_before: int) -> dict[str, Any] | None:
+        """The ranged re-assessment when ``changes`` bring ``dim`` below ``goal`` on the facts given
+        and open no new risk (a change that makes the worst case worse, e.g. a new destination whose
+        licence facts are unknown, does not count); None otherwise. Ranges are worked out only for
+        a change already below the goal on the known facts."""
+        def under_goal(r: dict[str, Any]) -> bool:
+            rd = r["dimensions"][dim]
+            return rd["level"] is not None and LEVEL_ORDER[rd["level"]] < goal
+
+        if not under_goal(result):
+            return None
+        ranged = self.trial(changes, ranged=True)
+        if ranged is None:
+            return None
+        rd = ranged["dimensions"][dim]
+        ok = under_goal(ranged) and LEVEL_ORDER[rd["level_range"][1]] <= max(worst_before, LEVEL_ORDER[rd["level"]])
+        return ranged if ok else None
+
+
+def _pairs(singles: list[dict[str, Any]], found: list[dict[str, Any]],
+           progress: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Pairs of single changes worth trying: of facts no found change uses, on the same rule or
+    both making progress."""
+    done = {c["fact"] for f in found for c in f["changes"]}
+    pool = [c for c in singles if c["fact"] not in done]
+    pairs = []
+    for i, a in enumerate(pool):
+        for b in pool[i + 1:]:
+            if a["fact"] != b["fact"] and (a["rule"] == b["rule"] or (a in progress and b in progress)):
+                pairs.append([a, b])
+    return pairs
+
+
+def _lower(trials: _Trials, base: dict[str, Any], dim: str, target: str, max_size: int) -> list[dict[str, Any]]:
+    """The verified counterfactuals that bring dimension ``dim`` below ``target``."""
+    d = base["dimensions"][dim]
+    goal = LEVEL_ORDER[target]
+    worst_before = LEVEL_ORDER[d["level_range"][1]]
+    singles = _candidates(base, trials.plain, dim)
+    found: list[dict[str, Any]] = []
+    progress = []
+    for c in singles:
+        result = trials.trial([c])
+        if result is None:
+            continue
+        rd = result["dimensions"][dim]
+        if (ranged := trials.lowers([c], result, dim, goal, worst_before)) is not None:
+            found.append(_report([c], ranged, dim))
+        elif rd["score"] < d["score"] or {x["rule_id"] for x in result["findings"]} < {
+                x["rule_id"] for x in base["findings"]}:
+            progress.append(c)
+    found = _closest(found)
+    if max_size >= 2:
+        for pair in _pairs(singles, found, progress):
+            result = trials.trial(pair)
+            if result is None:
+                continue
+            if (ranged := trials.lowers(pair, result, dim, goal, worst_before)) is not None:
+                found.append(_report(pair, ranged, dim))
+    return _closest(found)
+
+
 def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, dimension: str | None = None,
          as_of: Any = None, scenario: str | None = None, file: str | None = None,
          max_size: int = 2) -> dict[str, Any]:
     """Counterfactuals for a case given as data: per dimension at or above ``below`` (default:
     each dimension's own level, so "what would lower it"), the minimal verified change sets."""
     from engine.assessment.engine import engine_for, parse_as_of
-    from engine.authoring.tabletests import apply_set
     from engine.case.validation import plain_case
     from engine.ruleset.load import load_rules
 
@@ -187,26 +279,7 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
     day = parse_as_of(as_of)
     plain = plain_case(data, file=file)
     base = engine.assess_plain(plain, as_of=day, scenario=scenario)
-    trials = [0]
-    validated: dict[str, dict[str, Any]] = {}
-
-    def trial(changes: list[dict[str, Any]], ranged: bool = False) -> dict[str, Any] | None:
-        """The changed case re-assessed briefly; ``ranged``: with its ranges over unknown facts
-        (asked only of a change that already brings the level below the goal)."""
-        if not ranged:  # a ranged re-assessment completes a trial already counted
-            if trials[0] >= MAX_TRIALS:
-                return None
-            trials[0] += 1
-        key = repr([(c["fact"], c["to"]) for c in changes])
-        valid = validated.get(key)  # the ranged re-assessment reuses the case its trial validated
-        try:
-            if valid is None:
-                changed = apply_set(copy.deepcopy(plain), {_set_path(c["fact"]): c["to"] for c in changes})
-                valid = validated[key] = plain_case(changed)
-            return engine.assess_plain(valid, as_of=day, scenario=scenario, brief=True, bounds=ranged)
-        except Exception:  # an override the case format refuses (e.g. a fraction above 1) is no counterfactual
-            return None
-
+    trials = _Trials(engine, plain, day, scenario)
     out: dict[str, Any] = {"case_id": base["case_id"], "as_of": day, "rating": base["rating"], "dimensions": {}}
     for dim, d in base["dimensions"].items():
         if (dimension and dim != dimension) or not d["assessed"]:
@@ -214,60 +287,10 @@ def find(data: Any, *, rules: RuleSet | None = None, below: str | None = None, d
         target = below or d["level"]
         if target == "low" or LEVEL_ORDER[d["level"]] < LEVEL_ORDER[target]:
             continue
-        goal = LEVEL_ORDER[target]
-        worst_before = LEVEL_ORDER[d["level_range"][1]]
-
-        def under_goal(result: dict[str, Any], dim: str = dim, goal: int = goal) -> bool:
-            rd = result["dimensions"][dim]
-            return rd["level"] is not None and LEVEL_ORDER[rd["level"]] < goal
-
-        def lowers(changes: list[dict[str, Any]], result: dict[str, Any], dim: str = dim,
-                   worst_before: int = worst_before) -> dict[str, Any] | None:
-            # Below the goal on the facts given, and opening no new risk: a change that makes the
-            # worst case worse (e.g. a new destination whose licence facts are unknown) does not count.
-            # The ranges are worked out only for a change already below the goal on the known facts.
-            if not under_goal(result):
-                return None
-            ranged = trial(changes, ranged=True)
-            if ranged is None:
-                return None
-            rd = ranged["dimensions"][dim]
-            ok = under_goal(ranged) and LEVEL_ORDER[rd["level_range"][1]] <= max(worst_before, LEVEL_ORDER[rd["level"]])
-            return ranged if ok else None
-        singles = _candidates(base, plain, dim)
-        found: list[dict[str, Any]] = []
-        progress = []
-        for c in singles:
-            result = trial([c])
-            if result is None:
-                continue
-            rd = result["dimensions"][dim]
-            if (ranged := lowers([c], result)) is not None:
-                found.append(_report([c], ranged, dim))
-            elif rd["score"] < d["score"] or {x["rule_id"] for x in result["findings"]} < {
-                    x["rule_id"] for x in base["findings"]}:
-                progress.append(c)
-        found = _closest(found)
-        if max_size >= 2:
-            done = {c["fact"] for f in found for c in f["changes"]}
-            pool = [c for c in singles if c["fact"] not in done]
-            by_rule: dict[str, list[dict[str, Any]]] = {}
-            for c in pool:
-                by_rule.setdefault(c["rule"], []).append(c)
-            pairs = []
-            for i, a in enumerate(pool):
-                for b in pool[i + 1:]:
-                    if a["fact"] != b["fact"] and (a["rule"] == b["rule"] or (a in progress and b in progress)):
-                        pairs.append([a, b])
-            for pair in pairs:
-                result = trial(pair)
-                if result is None:
-                    continue
-                if (ranged := lowers(pair, result)) is not None:
-                    found.append(_report(pair, ranged, dim))
-        out["dimensions"][dim] = {"level": d["level"], "below": target, "counterfactuals": _closest(found),
-                                  "complete": trials[0] < MAX_TRIALS}
-    out["trials"] = trials[0]
+        counterfactuals = _lower(trials, base, dim, target, max_size)
+        out["dimensions"][dim] = {"level": d["level"], "below": target, "counterfactuals": counterfactuals,
+                                  "complete": trials.count < MAX_TRIALS}
+    out["trials"] = trials.count
     return out
 
 

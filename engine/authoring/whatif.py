@@ -1,6 +1,6 @@
 """What-if: re-assess a case with some facts overridden, and say what changed.
 
-Overrides use the test tables' ``set:`` syntax (``engine.authoring.tabletests.apply_set``): dotted paths,
+Overrides use the test tables' ``set:`` syntax (``engine.case.overrides.apply_set``): dotted paths,
 integer steps index lists (``accelerators.0.count``), ``null`` removes a fact. The changed case
 is validated like any case, so an override that breaks the case format is an input error
 naming the override.
@@ -37,7 +37,7 @@ def parse_sets(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
 
 def apply(data: Any, sets: dict[str, Any], file: str | None = None) -> Any:
     """A copy of the case data with the overrides applied (not yet validated)."""
-    from engine.authoring.tabletests import apply_set
+    from engine.case.overrides import apply_set
 
     try:
         return apply_set(data, sets)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from engine.case.export import Accelerator, ExportTransaction, FabSupport, FoundryOrder, HBMStack, Materials
 from engine.case.facility import Facility
 from engine.case.safety import AISystem, DataProfile, Organisation
-from engine.case.types import STRICT_MODEL, Country, Flag, Fraction, Name, Text
+from engine.case.types import STRICT_MODEL, CaseId, Country, Flag, Fraction, Name, Text
 
 MAX_ITEMS = 256
 
@@ -73,7 +73,7 @@ class Case(BaseModel):
 
     model_config = STRICT_MODEL
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$", description="stable case identifier")
+    id: CaseId = Field(description="stable case identifier")
     kind: Literal["project", "facility"]
     name: Name
     description: Text | None = None

@@ -21,55 +21,73 @@ from typing import Any
 from engine.source.tables import accelerators as accelerator_table
 from engine.source.tables import country_groups, diffusion_tiers, hubs
 
-# name -> (kind,) or (kind, element kind); see engine.case.factspec
-DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
-    "destination_country": ("string",),
-    "destination_groups": ("scalar_list", "string"),
-    "destination_ear_country": ("string",),
-    "location_ear_country": ("string",),
-    "owner_hq_ear_country": ("string",),
-    "owner_parent_ear_country": ("string",),
-    "fab_ear_country": ("string",),
-    "destination_ai_diffusion_tier1": ("bool",),
-    "export_reach": ("bool",),
-    "named_countries": ("scalar_list", "string"),
-    "buyer_hq_groups": ("scalar_list", "string"),
-    "buyer_hq_countries": ("scalar_list", "string"),
-    "location_groups": ("scalar_list", "string"),
-    "owner_hq_groups": ("scalar_list", "string"),
-    "owner_parent_groups": ("scalar_list", "string"),
-    "hub_node": ("string",),
-    "in_hub": ("bool",),
-    "western_hub": ("bool",),
-    "cluster": ("string",),
-    "in_cluster": ("bool",),
-    "accelerator_units": ("number",),
-    "tpp_total": ("number",),
+# Each derived fact of this module: name -> (kind, the case facts it is computed from). The kind is
+# (kind,) or (kind, element kind), see engine.case.factspec; the sources (dotted case paths; a list's
+# item fields as ``list.field``) are what a user supplies to make the fact known (engine.assessment
+# .levers.sources). One table: DERIVED_FIELDS, ITEM_DERIVED_FIELDS and DERIVED_SOURCES are read off it.
+_DEST = ("export.destination_country", "location.country")
+_HUB = ("location.province", "location.hub_node")
+_CLUSTER = ("location.city", "location.cluster")
+_TPP = ("accelerators.tpp", "accelerators.datasheet")
+_CASE_FACTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "destination_country": (("string",), _DEST),
+    "destination_groups": (("scalar_list", "string"), _DEST),
+    "destination_ear_country": (("string",), ()),
+    "location_ear_country": (("string",), ()),
+    "owner_hq_ear_country": (("string",), ()),
+    "owner_parent_ear_country": (("string",), ()),
+    "fab_ear_country": (("string",), ()),
+    "destination_ai_diffusion_tier1": (("bool",), ()),
+    "export_reach": (("bool",), ()),
+    "named_countries": (("scalar_list", "string"), ()),
+    "buyer_hq_groups": (("scalar_list", "string"), ()),
+    "buyer_hq_countries": (("scalar_list", "string"), ()),
+    "location_groups": (("scalar_list", "string"), ("location.country",)),
+    "owner_hq_groups": (("scalar_list", "string"), ("owner.headquarters_country",)),
+    "owner_parent_groups": (("scalar_list", "string"), ("owner.ultimate_parent_country",)),
+    "hub_node": (("string",), _HUB),
+    "in_hub": (("bool",), _HUB),
+    "western_hub": (("bool",), _HUB),
+    "cluster": (("string",), _CLUSTER),
+    "in_cluster": (("bool",), _CLUSTER),
+    "accelerator_units": (("number",), ("accelerators.count",)),
+    "tpp_total": (("number",), (*_TPP, "accelerators.count")),
 }
-
-ITEM_DERIVED_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+_ITEM_FACTS: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "accelerators": {
-        "tpp": ("number",),
-        "tpp_source": ("string",),
-        "performance_density": ("number",),
-        "datacenter": ("bool",),
-        "tpp_line_total": ("number",),
-        "model_id": ("string",),
-        "model_family": ("string",),
-        "model_known": ("bool",),
-        "designer_country": ("string",),
-        "pd_die_area_mm2": ("number",),
-        "pd_area_basis": ("string",),
+        "tpp": (("number",), _TPP),
+        "tpp_source": (("string",), _TPP),
+        "performance_density": (("number",), ("accelerators.die_area_mm2", *_TPP)),
+        "datacenter": (("bool",), ("accelerators.designed_for_datacenter", "accelerators.marketed_for_datacenter")),
+        "tpp_line_total": (("number",), (*_TPP, "accelerators.count")),
+        "model_id": (("string",), ()),
+        "model_family": (("string",), ()),
+        "model_known": (("bool",), ()),
+        "designer_country": (("string",), ()),
+        "pd_die_area_mm2": (("number",), ()),
+        "pd_area_basis": (("string",), ()),
     },
     "parties": {
-        "country_groups": ("scalar_list", "string"),
-        "hq_groups": ("scalar_list", "string"),
-        "parent_groups": ("scalar_list", "string"),
-        "ear_country": ("string",),
-        "hq_ear_country": ("string",),
-        "parent_ear_country": ("string",),
+        "country_groups": (("scalar_list", "string"), ("parties.country",)),
+        "hq_groups": (("scalar_list", "string"), ("parties.headquarters_country",)),
+        "parent_groups": (("scalar_list", "string"), ("parties.ultimate_parent_country",)),
+        "ear_country": (("string",), ()),
+        "hq_ear_country": (("string",), ()),
+        "parent_ear_country": (("string",), ()),
     },
 }
+
+DERIVED_FIELDS: dict[str, tuple[str, ...]] = {name: kind for name, (kind, _) in _CASE_FACTS.items()}
+"""Case-level derived facts of this module: name -> kind."""
+ITEM_DERIVED_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    list_name: {name: kind for name, (kind, _) in facts.items()} for list_name, facts in _ITEM_FACTS.items()}
+"""Item-level derived facts of this module: list name -> name -> kind."""
+DERIVED_SOURCES: dict[str, tuple[str, ...]] = {
+    **{f"derived.{name}": found for name, (_, found) in _CASE_FACTS.items() if found},
+    **{f"{list_name}.derived.{name}": found for list_name, facts in _ITEM_FACTS.items()
+       for name, (_, found) in facts.items() if found},
+}
+"""Derived facts (as the rules read them) -> the case facts they are computed from."""
 
 _EXTENSIONS = ("engine.derive_export", "engine.derive.safety", "engine.derive.facility")
 
@@ -246,6 +264,49 @@ def _named_countries(case: dict[str, Any]) -> list[str]:
     return sorted(found)
 
 
+def _hub_facts(location: dict[str, Any], derived: dict[str, Any]) -> None:
+    """Hub node and cluster membership (a fact about sites in mainland China only)."""
+    table = hubs()
+    if location.get("country") == "CN" and (location.get("province") or location.get("hub_node")):
+        hub = table.hub_for(location.get("province"), location.get("hub_node"))
+        derived["in_hub"] = hub is not None
+        _put(derived, "hub_node", hub)
+        derived["western_hub"] = hub in table.western if hub else False
+        if location.get("city") or location.get("cluster"):
+            cluster = table.cluster_for(location.get("city"), location.get("cluster"))
+            # A cluster lies in one hub node: a same-named city elsewhere is not in it.
+            if cluster is not None and table.cluster_hub[cluster] != hub:
+                cluster = None
+            derived["in_cluster"] = cluster is not None
+            _put(derived, "cluster", cluster)
+
+
+def _accelerator_facts(accelerators: list[dict[str, Any]], derived: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each accelerator line's derived facts; the units and total TPP go into ``derived``."""
+    units = 0
+    tpp_total: float | None = 0.0
+    acc_derived = []
+    for item in accelerators:
+        d: dict[str, Any] = {}
+        tpp, source = accelerator_tpp(item)
+        _put(d, "tpp", tpp)
+        _put(d, "tpp_source", source)
+        _density(item, tpp, d)
+        _identify(item, d)
+        _put(d, "datacenter", _datacenter(item))
+        if tpp is not None:
+            d["tpp_line_total"] = tpp * item["count"]
+            if tpp_total is not None:
+                tpp_total += d["tpp_line_total"]
+        else:
+            tpp_total = None  # one unknown line makes the total unknown
+        units += item["count"]
+        acc_derived.append(d)
+    derived["accelerator_units"] = units
+    _put(derived, "tpp_total", tpp_total)
+    return acc_derived
+
+
 def derive(case: dict[str, Any], as_of: str | None = None
            ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Case-level derived facts and item-level ones ({list: [derived per item]}), as of ``as_of``
@@ -272,52 +333,17 @@ def derive(case: dict[str, Any], as_of: str | None = None
     if fab_country:
         derived["fab_ear_country"] = groups.ear_country(fab_country, day)
 
-    # Hub and cluster membership is a fact about sites in mainland China only.
-    table = hubs()
-    if location.get("country") == "CN" and (location.get("province") or location.get("hub_node")):
-        hub = table.hub_for(location.get("province"), location.get("hub_node"))
-        derived["in_hub"] = hub is not None
-        _put(derived, "hub_node", hub)
-        derived["western_hub"] = hub in table.western if hub else False
-        if location.get("city") or location.get("cluster"):
-            cluster = table.cluster_for(location.get("city"), location.get("cluster"))
-            # A cluster lies in one hub node: a same-named city elsewhere is not in it.
-            if cluster is not None and table.cluster_hub[cluster] != hub:
-                cluster = None
-            derived["in_cluster"] = cluster is not None
-            _put(derived, "cluster", cluster)
-
+    _hub_facts(location, derived)
     accelerators = case.get("accelerators")
     if accelerators is not None:
-        units = 0
-        tpp_total: float | None = 0.0
-        acc_derived = []
-        for item in accelerators:
-            d: dict[str, Any] = {}
-            tpp, source = accelerator_tpp(item)
-            _put(d, "tpp", tpp)
-            _put(d, "tpp_source", source)
-            _density(item, tpp, d)
-            _identify(item, d)
-            _put(d, "datacenter", _datacenter(item))
-            if tpp is not None:
-                d["tpp_line_total"] = tpp * item["count"]
-                if tpp_total is not None:
-                    tpp_total += d["tpp_line_total"]
-            else:
-                tpp_total = None  # one unknown line makes the total unknown
-            units += item["count"]
-            acc_derived.append(d)
-        derived["accelerator_units"] = units
-        _put(derived, "tpp_total", tpp_total)
-        items["accelerators"] = acc_derived
+        items["accelerators"] = _accelerator_facts(accelerators, derived)
 
     parties = case.get("parties")
     if parties is not None:
         _buyer_headquarters(parties, day, derived)
         party_derived = []
         for party in parties:
-            d = {}
+            d: dict[str, Any] = {}
             _put_groups(d, party, _PARTY_GROUPS, day)
             party_derived.append(d)
         items["parties"] = party_derived

@@ -144,18 +144,8 @@ class _Reader:
                 else:
                     path, ptr = [*path, 0], f"{ptr}/0"
                     continue
-            elif char == '"':
-                value, pos = self.string(pos, path)
-            elif char == "-" or char.isdigit():
-                if not _NUMBER.match(text, pos):
-                    raise self.unexpected(pos, path, "a value")
-                value, pos = self.number(pos, path)
             else:
-                word = _WORD.match(text, pos)
-                if word and word.group() in _LITERALS:
-                    value, pos = _LITERALS[word.group()], word.end()
-                else:
-                    raise self.unexpected(pos, path, "a value")
+                value, pos = self.scalar(char, pos, path)
             # The value is complete: attach it, then find the next value or close containers.
             while True:
                 pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
@@ -191,6 +181,19 @@ class _Reader:
                     value, pos = container, pos + 1
                     continue
                 raise self.unexpected(pos, cpath, "',' or '}'")
+
+    def scalar(self, char: str, pos: int, path: list[str | int]) -> tuple[Any, int]:
+        """Read the string, number or literal starting with ``char`` at pos: (value, position after it)."""
+        if char == '"':
+            return self.string(pos, path)
+        if char == "-" or char.isdigit():
+            if not _NUMBER.match(self.text, pos):
+                raise self.unexpected(pos, path, "a value")
+            return self.number(pos, path)
+        word = _WORD.match(self.text, pos)
+        if word and word.group() in _LITERALS:
+            return _LITERALS[word.group()], word.end()
+        raise self.unexpected(pos, path, "a value")
 
     def member_key(self, frame: list[Any], pos: int) -> tuple[list[str | int], str, int]:
         """Read ``"key" :`` at pos into the open mapping ``frame``; the path, pointer and

@@ -1,0 +1,208 @@
+"""The plan: assessing against one set of rules in force under one scenario, case after case.
+
+What does not depend on the case is worked out once per process (engine.assessment.engine keeps
+one plan per rules-in-force and scenario): the finding fields of each rule, which rules read
+which facts, the scope per kind and absent sections. Per case it builds the findings, finds the
+rules that need information and fills the ranges over the unknown facts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.assessment.findings import RuleParts, finding_fields, general_finding, render_text
+from engine.assessment.levers import is_conclusion
+from engine.assessment.scope import Scope, out_of_scope
+from engine.assessment.scoring import Scorer
+from engine.assessment.shape import NEEDS_INFORMATION, RANGE_FILLINGS, RULESET_PROVENANCE, shaped
+from engine.lang import conditions as C
+from engine.lang.template import _PLACEHOLDER
+from engine.match.matcher import Matcher
+from engine.ruleset.model import LEVEL_ORDER, Rule, RuleSet
+from engine.scale import LEVELS
+
+if TYPE_CHECKING:
+    from engine.assessment.bounds import BoundsPlan
+
+
+class Plan:
+    """Assessing against one set of rules in force under one scenario.
+
+    Holds what does not depend on the case, worked out once per process: the matcher,
+    each rule's static finding fields and evidence function, which rules read which
+    facts, and the scope of each combination of kind and absent sections. Its per-case
+    methods give exactly what ``findings.general_finding``, ``conditions.evaluate`` and
+    ``scope.out_of_scope`` give (tests hold them to it); they only skip repeated work."""
+
+    def __init__(self, rules: RuleSet, parts: RuleParts, matcher: Matcher, active: tuple[Rule, ...],
+                 scenario: str | None) -> None:
+        self.parts = parts
+        self.active = active
+        self.scenario = scenario
+        self.matcher = matcher
+        self.by_id = {r.id: r for r in active}
+        self.position = {r.id: i for i, r in enumerate(active)}
+        self._prepared: dict[str, tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]] = {}
+        self._unknown: dict[str, C.Missing] = {}
+        self._bounds: BoundsPlan | None = None
+        self.rulesets = [
+            shaped(RULESET_PROVENANCE, id=rs.id, version=rs.version, sha256=rs.sha256, rules=len(rs.rules),
+                   rules_in_force=sum(1 for r in active if r.ruleset_id == rs.id))
+            for rs in rules.rulesets
+        ]
+        # Scope depends only on the kind and on which required sections are absent.
+        self._required = [C.getter(p) for p in sorted({p for r in active for p in r.requires})]
+        self._scopes: dict[tuple[Any, ...], Scope] = {}
+        # Which rules read which facts: only those reading an absent fact can be unknown.
+        readers: dict[C.Path, set[str]] = {}
+        item_readers: dict[tuple[C.Path, C.Path], set[str]] = {}
+        for r in active:
+            for p in r.case_paths:
+                readers.setdefault(p, set()).add(r.id)
+            for lp, paths in r.item_paths.items():
+                for p in paths:
+                    item_readers.setdefault((lp, p), set()).add(r.id)
+        self._top = {p[0]: frozenset(ids) for p, ids in readers.items() if len(p) == 1}
+        self._top_keys = frozenset(self._top)
+        self._deep = [(C.getter(p), frozenset(ids)) for p, ids in sorted(readers.items()) if len(p) > 1]
+        lists: dict[C.Path, list[tuple[C.Getter, frozenset[str]]]] = {}
+        for (lp, p), ids in sorted(item_readers.items()):
+            lists.setdefault(lp, []).append((C.getter(p), frozenset(ids)))
+        self._lists = [(C.getter(lp), paths) for lp, paths in lists.items()]
+
+    def scope(self, view: dict[str, Any], kind: str | None) -> Scope:
+        """``out_of_scope(active, view, kind)``, remembered per kind and absent sections.
+
+        The result is shared between cases: callers read it and never change it."""
+        key = (kind, *(get(view) is C.MISSING for get in self._required))
+        found = self._scopes.get(key)
+        if found is None:
+            found = out_of_scope(self.active, view, kind)
+            if len(self._scopes) < 4096:
+                self._scopes[key] = found
+        return found
+
+    def in_order(self, fired: set[str], skip: set[str]) -> list[str]:
+        """The fired rules that apply, in the order of the rules in force."""
+        return sorted(fired - skip if skip else fired, key=self.position.__getitem__)
+
+    def _prepare(self, rule: Rule) -> tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]:
+        window = rule.window_for(self.scenario)
+        message, remediation, would_change = ("{" in text for text in (rule.message, rule.remediation or "",
+                                                                       rule.would_change or ""))
+        static = finding_fields(
+            rule, window, self.parts.citations(rule), None if message else render_text(rule.message, {}, {}), None,
+            None if remediation or not rule.remediation else render_text(rule.remediation, {}, {}),
+            None if would_change or not rule.would_change else render_text(rule.would_change, {}, {}))
+        # Texts naming a field of a matched item need the items, which only ``evaluate`` gives.
+        lists = C.item_lists(rule.condition)
+        fields = {m.group(1) for text in (rule.message, rule.remediation, rule.would_change) if text
+                  for m in _PLACEHOLDER.finditer(text)}
+        by_item = any(f == name or f.startswith(name + ".") for f in fields for name in lists)
+        found = self._prepared[rule.id] = (static, None if by_item else C.compile_evidence(rule.condition),
+                                           message, remediation, would_change)
+        return found
+
+    def finding(self, rule_id: str, view: dict[str, Any], share_static: bool = False) -> dict[str, Any]:
+        """``findings.general_finding`` for a fired rule. ``share_static``: the result may share the
+        rule-only parts (citations, tiers, tags …) with other results (see ``Engine.share_static``)."""
+        rule = self.by_id[rule_id]
+        prepared = self._prepared.get(rule_id) or self._prepare(rule)
+        static, evidence_of, message, remediation, would_change = prepared
+        evidence = evidence_of(view, "") if evidence_of is not None else None
+        if evidence is None:  # another shape of condition, or not true (the general path says why)
+            return general_finding(rule, view, self.scenario, self.parts)
+        if share_static:
+            out = dict(static)
+        else:
+            out = dict(static, citations=[dict(c) for c in static["citations"]], effective=dict(static["effective"]),
+                       tier=dict(static["tier"]), duty=dict(static["duty"]) if static["duty"] else None,
+                       tags=list(static["tags"]))
+        out["evidence"] = evidence
+        if message:
+            out["message"] = render_text(rule.message, view, {})
+        if remediation:
+            out["remediation"] = render_text(rule.remediation or "", view, {})
+        if would_change:
+            out["would_change"] = render_text(rule.would_change or "", view, {})
+        return out
+
+    def brief_finding(self, rule_id: str, view: dict[str, Any], share_static: bool = False) -> dict[str, Any]:
+        """A fired rule's finding without evidence or texts that name facts (``assess_plain(brief=True)``).
+
+        The fired rule is still checked against the reference evaluator (its truth only); the
+        result is always a fresh copy (``share_static`` is accepted for ``finding``'s signature)."""
+        rule = self.by_id[rule_id]
+        if not C.holds(rule.condition, view):
+            return general_finding(rule, view, self.scenario, self.parts)  # raises engine_disagreement
+        return dict((self._prepared.get(rule_id) or self._prepare(rule))[0])
+
+    def candidates(self, view: dict[str, Any]) -> set[str]:
+        """The rules in force that read a fact absent from ``view`` (only they can be unknown)."""
+        candidates: set[str] = set()
+        if type(view) is dict:
+            absent: set[str] | frozenset[str] = self._top_keys - view.keys()
+            if None in view.values():
+                absent |= {k for k in self._top_keys if view.get(k) is None}
+        else:
+            absent = {k for k in self._top_keys if C.lookup(view, (k,)) is C.MISSING}
+        for key in absent:
+            candidates |= self._top[key]
+        for get, ids in self._deep:
+            if get(view) is C.MISSING:
+                candidates |= ids
+        for get_list, paths in self._lists:
+            items = get_list(view)
+            if isinstance(items, list):
+                for get, ids in paths:
+                    if any(get(item) is C.MISSING for item in items):
+                        candidates |= ids
+        return candidates
+
+    def needs_information(self, fired: set[str], view: dict[str, Any], skip: set[str],
+                          candidates: set[str] | None = None) -> list[dict[str, Any]]:
+        """The rules in force, applicable and not fired, whose condition is unknown for want of facts."""
+        candidates = set(self.candidates(view) if candidates is None else candidates)
+        out = []
+        candidates -= fired
+        for rule_id in sorted(candidates - skip if skip else candidates, key=self.position.__getitem__):
+            rule = self.by_id[rule_id]
+            unknown = self._unknown.get(rule_id)
+            if unknown is None:
+                unknown = self._unknown[rule_id] = C.compile_missing(rule.condition)
+            missing: set[str] = set()
+            if unknown(view, "", missing) is None:
+                # A conclusion the user has not stated is not information to collect (the facts
+                # decide; engine.assessment.levers.CONCLUSIONS): a rule that waits only on one is not listed.
+                facts = sorted(f for f in missing if not is_conclusion(f))
+                if facts:
+                    out.append(shaped(NEEDS_INFORMATION, rule_id=rule.id, dimension=rule.dimension,
+                                      title=rule.title, missing=facts))
+        return out
+
+    def bounds(self, view: dict[str, Any], candidates: set[str], fired: set[str], skip: set[str],
+               dims: dict[str, dict[str, Any]], scorer: Scorer) -> tuple[
+                   list[str] | None, list[dict[str, Any]], bool, dict[str, Any] | None]:
+        """Fill each dimension's ``level_range``, ``decisive_unknowns`` and ``range_fillings``
+        (engine.assessment.bounds); return the overall (rating_range, decisive unknowns, exact, fillings)."""
+        names = tuple(dims)
+        known = [LEVEL_ORDER[d["level"]] if d["assessed"] else None for d in dims.values()]
+        if not candidates:  # nothing unknown can move a level: the range is the known level
+            rated = [x for x in known if x is not None]
+            level = LEVELS[max(rated)] if rated else None
+            return ([level, level] if level else None), [], True, (
+                shaped(RANGE_FILLINGS, best={}, worst={}) if level else None)
+        from engine.assessment.bounds import BoundsPlan, compute
+
+        if self._bounds is None:
+            self._bounds = BoundsPlan(self.active, names)
+        applicable_fired = fired - skip if skip else fired
+        result = compute(self._bounds, view, sorted(candidates, key=self.position.__getitem__), applicable_fired,
+                         [d["assessed"] for d in dims.values()], scorer.level_of)
+        for name, out in zip(names, result["dims"], strict=True):
+            d = dims[name]
+            if out["range"] is not None:
+                d["level_range"] = out["range"]
+                d["decisive_unknowns"] = out["decisive"]
+                d["range_fillings"] = out["witnesses"]
+        return result["range"], result["decisive"], result["exact"], result["witnesses"]

@@ -1,0 +1,57 @@
+"""The assessment's output shape: which fields each object has, in which order.
+
+The one definition of the shape. The pydantic models in ``engine.assessment.result`` declare the
+same fields in the same order with their types and descriptions, and check at import that they do
+(``result.conform``); the hot path, which never imports pydantic, builds each object with
+``shaped`` from the field tuple here, which refuses a field left out or one the shape lacks. So
+a field added to a model and not produced, or produced and not in the model, fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EVIDENCE = ("fact", "op", "value", "actual")
+CITATION = ("instrument", "article", "url", "date", "confidence", "note")
+EFFECTIVE_WINDOW = ("effective_from", "effective_to")
+DUTY = ("jurisdiction", "obligation", "deadline")
+FINDING = ("rule_id", "ruleset", "dimension", "severity", "points", "basis", "title", "message", "evidence",
+           "citations", "remediation", "would_change", "effective", "tier", "duty", "tags")
+NEEDS_INFORMATION = ("rule_id", "dimension", "title", "missing")
+TIER_RESULT = ("title", "tier", "binding", "rules")
+NOT_ASSESSED = ("rules", "missing_sections")
+DECISIVE_UNKNOWN = ("fact", "rules")
+RANGE_FILLINGS = ("best", "worst")
+DIMENSION_RESULT = ("assessed", "level", "level_range", "score", "findings", "drivers", "confidence",
+                    "missing_facts", "decisive_unknowns", "range_fillings", "tiers", "duties", "not_assessed")
+RULESET_PROVENANCE = ("id", "version", "sha256", "rules", "rules_in_force")
+PROVENANCE = ("engine_version", "as_of", "scenario", "rulesets")
+COVERAGE = ("assessed", "not_assessed")
+BOUNDS = ("exact", "range_fillings")
+ASSESSMENT = ("case_id", "case_name", "kind", "rating", "rating_range", "decisive_unknowns", "coverage", "bounds",
+              "explanation", "dimensions", "findings", "needs_information", "derived", "provenance", "what_if")
+
+SHAPES: dict[str, tuple[str, ...]] = {
+    "Evidence": EVIDENCE, "CitationOut": CITATION, "EffectiveWindow": EFFECTIVE_WINDOW, "Duty": DUTY,
+    "Finding": FINDING, "NeedsInformation": NEEDS_INFORMATION, "TierResult": TIER_RESULT,
+    "NotAssessed": NOT_ASSESSED, "DecisiveUnknown": DECISIVE_UNKNOWN, "RangeFillings": RANGE_FILLINGS,
+    "DimensionResult": DIMENSION_RESULT, "RulesetProvenance": RULESET_PROVENANCE, "Provenance": PROVENANCE,
+    "Coverage": COVERAGE, "Bounds": BOUNDS, "Assessment": ASSESSMENT,
+}
+"""Each output model's name -> its fields in order."""
+
+
+class ShapeError(TypeError):
+    """An output object built with fields its shape does not have, or without one it has."""
+
+
+def shaped(fields: tuple[str, ...], **values: Any) -> dict[str, Any]:
+    """The object with ``fields`` in order, each from ``values``; ShapeError unless ``values``
+    gives exactly those fields."""
+    if len(values) == len(fields):  # then every field given means nothing else is (names are unique)
+        try:
+            return {name: values[name] for name in fields}
+        except KeyError:
+            pass
+    missing, extra = sorted(set(fields) - values.keys()), sorted(values.keys() - set(fields))
+    raise ShapeError(f"output object with fields {fields}: missing {missing}, not in the shape {extra}")
