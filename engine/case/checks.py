@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from engine.source.safeyaml import _CONTROL
+from engine.source.document import CONTROL_CHARS
 
 
 def nfc_text(value: Any) -> Any:
@@ -21,7 +21,7 @@ def nfc_text(value: Any) -> Any:
     Text that reached the model without the safe loader (a dict, a batch line) gets the loader's
     checks here. Anything that is not text passes unchanged (the field's type check refuses it)."""
     if isinstance(value, str):
-        bad = _CONTROL.search(value)
+        bad = CONTROL_CHARS.search(value)
         if bad:
             raise ValueError(f"text contains control character U+{ord(bad.group()):04X}")
         if not value.isascii():

@@ -17,7 +17,7 @@ from bisect import bisect_right
 from typing import Any
 
 from engine.errors import InputError, Problem, pointer
-from engine.source.safeyaml import _FLOAT_MAX, _MAX_NUMBER_CHARS, Document, Limits, TextProblem, _escape, check_text
+from engine.source.document import _FLOAT_MAX, _MAX_NUMBER_CHARS, Document, Limits, TextProblem, _escape, check_text
 
 _WS = re.compile(r"[ \t\n\r]*")
 # A string token: any character but '"', '\' and C0 controls, or a valid escape.
