@@ -355,7 +355,7 @@ def test_an_object_built_without_a_field_of_its_shape_or_with_one_it_lacks_fails
 
 
 def test_the_results_canonical_json_is_the_json_renderers() -> None:
-    from engine.assessment.result import canonical_json
+    from engine.assessment.shape import canonical_json
     from engine.render.formats import render_json
 
     out = assess_dict(FACILITY, as_of=AS_OF)

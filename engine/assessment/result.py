@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from engine.assessment.shape import SHAPES
+from engine.assessment.shape import SHAPES, canonical_json
 from engine.scale import Dimension, Level, Severity
 
 _OUT = ConfigDict(extra="forbid")
@@ -226,11 +225,3 @@ MODELS: dict[str, type[BaseModel]] = {
 }
 """Each output model by name (the names of engine.assessment.shape.SHAPES)."""
 conform(MODELS, SHAPES)
-
-
-def canonical_json(assessment: dict[str, Any], *, indent: bool = True) -> bytes:
-    """An assessment's canonical JSON: same input, rules and as-of → same bytes.
-
-    The output format's own encoding, here beside the models so that the result does not depend
-    on the renderers (``engine.render.formats.render_json`` gives the same bytes)."""
-    return orjson.dumps(assessment, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"

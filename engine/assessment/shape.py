@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 EVIDENCE = ("fact", "op", "value", "actual")
 CITATION = ("instrument", "article", "url", "date", "confidence", "note")
 EFFECTIVE_WINDOW = ("effective_from", "effective_to")
@@ -55,3 +57,9 @@ def shaped(fields: tuple[str, ...], **values: Any) -> dict[str, Any]:
             pass
     missing, extra = sorted(set(fields) - values.keys()), sorted(values.keys() - set(fields))
     raise ShapeError(f"output object with fields {fields}: missing {missing}, not in the shape {extra}")
+
+
+def canonical_json(assessment: dict[str, Any], *, indent: bool = True) -> bytes:
+    """An assessment's canonical JSON: same input, rules and as-of → same bytes. The one encoding
+    of the result, used by the models (``Assessment.to_json``) and by the ``json`` output format."""
+    return orjson.dumps(assessment, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"

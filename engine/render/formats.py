@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, TextIO
 
-import orjson
-
+from engine.assessment.shape import canonical_json
 from engine.lang.template import escape_invisible, format_value
 from engine.ruleset.model import SEVERITY_ORDER
 
@@ -14,9 +13,8 @@ _LEVEL_COLOUR = {"low": "32", "medium": "33", "high": "31", "critical": "1;31"}
 
 
 def render_json(assessment: dict[str, Any], *, indent: bool = True) -> bytes:
-    """Canonical JSON: same input, rules and as-of → same bytes."""
-    option = orjson.OPT_INDENT_2 if indent else 0
-    return orjson.dumps(assessment, option=option) + b"\n"
+    """Canonical JSON: same input, rules and as-of → same bytes (``engine.assessment.shape``)."""
+    return canonical_json(assessment, indent=indent)
 
 
 def use_colour(stream: TextIO) -> bool:
