@@ -34,6 +34,7 @@ import orjson
 
 from engine.errors import Problem, RulesetError
 from engine.lang import conditions as C
+from engine.lang import operators
 from engine.ruleset.model import Rule
 
 MAX_STACK = 64  # durable: MAX_STACK_SIZE in src/rules/events.c
@@ -270,26 +271,8 @@ class _Compiler:
         return self.plan.lists[in_list]
 
     def leaf(self, cond: C.Cmp, in_list: C.Path | None) -> dict[str, Any]:
-        km = self.km(in_list)
-        op, value = cond.op, cond.value
-        if op in ("contains", "not_contains"):
-            key = km.contains_key(cond.path, value)
-            return {key: op == "contains"}
-        if op == "exists":
-            # A presence flag, whatever the fact's type: objects and lists are present too.
-            return {"$ex" if value else "$nex": {km.presence_key(cond.path): 1}}
-        key = km.key(cond.path)
-        if op == "eq":
-            return {key: value}
-        if op == "ne":
-            return {"$neq": {key: value}}
-        if op == "in":
-            alts = [{key: v} for v in value]
-            return alts[0] if len(alts) == 1 else {"$or": alts}
-        if op == "not_in":
-            alts = [{"$neq": {key: v}} for v in value]
-            return alts[0] if len(alts) == 1 else {"$and": alts}
-        return {f"${op}": {key: value}}
+        """The durable expression of one comparison, as its operator's registry entry builds it."""
+        return operators.get(cond.op).durable(self.km(in_list), cond.path, cond.value)
 
     def expr(self, cond: C.Condition, in_list: C.Path | None) -> dict[str, Any]:
         if isinstance(cond, C.Cmp):
@@ -428,7 +411,7 @@ MAX_ALTERNATIVES = 64
 compile to: each is a join in the matching core, and `all` of N `any`s of two `some`s is 2^N."""
 MAX_CONDITIONS = 256
 """Most condition nodes (comparisons, `all`, `any`, `not`, `some`) in one rule's `when`."""
-MAX_IN_VALUES = 256
+MAX_IN_VALUES = operators.MAX_VALUES
 """Most values in one `in` / `not_in` list (each is an alternative in the matching core)."""
 
 
