@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,28 +170,16 @@ _SCALAR_TYPES = frozenset({str, int, float, bool})
 _RISKY = re.compile(rb":-?[0-9]+(?:[eE]|[0-9]{18})")  # a fact's numbers all follow a colon
 
 
-def _builder(km: KeyMap) -> Any:
-    """A function (doc, fact id, index) -> a fact with the same fields and values as ``FactPlan._fact``.
-
-    The fast path takes the top-level scalar fields of a dict in one comprehension and
-    serialises with orjson; anything it cannot vouch for (a non-scalar or null value, a
-    number orjson writes differently from ``scalar_json``) goes through the exact path."""
+def _exact_builder(km: KeyMap) -> Callable[[Any, str, int | None], str]:
+    """A function (doc, fact id, index) -> the fact ``FactPlan._fact`` builds, field by field."""
     dumps = orjson.dumps
     isfinite = math.isfinite
-    top = tuple((path[0], key) for path, key in km.scalar.items() if len(path) == 1)
-    deep = [(C.getter(path), key) for path, key in km.scalar.items() if len(path) > 1]
     scalars = [(C.getter(path), f'"{key}":') for path, key in km.scalar.items()]
     presence = [(C.getter(path), f'"{key}":true') for path, key in km.presence.items()]
     contains = [(C.getter(path), element, isinstance(element, bool), f'"{key}":')
                 for (path, element), key in km.contains.items()]
     missing = C.MISSING
     head = f'","t":"{km.tag}"'
-    tag = km.tag
-    scalar_types = _SCALAR_TYPES
-    risky = _RISKY.search
-    flags = [(C.getter(path), key) for path, key in km.presence.items()]
-    lists = [(C.getter(path), element, isinstance(element, bool), key)
-             for (path, element), key in km.contains.items()]
 
     def exact(doc: Any, fid: str, index: int | None) -> str:
         parts = ['"id":"' + fid + head]
@@ -221,6 +209,27 @@ def _builder(km: KeyMap) -> Any:
             hit = any(isinstance(v, bool) == ebool and v == element for v in value)
             parts.append(prefix + ("true" if hit else "false"))
         return "{" + ",".join(parts) + "}"
+
+    return exact
+
+
+def _builder(km: KeyMap) -> Any:
+    """A function (doc, fact id, index) -> a fact with the same fields and values as ``FactPlan._fact``.
+
+    The fast path takes the top-level scalar fields of a dict in one comprehension and
+    serialises with orjson; anything it cannot vouch for (a non-scalar or null value, a
+    number orjson writes differently from ``scalar_json``) goes through the exact path."""
+    dumps = orjson.dumps
+    top = tuple((path[0], key) for path, key in km.scalar.items() if len(path) == 1)
+    deep = [(C.getter(path), key) for path, key in km.scalar.items() if len(path) > 1]
+    missing = C.MISSING
+    tag = km.tag
+    scalar_types = _SCALAR_TYPES
+    risky = _RISKY.search
+    flags = [(C.getter(path), key) for path, key in km.presence.items()]
+    lists = [(C.getter(path), element, isinstance(element, bool), key)
+             for (path, element), key in km.contains.items()]
+    exact = _exact_builder(km)
 
     def build(doc: Any, fid: str, index: int | None) -> str:
         if type(doc) is not dict:

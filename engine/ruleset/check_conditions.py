@@ -34,71 +34,113 @@ def _check_condition(
     negated: bool,
     problems: ProblemList,
 ) -> None:
+    """Add to ``problems`` every problem of one condition and its parts (``negated``: under an odd
+    number of ``not``; ``in_list``: inside ``some`` of that list)."""
     if not isinstance(raw, dict):
         problems.add(doc.where(path, "a condition must be a mapping (all / any / not / some / fact)"))
         return
     keys = set(raw)
+    if keys & {"all", "any", "not", "some"}:
+        _check_connective(doc, raw, path, cat, in_list, negated, problems)
+        return
+    _check_comparison(doc, raw, path, cat, in_list, problems)
+
+
+def _check_connective(
+    doc: Document,
+    raw: Any,
+    path: list[str | int],
+    cat: Catalogue | None,
+    in_list: tuple[str, ...] | None,
+    negated: bool,
+    problems: ProblemList,
+) -> None:
+    """A condition of all / any / not / some: its keys, then its parts."""
+    keys = set(raw)
     structural = keys & {"all", "any", "not", "some"}
-    if structural:
-        if "fact" in keys:
-            problems.add(doc.where(path, "a condition is either a comparison (fact) or all/any/not/some, not both"))
+    if "fact" in keys:
+        problems.add(doc.where(path, "a condition is either a comparison (fact) or all/any/not/some, not both"))
+        return
+    if "all" in keys or "any" in keys:
+        (key,) = sorted(structural)[:1]
+        extra = keys - {key}
+        for k in extra:
+            problems.add(doc.where([*path, k], f"unexpected key {k!r} beside {key!r}"))
+        items = raw[key]
+        if not isinstance(items, list) or not items:
+            problems.add(doc.where([*path, key], f"`{key}` takes a non-empty list of conditions"))
             return
-        if "all" in keys or "any" in keys:
-            (key,) = sorted(structural)[:1]
-            extra = keys - {key}
-            for k in extra:
-                problems.add(doc.where([*path, k], f"unexpected key {k!r} beside {key!r}"))
-            items = raw[key]
-            if not isinstance(items, list) or not items:
-                problems.add(doc.where([*path, key], f"`{key}` takes a non-empty list of conditions"))
-                return
-            for i, child in enumerate(items):
-                _check_condition(doc, child, [*path, key, i], cat, in_list, negated, problems)
-            return
-        if "not" in keys:
-            for k in keys - {"not"}:
-                problems.add(doc.where([*path, k], f"unexpected key {k!r} beside 'not'"))
-            _check_condition(doc, raw["not"], [*path, "not"], cat, in_list, not negated, problems)
-            return
-        # some
-        for k in keys - {"some", "where"}:
-            problems.add(
-                doc.where([*path, k], f"unexpected key {k!r} in `some`", hint=did_you_mean(k, ["some", "where"]))
+        for i, child in enumerate(items):
+            _check_condition(doc, child, [*path, key, i], cat, in_list, negated, problems)
+        return
+    if "not" in keys:
+        for k in keys - {"not"}:
+            problems.add(doc.where([*path, k], f"unexpected key {k!r} beside 'not'"))
+        _check_condition(doc, raw["not"], [*path, "not"], cat, in_list, not negated, problems)
+        return
+    _check_some(doc, raw, path, cat, in_list, negated, problems)
+
+
+def _check_some(
+    doc: Document,
+    raw: Any,
+    path: list[str | int],
+    cat: Catalogue | None,
+    in_list: tuple[str, ...] | None,
+    negated: bool,
+    problems: ProblemList,
+) -> None:
+    """``some: LIST, where: c``: a list of items, not nested, not negated; then ``c`` against an item."""
+    keys = set(raw)
+    for k in keys - {"some", "where"}:
+        problems.add(
+            doc.where([*path, k], f"unexpected key {k!r} in `some`", hint=did_you_mean(k, ["some", "where"]))
+        )
+    if "where" not in raw:
+        problems.add(doc.where(path, "`some` needs a `where` condition"))
+        return
+    if in_list is not None:
+        problems.add(doc.where(path, "`some` inside `some` is not supported"))
+        return
+    if negated:
+        problems.add(
+            doc.where(
+                path,
+                "a negated `some` is not supported by the matching core",
+                hint="state it positively, e.g. some item with the opposite condition",
             )
-        if "where" not in raw:
-            problems.add(doc.where(path, "`some` needs a `where` condition"))
-            return
-        if in_list is not None:
-            problems.add(doc.where(path, "`some` inside `some` is not supported"))
-            return
-        if negated:
+        )
+    list_name = raw["some"]
+    if not isinstance(list_name, str):
+        problems.add(doc.where([*path, "some"], "`some` names a list fact"))
+        return
+    list_path = tuple(list_name.split("."))
+    if cat is not None:
+        ftype = cat.case_type(list_path)
+        if ftype is None or ftype.kind != "object_list":
+            lists = [".".join(p) for p, t in cat.case.items() if t.kind == "object_list"]
             problems.add(
                 doc.where(
-                    path,
-                    "a negated `some` is not supported by the matching core",
-                    hint="state it positively, e.g. some item with the opposite condition",
+                    [*path, "some"],
+                    f"{list_name!r} is not a list of items",
+                    code="unknown_fact",
+                    hint=did_you_mean(list_name, lists) or f"lists: {', '.join(lists)}",
                 )
             )
-        list_name = raw["some"]
-        if not isinstance(list_name, str):
-            problems.add(doc.where([*path, "some"], "`some` names a list fact"))
             return
-        list_path = tuple(list_name.split("."))
-        if cat is not None:
-            ftype = cat.case_type(list_path)
-            if ftype is None or ftype.kind != "object_list":
-                lists = [".".join(p) for p, t in cat.case.items() if t.kind == "object_list"]
-                problems.add(
-                    doc.where(
-                        [*path, "some"],
-                        f"{list_name!r} is not a list of items",
-                        code="unknown_fact",
-                        hint=did_you_mean(list_name, lists) or f"lists: {', '.join(lists)}",
-                    )
-                )
-                return
-        _check_condition(doc, raw["where"], [*path, "where"], cat, list_path, negated, problems)
-        return
+    _check_condition(doc, raw["where"], [*path, "where"], cat, list_path, negated, problems)
+
+
+def _check_comparison(
+    doc: Document,
+    raw: Any,
+    path: list[str | int],
+    cat: Catalogue | None,
+    in_list: tuple[str, ...] | None,
+    problems: ProblemList,
+) -> None:
+    """``fact: PATH, OP: V``: one known operator, an operand of its shape, a known fact of a fitting type."""
+    keys = set(raw)
     if "fact" not in keys:
         unknown = sorted(keys)
         problems.add(
@@ -166,6 +208,7 @@ def _check_condition(
 
 
 Literal_ = tuple[str, Any, list[str | int]]  # (operator, value, JSON path of the operator)
+
 
 
 def _literals(
