@@ -285,6 +285,21 @@ def test_the_rule_language_doc_lists_every_public_operator_with_its_meaning() ->
         assert f" {name}: " not in table, f"{name} is internal, not written in rulesets"
 
 
+def test_not_contains_is_written_in_rulesets_and_means_not_contains() -> None:
+    written = _ruleset({"fact": "tags", "not_contains": "a"}).rules[0].condition
+    negated = _ruleset({"not": {"fact": "tags", "contains": "a"}}).rules[0].condition
+    assert written == negated == C.Cmp(("tags",), "not_contains", "a")
+    for doc in DOCS:
+        assert C.evaluate(written, doc) == C.evaluate(negated, doc)
+    assert _type_fits(Fact("scalar_list", element="string"), "not_contains", "a") is None
+    assert "needs a list fact" in (_type_fits(Fact("string"), "not_contains", "a") or "")
+    enum = Fact("scalar_list", enum=("a", "b"), element="string")
+    assert "not a possible element" in (_type_fits(enum, "not_contains", "z") or "")
+    rendered = _evidence_line({"fact": "tags", "op": "not_contains", "value": "a", "actual": ["b"]})
+    assert rendered == "tags = b  (lacks a)"
+    assert comparison_in_words(written) == "`tags` does not include `a`"
+
+
 # --------------------------------------------------------------------------- reference == compiled
 
 SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)

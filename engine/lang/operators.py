@@ -443,7 +443,7 @@ _ENTRIES = (
         compare=_lacks, test=_test_not_contains, fits=_fits_element,
         durable=_durable_element(False), words=_words_element("does not include"), symbol="lacks",
         doc="the list-of-scalars fact is known and lacks the element V",
-        on_list=True, public=False,
+        on_list=True,
     ),
     Operator(
         name="exists", operand="flag", negation="exists",
