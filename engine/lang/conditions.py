@@ -1,17 +1,21 @@
 """The condition language as a typed tree, and its three-valued evaluator.
 
 A rule's ``when`` is parsed (after JSON Schema validation) into ``Cmp``,
-``All``, ``Any``, ``Not`` and ``Some`` nodes. The evaluator here is the
-reference semantics of the language, in plain Python:
+``All``, ``Any``, ``Not`` and ``Some`` nodes. Evaluation gives the semantics
+of the language:
 
-- an absent fact is *unknown*; conditions combine in Kleene logic;
+- an absent fact is *unknown*; conditions combine in Kleene logic
+  (``engine.lang.kleene``, the only place that logic is written);
+- a comparison means what its operator's registry entry says
+  (``engine.lang.operators``, the only place operators are defined);
 - a rule fires only when its condition is *true*;
 - evaluation also yields the evidence (every comparison that held, with the
   fact path, operator, threshold and actual value) and the missing facts.
 
 It serves three purposes: the oracle that differential tests hold the
 durable-rules core to, the explainer that turns a match into evidence, and
-the detector of rules that "need information".
+the detector of rules that "need information". This module is the public face
+of ``engine.lang``: the names other stages use are all here.
 """
 
 from __future__ import annotations
@@ -21,8 +25,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-Scalar = str | int | float | bool
-Path = tuple[str, ...]
+from engine.lang import kleene
+from engine.lang import operators as ops
+from engine.lang.facts import MISSING, Getter, Path, Scalar, getter, is_missing, lookup
+from engine.lang.kleene import Outcome
+
+__all__ = [
+    "MISSING", "All", "Any_", "Cmp", "Compiled", "Condition", "Evidence", "Explain", "Getter", "Missing",
+    "Not", "Outcome", "Path", "Scalar", "Some", "Truth", "compare", "compile_evidence", "compile_explain",
+    "compile_missing", "compile_truth", "evaluate", "getter", "holds", "is_missing", "item_lists", "lookup",
+    "negate", "nnf", "normalise_value", "parse", "references", "to_raw", "truth", "walk",
+]
 
 
 @dataclass(frozen=True)
@@ -79,22 +92,14 @@ def parse(raw: Mapping[str, Any]) -> Condition:
     return Cmp(tuple(raw["fact"].split(".")), op, normalise_value(raw[op]))
 
 
-_NEGATED_OP = {
-    "eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "lte": "gt", "gt": "lte",
-    "in": "not_in", "not_in": "in", "contains": "not_contains", "not_contains": "contains",
-}
-
-
 def negate(cond: Condition) -> Condition:
     """The condition that is true exactly when ``cond`` is false (Kleene), in NNF.
 
-    Comparisons flip their operator (an absent fact stays unknown either way);
-    ``exists`` flips its value (it is never unknown). A negated ``some`` has no
+    Comparisons become their operator's negation (an absent fact stays unknown either
+    way); ``exists`` flips its value (it is never unknown). A negated ``some`` has no
     positive form and stays wrapped in ``Not``."""
     if isinstance(cond, Cmp):
-        if cond.op == "exists":
-            return Cmp(cond.path, "exists", not cond.value)
-        return Cmp(cond.path, _NEGATED_OP[cond.op], cond.value)
+        return Cmp(cond.path, *ops.get(cond.op).negated(cond.value))
     if isinstance(cond, All):
         return Any_(tuple(negate(c) for c in cond.children))
     if isinstance(cond, Any_):
@@ -159,647 +164,136 @@ def references(cond: Condition) -> tuple[set[Path], dict[Path, set[Path]]]:
     return case_paths, item_paths
 
 
-# --------------------------------------------------------------------------- evaluation
-
-_MISSING = object()
-MISSING = _MISSING  # what ``lookup`` returns for an absent or null fact
-
-
-def lookup(doc: Any, path: Path) -> Any:
-    """The value at ``path``, or ``_MISSING`` when any step is absent or null."""
-    for key in path:
-        if not isinstance(doc, Mapping):
-            return _MISSING
-        doc = doc.get(key, _MISSING)
-        if doc is _MISSING or doc is None:
-            return _MISSING
-    return doc
+def item_lists(cond: Condition) -> set[str]:
+    """The names under which ``evaluate`` reports matched items (``Outcome.items``)."""
+    return {".".join(n.list_path) for n, _, _ in walk(cond) if isinstance(n, Some)}
 
 
-def is_missing(value: Any) -> bool:
-    return value is _MISSING
-
-
-def _same_kind(a: Any, b: Any) -> bool:
-    # True == 1 in Python; in the rule language a boolean never equals a number.
-    return isinstance(a, bool) == isinstance(b, bool)
+# --------------------------------------------------------------------------- comparisons
 
 
 def compare(actual: Any, op: str, value: Any) -> bool:
-    """One comparison on a present value (the language's two-valued core).
-
-    Objects and lists are present but compare false with every scalar operator
-    (the matching core never sees them as values)."""
-    if isinstance(actual, dict | list | tuple) and op not in ("contains", "not_contains"):
-        return False
-    try:
-        if op == "eq":
-            return _same_kind(actual, value) and actual == value
-        if op == "ne":
-            return not (_same_kind(actual, value) and actual == value)
-        if op == "in":
-            return any(_same_kind(actual, v) and actual == v for v in value)
-        if op == "not_in":
-            return not any(_same_kind(actual, v) and actual == v for v in value)
-        if op == "contains":
-            return isinstance(actual, list | tuple) and any(_same_kind(x, value) and x == value for x in actual)
-        if op == "not_contains":
-            return isinstance(actual, list | tuple) and not any(_same_kind(x, value) and x == value for x in actual)
-        if isinstance(actual, bool) or isinstance(value, bool):
-            return False
-        if op == "lt":
-            return bool(actual < value)
-        if op == "lte":
-            return bool(actual <= value)
-        if op == "gt":
-            return bool(actual > value)
-        if op == "gte":
-            return bool(actual >= value)
-    except TypeError:
-        return False
-    raise ValueError(f"unknown operator {op!r}")
-
-
-@dataclass
-class Outcome:
-    """Three-valued result with its explanation."""
-
-    truth: bool | None
-    evidence: list[dict[str, Any]]
-    missing: set[str]
-    items: dict[str, list[int]]
-
-
-def _fmt_path(prefix: str, path: Path) -> str:
-    return prefix + ".".join(path)
-
-
-def evaluate(cond: Condition, doc: Mapping[str, Any]) -> Outcome:
-    """Kleene evaluation of ``cond`` (in NNF, see ``nnf``) on a case view, with evidence."""
-    out = Outcome(None, [], set(), {})
-    out.truth = _eval(cond, doc, "", out)
-    if out.truth is not True:
-        out.evidence = []
-        out.items = {}
-    return out
-
-
-def _eval(cond: Condition, doc: Any, prefix: str, out: Outcome) -> bool | None:
-    if isinstance(cond, Cmp):
-        actual = lookup(doc, cond.path)
-        if cond.op == "exists":
-            present = actual is not _MISSING
-            result: bool = present == cond.value
-            if result:
-                out.evidence.append({"fact": _fmt_path(prefix, cond.path), "op": "exists", "value": cond.value,
-                                     "actual": actual if present else None})
-            return result
-        if actual is _MISSING:
-            out.missing.add(_fmt_path(prefix, cond.path))
-            return None
-        result = compare(actual, cond.op, cond.value)
-        if result:
-            value = list(cond.value) if isinstance(cond.value, tuple) else cond.value
-            out.evidence.append({"fact": _fmt_path(prefix, cond.path), "op": cond.op, "value": value,
-                                 "actual": list(actual) if isinstance(actual, tuple) else actual})
-        return result
-    if isinstance(cond, All):
-        mark = len(out.evidence)
-        seen_unknown = False
-        for child in cond.children:
-            r = _eval(child, doc, prefix, out)
-            if r is False:
-                del out.evidence[mark:]
-                return False
-            if r is None:
-                seen_unknown = True
-        if seen_unknown:
-            del out.evidence[mark:]
-            return None
-        return True
-    if isinstance(cond, Any_):
-        mark = len(out.evidence)
-        held: list[dict[str, Any]] = []
-        seen_unknown = False
-        for child in cond.children:
-            r = _eval(child, doc, prefix, out)
-            if r is True:
-                held.extend(out.evidence[mark:])
-            elif r is None:
-                seen_unknown = True
-            del out.evidence[mark:]
-        if held:
-            out.evidence.extend(held)
-            return True
-        return None if seen_unknown else False
-    if isinstance(cond, Not):
-        # Only a negated `some` survives nnf(); its truth is the inverse, with no evidence.
-        inner = Outcome(None, [], set(), {})
-        r = _eval(cond.child, doc, prefix, inner)
-        out.missing |= inner.missing
-        return None if r is None else not r
-    if isinstance(cond, Some):
-        items = lookup(doc, cond.list_path)
-        name = ".".join(cond.list_path)
-        if items is _MISSING or not isinstance(items, list | tuple):
-            out.missing.add(_fmt_path(prefix, cond.list_path))
-            return None
-        any_true = False
-        seen_unknown = False
-        mark = len(out.evidence)
-        kept: list[dict[str, Any]] = []
-        for i, item in enumerate(items):
-            r = _eval(cond.where, item, f"{prefix}{name}[{i}].", out)
-            if r is True:
-                any_true = True
-                kept.extend(out.evidence[mark:])
-                out.items.setdefault(name, []).append(i)
-            elif r is None:
-                seen_unknown = True
-            del out.evidence[mark:]
-        if any_true:
-            out.evidence.extend(kept)
-            return True
-        out.items.pop(name, None)
-        return None if seen_unknown else False
-    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
-
-
-def holds(cond: Condition, doc: Mapping[str, Any]) -> bool:
-    """True only when the condition is true (the oracle's fired test)."""
-    return _truth(cond, doc) is True
-
-
-def _truth(cond: Condition, doc: Any) -> bool | None:
-    """Kleene truth value without evidence (fast path for the oracle)."""
-    if isinstance(cond, Cmp):
-        actual = lookup(doc, cond.path)
-        if cond.op == "exists":
-            return bool((actual is not _MISSING) == cond.value)
-        if actual is _MISSING:
-            return None
-        return compare(actual, cond.op, cond.value)
-    if isinstance(cond, All):
-        result: bool | None = True
-        for child in cond.children:
-            r = _truth(child, doc)
-            if r is False:
-                return False
-            if r is None:
-                result = None
-        return result
-    if isinstance(cond, Any_):
-        result = False
-        for child in cond.children:
-            r = _truth(child, doc)
-            if r is True:
-                return True
-            if r is None:
-                result = None
-        return result
-    if isinstance(cond, Not):
-        r = _truth(cond.child, doc)
-        return None if r is None else not r
-    if isinstance(cond, Some):
-        items = lookup(doc, cond.list_path)
-        if items is _MISSING or not isinstance(items, list | tuple):
-            return None
-        result = False
-        for item in items:
-            r = _truth(cond.where, item)
-            if r is True:
-                return True
-            if r is None:
-                result = None
-        return result
-    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
-
-
-def truth(cond: Condition, doc: Mapping[str, Any]) -> bool | None:
-    """Public Kleene truth value of a condition on a document."""
-    return _truth(cond, doc)
-
-
-# --------------------------------------------------------------------------- compiled evaluation
-#
-# The same semantics as ``evaluate`` / ``truth`` above (same traversal order,
-# same short-circuits, so the same evidence and the same missing facts), with
-# the per-node dispatch done once at compile time: a condition becomes nested
-# closures. The batch path evaluates every rule in force on every case, so this
-# is where most of its Python time went. ``tests`` hold the two to agreement.
-
-Getter = Callable[[Any], Any]
-
-
-def getter(path: Path) -> Getter:
-    """A function computing ``lookup(doc, path)`` (``_MISSING`` when absent or null)."""
-    if len(path) == 1:
-        (key,) = path
-
-        def get1(doc: Any) -> Any:
-            if type(doc) is dict or isinstance(doc, Mapping):
-                value = doc.get(key, _MISSING)
-                return _MISSING if value is None else value
-            return _MISSING
-
-        return get1
-
-    def get(doc: Any) -> Any:
-        for step in path:
-            if not (type(doc) is dict or isinstance(doc, Mapping)):
-                return _MISSING
-            doc = doc.get(step, _MISSING)
-            if doc is _MISSING or doc is None:
-                return _MISSING
-        return doc
-
-    return get
+    """One comparison on a present value (the language's two-valued core; ``exists`` takes
+    ``MISSING`` for an absent fact). Objects and lists are present but compare false with
+    every operator that does not take a list fact."""
+    return ops.get(op).compare(actual, value)
 
 
 def _test(op: str, value: Any) -> Callable[[Any], bool]:
-    """``compare(actual, op, value)`` with the operator and literal fixed."""
-    vbool = isinstance(value, bool)
-    if op in ("eq", "ne"):
-        def eq(a: Any) -> bool:
-            return isinstance(a, bool) == vbool and a == value
+    """``compare(actual, op, value)`` with the operator and literal fixed (a compiled closure)."""
+    return ops.get(op).test(value)
 
-        if op == "eq":
-            return eq
-        return lambda a: not eq(a)
-    if op in ("in", "not_in"):
-        values = tuple(value)
-        if values and all(type(v) is str for v in values):
-            strings = frozenset(values)
 
-            def is_in(a: Any) -> bool:
-                return isinstance(a, str) and a in strings
-        else:
-            def is_in(a: Any) -> bool:
-                return any(_same_kind(a, v) and a == v for v in values)
-
-        if op == "in":
-            return is_in
-        return lambda a: not is_in(a)
-    if op in ("contains", "not_contains"):
-        def has(a: Any) -> bool:
-            return any(_same_kind(x, value) and x == value for x in a)
-
-        if op == "contains":
-            return lambda a: isinstance(a, list | tuple) and has(a)
-        return lambda a: isinstance(a, list | tuple) and not has(a)
-    if op in ("lt", "lte", "gt", "gte"):
-        import operator
-
-        fn = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}[op]
-        if vbool:
-            return lambda a: False
-
-        def order(a: Any) -> bool:
-            t = type(a)
-            if (t is float or t is int) and numeric:  # the common case, without the checks below
-                return fn(a, value)  # type: ignore[no-any-return]
-            if isinstance(a, bool):
-                return False
-            try:
-                return bool(fn(a, value))
-            except TypeError:
-                return False
-
-        numeric = type(value) in (int, float)
-        return order
-    raise ValueError(f"unknown operator {op!r}")
-
+# --------------------------------------------------------------------------- evaluation
+#
+# One implementation of the logic (``engine.lang.kleene``) over four kinds of leaf: the
+# condition is compiled once into nested closures, and each variant differs only in what
+# its leaves record. The batch path evaluates every rule in force on every case, so this
+# is where most of its Python time goes.
 
 Truth = Callable[[Any], "bool | None"]
-
-
-def compile_truth(cond: Condition) -> Truth:
-    """A function computing ``truth(cond, doc)``: ``compile_missing`` with the missing facts dropped."""
-    known = compile_missing(cond)
-    return lambda doc: known(doc, "", set())
-
-
 Explain = Callable[[Any, str, Outcome], "bool | None"]
+Evidence = Callable[[Any, str], "list[dict[str, Any]] | None"]
+Missing = Callable[[Any, str, set[str]], "bool | None"]
+
+
+def _build(cond: Condition, leaf: kleene.Leaf, only_true: bool = False) -> kleene.Node:
+    """The closures of ``cond``: ``kleene``'s connectives over ``leaf``'s comparisons."""
+    if isinstance(cond, Cmp):
+        return leaf(cond.path, cond.op, cond.value)
+    if isinstance(cond, All):
+        return kleene.all_of([_build(c, leaf, only_true) for c in cond.children], only_true)
+    if isinstance(cond, Any_):
+        return kleene.any_of([_build(c, leaf, only_true) for c in cond.children])
+    if isinstance(cond, Not):
+        return kleene.not_of(_build(cond.child, leaf))  # a negation needs the exact truth of its part
+    if isinstance(cond, Some):
+        return kleene.some_of(cond.list_path, _build(cond.where, leaf, only_true))
+    raise TypeError(f"not a condition: {cond!r}")
 
 
 def compile_explain(cond: Condition) -> Explain:
-    """A function ``(doc, prefix, outcome) -> truth`` doing what ``_eval`` does."""
-    if isinstance(cond, Cmp):
-        get = getter(cond.path)
-        fact = ".".join(cond.path)
-        op = cond.op
-        if op == "exists":
-            want = bool(cond.value)
-
-            def exists(doc: Any, prefix: str, out: Outcome) -> bool | None:
-                actual = get(doc)
-                present = actual is not _MISSING
-                result = present == want
-                if result:
-                    out.evidence.append({"fact": prefix + fact, "op": "exists", "value": cond.value,
-                                         "actual": actual if present else None})
-                return result
-
-            return exists
-        test = _test(op, cond.value)
-        literal = cond.value
-        as_list = isinstance(literal, tuple)
-
-        def cmp(doc: Any, prefix: str, out: Outcome) -> bool | None:
-            actual = get(doc)
-            if actual is _MISSING:
-                out.missing.add(prefix + fact)
-                return None
-            result = test(actual)
-            if result:
-                out.evidence.append({"fact": prefix + fact, "op": op,
-                                     "value": list(literal) if as_list else literal,
-                                     "actual": list(actual) if isinstance(actual, tuple) else actual})
-            return result
-
-        return cmp
-    if isinstance(cond, All):
-        parts = tuple(compile_explain(c) for c in cond.children)
-
-        def all_(doc: Any, prefix: str, out: Outcome) -> bool | None:
-            evidence = out.evidence
-            mark = len(evidence)
-            seen_unknown = False
-            for part in parts:
-                r = part(doc, prefix, out)
-                if r is False:
-                    del evidence[mark:]
-                    return False
-                if r is None:
-                    seen_unknown = True
-            if seen_unknown:
-                del evidence[mark:]
-                return None
-            return True
-
-        return all_
-    if isinstance(cond, Any_):
-        parts = tuple(compile_explain(c) for c in cond.children)
-
-        def any_(doc: Any, prefix: str, out: Outcome) -> bool | None:
-            evidence = out.evidence
-            mark = len(evidence)
-            held: list[dict[str, Any]] = []
-            seen_unknown = False
-            for part in parts:
-                r = part(doc, prefix, out)
-                if r is True:
-                    held.extend(evidence[mark:])
-                elif r is None:
-                    seen_unknown = True
-                del evidence[mark:]
-            if held:
-                evidence.extend(held)
-                return True
-            return None if seen_unknown else False
-
-        return any_
-    if isinstance(cond, Not):
-        inner = compile_explain(cond.child)
-
-        def not_(doc: Any, prefix: str, out: Outcome) -> bool | None:
-            scratch = Outcome(None, [], set(), {})
-            r = inner(doc, prefix, scratch)
-            out.missing |= scratch.missing
-            return None if r is None else not r
-
-        return not_
-    if isinstance(cond, Some):
-        get_items = getter(cond.list_path)
-        where = compile_explain(cond.where)
-        name = ".".join(cond.list_path)
-
-        def some(doc: Any, prefix: str, out: Outcome) -> bool | None:
-            items = get_items(doc)
-            if items is _MISSING or not isinstance(items, list | tuple):
-                out.missing.add(prefix + name)
-                return None
-            any_true = False
-            seen_unknown = False
-            evidence = out.evidence
-            mark = len(evidence)
-            kept: list[dict[str, Any]] = []
-            for i, item in enumerate(items):
-                r = where(item, f"{prefix}{name}[{i}].", out)
-                if r is True:
-                    any_true = True
-                    kept.extend(evidence[mark:])
-                    out.items.setdefault(name, []).append(i)
-                elif r is None:
-                    seen_unknown = True
-                del evidence[mark:]
-            if any_true:
-                evidence.extend(kept)
-                return True
-            out.items.pop(name, None)
-            return None if seen_unknown else False
-
-        return some
-    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
+    """A function ``(doc, prefix, outcome) -> truth`` adding the evidence and missing facts to ``outcome``."""
+    return _build(cond, kleene.explain_leaf)
 
 
-class Compiled:
-    """A condition compiled once: ``truth(doc)`` and ``evaluate(doc)`` as in the functions above."""
-
-    __slots__ = ("_explain", "truth")
-
-    def __init__(self, cond: Condition) -> None:
-        self.truth = compile_truth(cond)
-        self._explain = compile_explain(cond)
-
-    def evaluate(self, doc: Mapping[str, Any]) -> Outcome:
-        """Same as ``evaluate(cond, doc)``."""
-        out = Outcome(None, [], set(), {})
-        out.truth = self._explain(doc, "", out)
-        if out.truth is not True:
-            out.evidence = []
-            out.items = {}
-        return out
+def compile_missing(cond: Condition) -> Missing:
+    """A function ``(doc, prefix, missing) -> truth`` that adds to ``missing`` the facts
+    ``evaluate`` reports missing (the same traversal, without building evidence)."""
+    node = _build(cond, kleene.missing_leaf)
+    return lambda doc, prefix, missing: node(doc, prefix, Outcome(None, [], missing, {}))
 
 
-Evidence = Callable[[Any, str], "list[dict[str, Any]] | None"]
-
-
-def _present(a: Any) -> bool:
-    return a is not _MISSING
-
-
-def _absent(a: Any) -> bool:
-    return a is _MISSING
+def compile_truth(cond: Condition) -> Truth:
+    """A function computing ``truth(cond, doc)``."""
+    node = _build(cond, kleene.truth_leaf)
+    return lambda doc: node(doc, "", Outcome(None, [], set(), {}))
 
 
 def compile_evidence(cond: Condition) -> Evidence:
     """A function ``(doc, prefix)`` giving ``evaluate(cond, doc).evidence`` when the condition
     is true, and None when it is not (false or unknown: ask ``evaluate`` which, and why).
 
-    Evidence composes when the whole condition is true, as ``compile_explain`` builds it:
-    a true comparison gives one item; ``all`` joins its children's; ``any`` joins those of
-    every true branch; ``some`` joins those of every true item, under ``list[i].``; a
-    true ``not`` gives none. Without the three-valued bookkeeping this is several times
-    cheaper. It does not give the matched items (``Outcome.items``): texts that name
-    a field of a matched item need ``evaluate``."""
-    if isinstance(cond, Cmp):
-        get = getter(cond.path)
-        fact = ".".join(cond.path)
-        op, literal = cond.op, cond.value
-        if op == "exists":
-            test = _present if literal else _absent
+    Cheaper than ``evaluate``: no missing facts are recorded. It does not give the matched
+    items (``Outcome.items``): texts that name a field of a matched item need ``evaluate``."""
+    node = _build(cond, kleene.evidence_leaf, only_true=True)
 
-            def exists(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
-                actual = get(doc)
-                if not test(actual):
-                    return None
-                return [{"fact": prefix + fact, "op": op, "value": literal,
-                         "actual": None if actual is _MISSING else actual}]
+    def evidence(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
+        out = Outcome(None, [], set(), {})
+        return out.evidence if node(doc, prefix, out) is True else None
 
-            return exists
-        check = _test(op, literal)
-        as_list = isinstance(literal, tuple)
-        key = cond.path[0] if len(cond.path) == 1 else None
-
-        def cmp(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
-            actual = doc.get(key) if key is not None and type(doc) is dict else get(doc)
-            if actual is None or actual is _MISSING or not check(actual):
-                return None
-            return [{"fact": prefix + fact, "op": op, "value": list(literal) if as_list else literal,
-                     "actual": list(actual) if isinstance(actual, tuple) else actual}]
-
-        return cmp
-    if isinstance(cond, All):
-        parts = tuple(compile_evidence(c) for c in cond.children)
-
-        def all_(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
-            out: list[dict[str, Any]] = []
-            for part in parts:
-                found = part(doc, prefix)
-                if found is None:
-                    return None
-                out += found
-            return out
-
-        return all_
-    if isinstance(cond, Any_):
-        parts = tuple(compile_evidence(c) for c in cond.children)
-
-        def any_(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
-            out: list[dict[str, Any]] | None = None
-            for part in parts:
-                found = part(doc, prefix)
-                if found is not None:
-                    out = found if out is None else out + found
-            return out
-
-        return any_
-    if isinstance(cond, Not):
-        inner = compile_truth(cond.child)
-        return lambda doc, prefix: [] if inner(doc) is False else None
-    if isinstance(cond, Some):
-        get_items = getter(cond.list_path)
-        where = compile_evidence(cond.where)
-        name = ".".join(cond.list_path)
-
-        def some(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
-            items = get_items(doc)
-            if items is _MISSING or not isinstance(items, list | tuple):
-                return None
-            out: list[dict[str, Any]] | None = None
-            for i, item in enumerate(items):
-                found = where(item, f"{prefix}{name}[{i}].")
-                if found is not None:
-                    out = found if out is None else out + found
-            return out
-
-        return some
-    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
+    return evidence
 
 
-def item_lists(cond: Condition) -> set[str]:
-    """The names under which ``evaluate`` reports matched items (``Outcome.items``)."""
-    return {".".join(n.list_path) for n, _, _ in walk(cond) if isinstance(n, Some)}
+class Compiled:
+    """A condition compiled once: ``truth(doc)`` and ``evaluate(doc)`` as the functions below."""
+
+    __slots__ = ("_cond", "_explain", "truth")
+
+    def __init__(self, cond: Condition) -> None:
+        self._cond = cond
+        self.truth = compile_truth(cond)
+        self._explain: Explain | None = None
+
+    def evaluate(self, doc: Mapping[str, Any]) -> Outcome:
+        """Same as ``evaluate(cond, doc)``."""
+        explain = self._explain
+        if explain is None:
+            explain = self._explain = compile_explain(self._cond)
+        out = Outcome(None, [], set(), {})
+        out.truth = explain(doc, "", out)
+        if out.truth is not True:
+            out.evidence = []
+            out.items = {}
+        return out
 
 
-Missing = Callable[[Any, str, set[str]], "bool | None"]
+_COMPILED: dict[int, tuple[Condition, Compiled]] = {}
+_COMPILED_MAX = 4096
 
 
-def compile_missing(cond: Condition) -> Missing:
-    """A function ``(doc, prefix, missing) -> truth`` that adds to ``missing`` the facts
-    ``evaluate`` reports missing: the same traversal and short-circuits as
-    ``compile_explain``, without building evidence."""
-    if isinstance(cond, Cmp):
-        get = getter(cond.path)
-        fact = ".".join(cond.path)
-        if cond.op == "exists":
-            want = bool(cond.value)
-            return lambda doc, prefix, missing: (get(doc) is not _MISSING) == want
-        test = _test(cond.op, cond.value)
+def _compiled(cond: Condition) -> Compiled:
+    """``Compiled(cond)``, kept per condition object (rules are evaluated many times)."""
+    hit = _COMPILED.get(id(cond))
+    if hit is not None and hit[0] is cond:
+        return hit[1]
+    if len(_COMPILED) >= _COMPILED_MAX:
+        _COMPILED.clear()
+    compiled = Compiled(cond)
+    _COMPILED[id(cond)] = (cond, compiled)
+    return compiled
 
-        def cmp(doc: Any, prefix: str, missing: set[str]) -> bool | None:
-            actual = get(doc)
-            if actual is _MISSING:
-                missing.add(prefix + fact)
-                return None
-            return test(actual)
 
-        return cmp
-    if isinstance(cond, All):
-        parts = tuple(compile_missing(c) for c in cond.children)
+def evaluate(cond: Condition, doc: Mapping[str, Any]) -> Outcome:
+    """Kleene evaluation of ``cond`` (in NNF, see ``nnf``) on a case view, with evidence."""
+    return _compiled(cond).evaluate(doc)
 
-        def all_(doc: Any, prefix: str, missing: set[str]) -> bool | None:
-            result: bool | None = True
-            for part in parts:
-                r = part(doc, prefix, missing)
-                if r is False:
-                    return False
-                if r is None:
-                    result = None
-            return result
 
-        return all_
-    if isinstance(cond, Any_):
-        parts = tuple(compile_missing(c) for c in cond.children)
+def truth(cond: Condition, doc: Mapping[str, Any]) -> bool | None:
+    """Kleene truth value of a condition on a document."""
+    return _compiled(cond).truth(doc)
 
-        def any_(doc: Any, prefix: str, missing: set[str]) -> bool | None:
-            result: bool | None = False
-            for part in parts:  # every branch, as the evidence of every true branch is kept
-                r = part(doc, prefix, missing)
-                if r is True:
-                    result = True
-                elif r is None and result is False:
-                    result = None
-            return result
 
-        return any_
-    if isinstance(cond, Not):
-        inner = compile_missing(cond.child)
-
-        def not_(doc: Any, prefix: str, missing: set[str]) -> bool | None:
-            r = inner(doc, prefix, missing)
-            return None if r is None else not r
-
-        return not_
-    if isinstance(cond, Some):
-        get_items = getter(cond.list_path)
-        where = compile_missing(cond.where)
-        name = ".".join(cond.list_path)
-
-        def some(doc: Any, prefix: str, missing: set[str]) -> bool | None:
-            items = get_items(doc)
-            if items is _MISSING or not isinstance(items, list | tuple):
-                missing.add(prefix + name)
-                return None
-            result: bool | None = False
-            for i, item in enumerate(items):
-                r = where(item, f"{prefix}{name}[{i}].", missing)
-                if r is True:
-                    result = True
-                elif r is None and result is False:
-                    result = None
-            return result
-
-        return some
-    raise TypeError(f"not a condition: {cond!r}")  # pragma: no cover
+def holds(cond: Condition, doc: Mapping[str, Any]) -> bool:
+    """True only when the condition is true (the oracle's fired test)."""
+    return _compiled(cond).truth(doc) is True

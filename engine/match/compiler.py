@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ import orjson
 
 from engine.errors import Problem, RulesetError
 from engine.lang import conditions as C
+from engine.lang import operators
 from engine.ruleset.model import Rule
 
 MAX_STACK = 64  # durable: MAX_STACK_SIZE in src/rules/events.c
@@ -169,28 +170,16 @@ _SCALAR_TYPES = frozenset({str, int, float, bool})
 _RISKY = re.compile(rb":-?[0-9]+(?:[eE]|[0-9]{18})")  # a fact's numbers all follow a colon
 
 
-def _builder(km: KeyMap) -> Any:
-    """A function (doc, fact id, index) -> a fact with the same fields and values as ``FactPlan._fact``.
-
-    The fast path takes the top-level scalar fields of a dict in one comprehension and
-    serialises with orjson; anything it cannot vouch for (a non-scalar or null value, a
-    number orjson writes differently from ``scalar_json``) goes through the exact path."""
+def _exact_builder(km: KeyMap) -> Callable[[Any, str, int | None], str]:
+    """A function (doc, fact id, index) -> the fact ``FactPlan._fact`` builds, field by field."""
     dumps = orjson.dumps
     isfinite = math.isfinite
-    top = tuple((path[0], key) for path, key in km.scalar.items() if len(path) == 1)
-    deep = [(C.getter(path), key) for path, key in km.scalar.items() if len(path) > 1]
     scalars = [(C.getter(path), f'"{key}":') for path, key in km.scalar.items()]
     presence = [(C.getter(path), f'"{key}":true') for path, key in km.presence.items()]
     contains = [(C.getter(path), element, isinstance(element, bool), f'"{key}":')
                 for (path, element), key in km.contains.items()]
     missing = C.MISSING
     head = f'","t":"{km.tag}"'
-    tag = km.tag
-    scalar_types = _SCALAR_TYPES
-    risky = _RISKY.search
-    flags = [(C.getter(path), key) for path, key in km.presence.items()]
-    lists = [(C.getter(path), element, isinstance(element, bool), key)
-             for (path, element), key in km.contains.items()]
 
     def exact(doc: Any, fid: str, index: int | None) -> str:
         parts = ['"id":"' + fid + head]
@@ -220,6 +209,27 @@ def _builder(km: KeyMap) -> Any:
             hit = any(isinstance(v, bool) == ebool and v == element for v in value)
             parts.append(prefix + ("true" if hit else "false"))
         return "{" + ",".join(parts) + "}"
+
+    return exact
+
+
+def _builder(km: KeyMap) -> Any:
+    """A function (doc, fact id, index) -> a fact with the same fields and values as ``FactPlan._fact``.
+
+    The fast path takes the top-level scalar fields of a dict in one comprehension and
+    serialises with orjson; anything it cannot vouch for (a non-scalar or null value, a
+    number orjson writes differently from ``scalar_json``) goes through the exact path."""
+    dumps = orjson.dumps
+    top = tuple((path[0], key) for path, key in km.scalar.items() if len(path) == 1)
+    deep = [(C.getter(path), key) for path, key in km.scalar.items() if len(path) > 1]
+    missing = C.MISSING
+    tag = km.tag
+    scalar_types = _SCALAR_TYPES
+    risky = _RISKY.search
+    flags = [(C.getter(path), key) for path, key in km.presence.items()]
+    lists = [(C.getter(path), element, isinstance(element, bool), key)
+             for (path, element), key in km.contains.items()]
+    exact = _exact_builder(km)
 
     def build(doc: Any, fid: str, index: int | None) -> str:
         if type(doc) is not dict:
@@ -270,26 +280,8 @@ class _Compiler:
         return self.plan.lists[in_list]
 
     def leaf(self, cond: C.Cmp, in_list: C.Path | None) -> dict[str, Any]:
-        km = self.km(in_list)
-        op, value = cond.op, cond.value
-        if op in ("contains", "not_contains"):
-            key = km.contains_key(cond.path, value)
-            return {key: op == "contains"}
-        if op == "exists":
-            # A presence flag, whatever the fact's type: objects and lists are present too.
-            return {"$ex" if value else "$nex": {km.presence_key(cond.path): 1}}
-        key = km.key(cond.path)
-        if op == "eq":
-            return {key: value}
-        if op == "ne":
-            return {"$neq": {key: value}}
-        if op == "in":
-            alts = [{key: v} for v in value]
-            return alts[0] if len(alts) == 1 else {"$or": alts}
-        if op == "not_in":
-            alts = [{"$neq": {key: v}} for v in value]
-            return alts[0] if len(alts) == 1 else {"$and": alts}
-        return {f"${op}": {key: value}}
+        """The durable expression of one comparison, as its operator's registry entry builds it."""
+        return operators.get(cond.op).durable(self.km(in_list), cond.path, cond.value)
 
     def expr(self, cond: C.Condition, in_list: C.Path | None) -> dict[str, Any]:
         if isinstance(cond, C.Cmp):
@@ -428,7 +420,7 @@ MAX_ALTERNATIVES = 64
 compile to: each is a join in the matching core, and `all` of N `any`s of two `some`s is 2^N."""
 MAX_CONDITIONS = 256
 """Most condition nodes (comparisons, `all`, `any`, `not`, `some`) in one rule's `when`."""
-MAX_IN_VALUES = 256
+MAX_IN_VALUES = operators.MAX_VALUES
 """Most values in one `in` / `not_in` list (each is an alternative in the matching core)."""
 
 

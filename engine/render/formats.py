@@ -6,6 +6,7 @@ import os
 from typing import Any, TextIO
 
 from engine.assessment.shape import canonical_json
+from engine.lang import operators
 from engine.lang.template import escape_invisible, format_value
 from engine.ruleset.model import SEVERITY_ORDER
 
@@ -30,8 +31,7 @@ def _c(text: str, code: str, colour: bool) -> str:
 
 
 def _evidence_line(ev: dict[str, Any]) -> str:
-    op = {"eq": "=", "ne": "≠", "lt": "<", "lte": "≤", "gt": ">", "gte": "≥", "in": "in", "not_in": "not in",
-          "contains": "contains", "not_contains": "lacks"}.get(ev["op"], ev["op"])
+    op = operators.symbol(ev["op"])
     if ev["op"] == "exists":
         return f"{ev['fact']} is {'known' if ev['value'] else 'unknown'}" + (
             f" ({format_value(ev['actual'])})" if ev["value"] else "")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import ProblemList, did_you_mean, pointer
 from engine.lang import conditions as C
+from engine.lang import operators
 from engine.ruleset.schema import OPERATORS
 from engine.source.safeyaml import Document, Limits
 
@@ -19,48 +20,9 @@ if TYPE_CHECKING:  # the fact catalogue is built from the case model (pydantic):
 
 RULESET_LIMITS = Limits(max_bytes=10 * 1024 * 1024, max_depth=48, max_nodes=1_000_000)
 
-_ORDER_OPS = {"lt", "lte", "gt", "gte"}
-
-
 def _type_fits(fact: FactType, op: str, value: Any) -> str | None:
-    """Why ``op value`` does not fit a fact of this type, or None."""
-    kind = fact.kind
-    if op == "exists":
-        return None
-    if kind in ("object", "object_list"):
-        return f"a {'list of objects' if kind == 'object_list' else 'group of facts'} cannot be compared" + (
-            "; use `some`" if kind == "object_list" else "; name one of its fields"
-        )
-    if op == "contains":
-        if kind != "scalar_list":
-            return "`contains` needs a list fact"
-        values = [value]
-        kind = fact.element or "string"
-    else:
-        if kind == "scalar_list":
-            return f"a list fact is used as a single value; use `contains` instead of `{op}`"
-        values = list(value) if op in ("in", "not_in") else [value]
-    for v in values:
-        if kind == "bool" and not isinstance(v, bool):
-            return f"a yes/no fact compared with {v!r}"
-        if kind == "number" and (isinstance(v, bool) or not isinstance(v, int | float)):
-            return f"a number compared with {v!r}"
-        if kind == "string" and not isinstance(v, str):
-            return f"a text fact compared with {v!r}"
-        if kind == "date" and not (isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v)):
-            return f"a date compared with {v!r}"
-        if fact.enum is not None and op != "contains" and isinstance(v, str) and v not in fact.enum:
-            hint = did_you_mean(v, [str(e) for e in fact.enum])
-            return f"{v!r} is not a possible value (one of {', '.join(map(str, fact.enum))})" + (
-                f"; {hint}" if hint else ""
-            )
-        if fact.enum is not None and op == "contains" and isinstance(v, str) and v not in fact.enum:
-            return f"{v!r} is not a possible element (one of {', '.join(map(str, fact.enum))})"
-    if op in _ORDER_OPS and kind in ("bool",):
-        return f"`{op}` does not apply to a yes/no fact"
-    if op in _ORDER_OPS and kind == "string":
-        return f"`{op}` compares text byte-wise; use it on numbers or dates"
-    return None
+    """Why ``op value`` does not fit a fact of this type, or None (the operator's type rule)."""
+    return operators.get(op).type_error(fact, value)
 
 
 def _check_condition(
@@ -72,71 +34,113 @@ def _check_condition(
     negated: bool,
     problems: ProblemList,
 ) -> None:
+    """Add to ``problems`` every problem of one condition and its parts (``negated``: under an odd
+    number of ``not``; ``in_list``: inside ``some`` of that list)."""
     if not isinstance(raw, dict):
         problems.add(doc.where(path, "a condition must be a mapping (all / any / not / some / fact)"))
         return
     keys = set(raw)
+    if keys & {"all", "any", "not", "some"}:
+        _check_connective(doc, raw, path, cat, in_list, negated, problems)
+        return
+    _check_comparison(doc, raw, path, cat, in_list, problems)
+
+
+def _check_connective(
+    doc: Document,
+    raw: Any,
+    path: list[str | int],
+    cat: Catalogue | None,
+    in_list: tuple[str, ...] | None,
+    negated: bool,
+    problems: ProblemList,
+) -> None:
+    """A condition of all / any / not / some: its keys, then its parts."""
+    keys = set(raw)
     structural = keys & {"all", "any", "not", "some"}
-    if structural:
-        if "fact" in keys:
-            problems.add(doc.where(path, "a condition is either a comparison (fact) or all/any/not/some, not both"))
+    if "fact" in keys:
+        problems.add(doc.where(path, "a condition is either a comparison (fact) or all/any/not/some, not both"))
+        return
+    if "all" in keys or "any" in keys:
+        (key,) = sorted(structural)[:1]
+        extra = keys - {key}
+        for k in extra:
+            problems.add(doc.where([*path, k], f"unexpected key {k!r} beside {key!r}"))
+        items = raw[key]
+        if not isinstance(items, list) or not items:
+            problems.add(doc.where([*path, key], f"`{key}` takes a non-empty list of conditions"))
             return
-        if "all" in keys or "any" in keys:
-            (key,) = sorted(structural)[:1]
-            extra = keys - {key}
-            for k in extra:
-                problems.add(doc.where([*path, k], f"unexpected key {k!r} beside {key!r}"))
-            items = raw[key]
-            if not isinstance(items, list) or not items:
-                problems.add(doc.where([*path, key], f"`{key}` takes a non-empty list of conditions"))
-                return
-            for i, child in enumerate(items):
-                _check_condition(doc, child, [*path, key, i], cat, in_list, negated, problems)
-            return
-        if "not" in keys:
-            for k in keys - {"not"}:
-                problems.add(doc.where([*path, k], f"unexpected key {k!r} beside 'not'"))
-            _check_condition(doc, raw["not"], [*path, "not"], cat, in_list, not negated, problems)
-            return
-        # some
-        for k in keys - {"some", "where"}:
-            problems.add(
-                doc.where([*path, k], f"unexpected key {k!r} in `some`", hint=did_you_mean(k, ["some", "where"]))
+        for i, child in enumerate(items):
+            _check_condition(doc, child, [*path, key, i], cat, in_list, negated, problems)
+        return
+    if "not" in keys:
+        for k in keys - {"not"}:
+            problems.add(doc.where([*path, k], f"unexpected key {k!r} beside 'not'"))
+        _check_condition(doc, raw["not"], [*path, "not"], cat, in_list, not negated, problems)
+        return
+    _check_some(doc, raw, path, cat, in_list, negated, problems)
+
+
+def _check_some(
+    doc: Document,
+    raw: Any,
+    path: list[str | int],
+    cat: Catalogue | None,
+    in_list: tuple[str, ...] | None,
+    negated: bool,
+    problems: ProblemList,
+) -> None:
+    """``some: LIST, where: c``: a list of items, not nested, not negated; then ``c`` against an item."""
+    keys = set(raw)
+    for k in keys - {"some", "where"}:
+        problems.add(
+            doc.where([*path, k], f"unexpected key {k!r} in `some`", hint=did_you_mean(k, ["some", "where"]))
+        )
+    if "where" not in raw:
+        problems.add(doc.where(path, "`some` needs a `where` condition"))
+        return
+    if in_list is not None:
+        problems.add(doc.where(path, "`some` inside `some` is not supported"))
+        return
+    if negated:
+        problems.add(
+            doc.where(
+                path,
+                "a negated `some` is not supported by the matching core",
+                hint="state it positively, e.g. some item with the opposite condition",
             )
-        if "where" not in raw:
-            problems.add(doc.where(path, "`some` needs a `where` condition"))
-            return
-        if in_list is not None:
-            problems.add(doc.where(path, "`some` inside `some` is not supported"))
-            return
-        if negated:
+        )
+    list_name = raw["some"]
+    if not isinstance(list_name, str):
+        problems.add(doc.where([*path, "some"], "`some` names a list fact"))
+        return
+    list_path = tuple(list_name.split("."))
+    if cat is not None:
+        ftype = cat.case_type(list_path)
+        if ftype is None or ftype.kind != "object_list":
+            lists = [".".join(p) for p, t in cat.case.items() if t.kind == "object_list"]
             problems.add(
                 doc.where(
-                    path,
-                    "a negated `some` is not supported by the matching core",
-                    hint="state it positively, e.g. some item with the opposite condition",
+                    [*path, "some"],
+                    f"{list_name!r} is not a list of items",
+                    code="unknown_fact",
+                    hint=did_you_mean(list_name, lists) or f"lists: {', '.join(lists)}",
                 )
             )
-        list_name = raw["some"]
-        if not isinstance(list_name, str):
-            problems.add(doc.where([*path, "some"], "`some` names a list fact"))
             return
-        list_path = tuple(list_name.split("."))
-        if cat is not None:
-            ftype = cat.case_type(list_path)
-            if ftype is None or ftype.kind != "object_list":
-                lists = [".".join(p) for p, t in cat.case.items() if t.kind == "object_list"]
-                problems.add(
-                    doc.where(
-                        [*path, "some"],
-                        f"{list_name!r} is not a list of items",
-                        code="unknown_fact",
-                        hint=did_you_mean(list_name, lists) or f"lists: {', '.join(lists)}",
-                    )
-                )
-                return
-        _check_condition(doc, raw["where"], [*path, "where"], cat, list_path, negated, problems)
-        return
+    _check_condition(doc, raw["where"], [*path, "where"], cat, list_path, negated, problems)
+
+
+def _check_comparison(
+    doc: Document,
+    raw: Any,
+    path: list[str | int],
+    cat: Catalogue | None,
+    in_list: tuple[str, ...] | None,
+    problems: ProblemList,
+) -> None:
+    """``fact: PATH, OP: V``: one known operator, an operand of its shape, a known fact of a fitting type."""
+    keys = set(raw)
     if "fact" not in keys:
         unknown = sorted(keys)
         problems.add(
@@ -174,14 +178,9 @@ def _check_condition(
     if not isinstance(fact_name, str) or not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*", fact_name):
         problems.add(doc.where([*path, "fact"], f"{fact_name!r} is not a fact path (dotted lower-case names)"))
         return
-    if op == "exists" and not isinstance(value, bool):
-        problems.add(doc.where([*path, op], "`exists` takes true or false"))
-        return
-    if op in ("in", "not_in") and (not isinstance(value, tuple) or not value):
-        problems.add(doc.where([*path, op], f"`{op}` takes a non-empty list"))
-        return
-    if op not in ("in", "not_in", "exists") and not isinstance(value, str | int | float | bool):
-        problems.add(doc.where([*path, op], f"`{op}` takes a number, text, yes/no or date"))
+    shape = operators.get(op).shape_error(value)
+    if shape:
+        problems.add(doc.where([*path, op], shape))
         return
     if cat is None:
         return
@@ -208,18 +207,8 @@ def _check_condition(
         problems.add(doc.where([*path, op], f"type mismatch on {fact_name!r}: {why}", code="type_mismatch"))
 
 
-_FLIP = {
-    "eq": "ne",
-    "ne": "eq",
-    "lt": "gte",
-    "gte": "lt",
-    "lte": "gt",
-    "gt": "lte",
-    "in": "not_in",
-    "not_in": "in",
-    "exists": "exists",
-}
 Literal_ = tuple[str, Any, list[str | int]]  # (operator, value, JSON path of the operator)
+
 
 
 def _literals(
@@ -234,11 +223,12 @@ def _literals(
         return
     if "fact" in raw:
         ops = [k for k in raw if k != "fact"]
-        if len(ops) != 1 or ops[0] not in _FLIP or not isinstance(raw["fact"], str):
-            return
+        entry = operators.REGISTRY.get(ops[0]) if len(ops) == 1 else None
+        if entry is None or entry.decide is None or not isinstance(raw["fact"], str):
+            return  # an operator outside the check (``decide`` None) or a malformed comparison
         op, value = ops[0], C.normalise_value(raw[ops[0]])
         if negated:
-            op, value = _FLIP[op], (not value if op == "exists" else value)
+            op, value = entry.negated(value)
         out.setdefault(raw["fact"], []).append((op, value, [*path, ops[0]]))
     elif "not" in raw:
         inner = raw["not"]
@@ -257,38 +247,19 @@ def _literals(
         nested.append((raw, path))
 
 
-def _orderable(a: Any, b: Any) -> bool:
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
-    return numbers or (isinstance(a, str) and isinstance(b, str))
-
-
-def _key(v: Any) -> tuple[bool, Any]:
-    return (isinstance(v, bool), v)  # True is not 1 in the rule language
-
-
 def _holds(op: str, bound: Any, v: Any) -> bool | None:
     """Whether value v satisfies ``op bound``; None when undecidable here."""
-    if op == "eq":
-        return _key(v) == _key(bound)
-    if op == "ne":
-        return _key(v) != _key(bound)
-    if op == "in":
-        return _key(v) in {_key(b) for b in bound}
-    if op == "not_in":
-        return _key(v) not in {_key(b) for b in bound}
-    if op in _ORDER_OPS and _orderable(v, bound):
-        return bool({"lt": v < bound, "lte": v <= bound, "gt": v > bound, "gte": v >= bound}[op])
-    return None
+    decide = operators.get(op).decide
+    return None if decide is None else decide(bound, v)
 
 
 def _conflict(lits: list[Literal_]) -> tuple[Literal_, Literal_] | None:
     """Two comparisons on one fact that cannot both hold, or None (only decidable cases)."""
-    exists = [lit for lit in lits if lit[0] == "exists"]
-    absent = [lit for lit in exists if lit[1] is False]
+    absent = [lit for lit in lits if operators.presence(lit[0]) and lit[1] is False]
     for lit in lits:
-        if absent and lit is not absent[0] and (lit[0] != "exists" or lit[1] is True):
+        if absent and lit is not absent[0] and (not operators.presence(lit[0]) or lit[1] is True):
             return absent[0], lit
-    values = [lit for lit in lits if lit[0] != "exists"]
+    values = [lit for lit in lits if not operators.presence(lit[0])]
     from engine.match.compiler import MAX_CONDITIONS
 
     if len(values) > MAX_CONDITIONS:
@@ -299,23 +270,27 @@ def _conflict(lits: list[Literal_]) -> tuple[Literal_, Literal_] | None:
         for b in values[i + 1 :]:
             # A candidate value that satisfies a must satisfy b, for each value a allows (eq / in).
             for x, y in ((a, b), (b, a)):
-                if x[0] in ("eq", "in"):
-                    allowed = [x[1]] if x[0] == "eq" else list(x[1])
-                    if all(_holds(y[0], y[1], v) is False for v in allowed):
-                        return a, b
-            if a[0] in _ORDER_OPS and b[0] in _ORDER_OPS and _orderable(a[1], b[1]):
-                lo, hi = (a, b) if a[0] in ("gt", "gte") else (b, a)
-                if lo[0] in ("gt", "gte") and hi[0] in ("lt", "lte"):
-                    strict = lo[0] == "gt" or hi[0] == "lt"
-                    if lo[1] > hi[1] or (lo[1] == hi[1] and strict):
-                        return a, b
+                allows = operators.get(x[0]).allows
+                if allows is not None and all(_holds(y[0], y[1], v) is False for v in allows(x[1])):
+                    return a, b
+            if _empty_range(a, b):
+                return a, b
     return None
+
+
+def _empty_range(a: Literal_, b: Literal_) -> bool:
+    """Whether a lower and an upper bound on one value leave nothing between them (``gt 5``, ``lt 3``)."""
+    lo, hi = (a, b) if operators.get(a[0]).bound == "lower" else (b, a)
+    low, high = operators.get(lo[0]), operators.get(hi[0])
+    if low.bound != "lower" or high.bound != "upper" or not operators.orderable(lo[1], hi[1]):
+        return False
+    return bool(lo[1] > hi[1] or (lo[1] == hi[1] and (low.strict or high.strict)))
 
 
 def _describe(lit: Literal_) -> str:
     op, value, _ = lit
     shown = list(value) if isinstance(value, tuple) else value
-    return f"{op} {shown!r}" if op != "exists" else f"exists {str(value).lower()}"
+    return f"{op} {shown!r}" if not operators.presence(op) else f"{op} {str(value).lower()}"
 
 
 def _contradictions(doc: Document, raw: Any, path: list[str | int], top: bool, problems: ProblemList) -> None:

@@ -58,8 +58,6 @@ def _validator() -> Any:
 
     return jsonschema.Draft202012Validator(_runtime_schema(), format_checker=jsonschema.FormatChecker())
 
-_ORDER_OPS = {"lt", "lte", "gt", "gte"}
-
 
 def plain_data(value: Any) -> Any:
     """YAML data as JSON types: dates become ISO strings (for JSON Schema and JSON output)."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.lang.operators import REGISTRY, RULE_OPERATORS
 from engine.scale import DIMENSIONS, SEVERITIES
 
-OPERATORS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "exists")
+OPERATORS = RULE_OPERATORS  # the operators a ruleset may write, from the one registry
 
 BASES = ("binding", "advisory", "heuristic")
 CONFIDENCES = ("P", "P-q", "S", "UNCONFIRMED")
@@ -32,10 +33,7 @@ _COMPARISON: dict[str, Any] = {
     "required": ["fact"],
     "properties": {
         "fact": {"type": "string", "pattern": r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$"},
-        **{op: _SCALAR for op in ("eq", "ne", "lt", "lte", "gt", "gte", "contains")},
-        "in": {"type": "array", "items": _SCALAR, "minItems": 1, "maxItems": 256},
-        "not_in": {"type": "array", "items": _SCALAR, "minItems": 1, "maxItems": 256},
-        "exists": {"type": "boolean"},
+        **{op: REGISTRY[op].schema() for op in RULE_OPERATORS},
     },
     "additionalProperties": False,
     "minProperties": 2,

@@ -1,0 +1,208 @@
+"""The three-valued (Kleene) logic of the rule language, written once, as closures.
+
+A condition evaluates to True, False or None (unknown: a fact it needs is absent).
+The connectives follow Kleene's strong logic:
+
+=========  ===========================================================
+``all``    False if a part is False, else None if a part is None, else True
+``any``    True if a part is True, else None if a part is None, else False
+``not``    None stays None; True and False swap
+``some``   ``any`` over the items of a list fact (None when the list is unknown)
+=========  ===========================================================
+
+Every evaluator of the engine is these four closures over one kind of leaf. A leaf
+(one comparison, see ``engine.lang.operators``) decides its truth and records what
+its variant observes in the ``Outcome`` it is handed: the evidence of a comparison
+that held, the facts found missing, or nothing. The connectives keep one invariant
+that makes the evidence come out right without copying it: *a part that is not true
+leaves no evidence behind* (a leaf records only when it holds; ``all`` drops what its
+parts recorded when it is not true; ``not`` never keeps any).
+
+Traversal is fixed, so every variant sees the same missing facts: ``all`` stops at
+its first False part; ``any`` and ``some`` look at every part (the evidence of every
+true branch and item is kept, and every missing fact of an undecided one reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine.lang import operators as ops
+from engine.lang.facts import MISSING, Getter, Path, getter
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Three-valued result with its explanation."""
+
+    truth: bool | None
+    evidence: list[dict[str, Any]]
+    missing: set[str]
+    items: dict[str, list[int]]
+
+
+Node = Callable[[Any, str, Outcome], "bool | None"]
+"""A compiled condition: ``(doc, prefix of fact names, outcome) -> truth``."""
+Leaf = Callable[[Path, str, Any], Node]
+"""Builds the node of one comparison ``(fact path, operator, literal)`` for one variant."""
+
+
+# --------------------------------------------------------------------------- connectives
+
+
+def all_of(parts: Sequence[Node], only_true: bool = False) -> Node:
+    """Kleene conjunction of ``parts``, evaluated in order up to the first False.
+
+    ``only_true``: for a variant that asks only whether the whole is true (the evidence of
+    a fired rule), an unknown part ends it too, with None (not true, as False would be)."""
+    parts = tuple(parts)
+    if only_true:
+
+        def all_true(doc: Any, prefix: str, out: Outcome) -> bool | None:
+            evidence = out.evidence
+            mark = len(evidence)
+            for part in parts:
+                if part(doc, prefix, out) is not True:
+                    del evidence[mark:]
+                    return None
+            return True
+
+        return all_true
+
+    def all_(doc: Any, prefix: str, out: Outcome) -> bool | None:
+        evidence = out.evidence
+        mark = len(evidence)
+        unknown = False
+        for part in parts:
+            r = part(doc, prefix, out)
+            if r is False:
+                del evidence[mark:]
+                return False
+            if r is None:
+                unknown = True
+        if unknown:
+            del evidence[mark:]
+            return None
+        return True
+
+    return all_
+
+
+def any_of(parts: Sequence[Node]) -> Node:
+    """Kleene disjunction of ``parts``, every part evaluated (the evidence of each true one is kept)."""
+    parts = tuple(parts)
+
+    def any_(doc: Any, prefix: str, out: Outcome) -> bool | None:
+        result: bool | None = False
+        for part in parts:
+            r = part(doc, prefix, out)
+            if r is True:
+                result = True
+            elif r is None and result is False:
+                result = None
+        return result
+
+    return any_
+
+
+def not_of(inner: Node) -> Node:
+    """Kleene negation: the missing facts of ``inner`` count, its evidence and matched items do not."""
+
+    def not_(doc: Any, prefix: str, out: Outcome) -> bool | None:
+        r = inner(doc, prefix, Outcome(None, [], out.missing, {}))
+        return None if r is None else not r
+
+    return not_
+
+
+def some_of(list_path: Path, where: Node) -> Node:
+    """``any`` of ``where`` over the items of a list fact, each under the prefix ``list[i].``;
+    records the indexes of the true items in ``Outcome.items`` (unknown when the list is)."""
+    get_items: Getter = getter(list_path)
+    name = ".".join(list_path)
+
+    def some(doc: Any, prefix: str, out: Outcome) -> bool | None:
+        items = get_items(doc)
+        if items is MISSING or not isinstance(items, list | tuple):
+            out.missing.add(prefix + name)
+            return None
+        result: bool | None = False
+        for i, item in enumerate(items):
+            r = where(item, f"{prefix}{name}[{i}].", out)
+            if r is True:
+                result = True
+                out.items.setdefault(name, []).append(i)
+            elif r is None and result is False:
+                result = None
+        if result is not True:
+            out.items.pop(name, None)
+        return result
+
+    return some
+
+
+# --------------------------------------------------------------------------- leaves, one per variant
+
+
+def _recording_leaf(path: Path, op: str, value: Any, record_missing: bool) -> Node:
+    get, fact, test, presence = getter(path), ".".join(path), ops.get(op).test(value), ops.presence(op)
+    as_list = isinstance(value, tuple)
+
+    def cmp(doc: Any, prefix: str, out: Outcome) -> bool | None:
+        actual = get(doc)
+        if actual is MISSING and not presence:
+            if record_missing:
+                out.missing.add(prefix + fact)
+            return None
+        if not test(actual):
+            return False
+        if actual is MISSING:
+            actual = None
+        elif isinstance(actual, tuple) and not presence:
+            actual = list(actual)
+        out.evidence.append({"fact": prefix + fact, "op": op, "value": list(value) if as_list else value,
+                             "actual": actual})
+        return True
+
+    return cmp
+
+
+def explain_leaf(path: Path, op: str, value: Any) -> Node:
+    """A comparison recording its evidence when it holds and its fact when missing."""
+    return _recording_leaf(path, op, value, True)
+
+
+def evidence_leaf(path: Path, op: str, value: Any) -> Node:
+    """A comparison recording its evidence when it holds (missing facts are not recorded)."""
+    return _recording_leaf(path, op, value, False)
+
+
+def missing_leaf(path: Path, op: str, value: Any) -> Node:
+    """A comparison recording its fact when missing (no evidence)."""
+    get, fact, test = getter(path), ".".join(path), ops.get(op).test(value)
+    if ops.presence(op):
+        return lambda doc, prefix, out: test(get(doc))
+
+    def cmp(doc: Any, prefix: str, out: Outcome) -> bool | None:
+        actual = get(doc)
+        if actual is MISSING:
+            out.missing.add(prefix + fact)
+            return None
+        return test(actual)
+
+    return cmp
+
+
+def truth_leaf(path: Path, op: str, value: Any) -> Node:
+    """A comparison recording nothing."""
+    get, test = getter(path), ops.get(op).test(value)
+    if ops.presence(op):
+        return lambda doc, prefix, out: test(get(doc))
+
+    def cmp(doc: Any, prefix: str, out: Outcome) -> bool | None:
+        actual = get(doc)
+        return None if actual is MISSING else test(actual)
+
+    return cmp
