@@ -415,11 +415,10 @@ REGISTRY_FILE = Path("engine/lang/operators.py")
 # Files of another engineer that still name operators; each is to read the registry instead
 # (``operators.is_order``, ``on_list``, ``presence``, ``get(op).negation`` / ``.symbol``).
 PENDING = {
-    Path("engine/assessment/bounds.py"): "value classes per operator (is_order, on_list, presence)",
     Path("engine/assessment/search.py"): "counterfactual values per operator (negation, symbol)",
 }
 # Names that are operator names by coincidence: pydantic's numeric constraints (ge, gt, le, lt).
-NOT_OPERATORS = {Path("engine/case/validation.py"): "pydantic constraint names"}
+NOT_OPERATORS = {Path("engine/case/fastcheck.py"): "pydantic's and annotated-types' constraint names"}
 
 
 def literal_operator_sets(source: str) -> list[tuple[int, list[str]]]:

@@ -47,6 +47,7 @@ from engine.assessment.residual import (
 )
 from engine.assessment.shape import DECISIVE_UNKNOWN, RANGE_FILLINGS, shaped
 from engine.lang import conditions as C
+from engine.lang import operators
 from engine.ruleset.model import SEVERITY_ORDER, Rule
 from engine.scale import LEVELS
 
@@ -134,20 +135,20 @@ def _candidate_values(leaves: list[tuple[str, Any]]) -> tuple[list[Any], bool]:
     exact = True
     present_only = True
     for op, value in leaves:
-        if op in ("exists", "some"):
+        if op == "some" or operators.presence(op):
             if op == "some":
                 exact = False  # a whole list left unknown: its items are not enumerated
             continue
         present_only = False
         values = value if isinstance(value, tuple) else (value,)
         for v in values:
-            if op in ("contains", "not_contains"):
+            if operators.on_list(op):
                 members.add(v)
             elif isinstance(v, bool):
                 flags = True
             elif _is_number(v):
                 numbers.add(v)
-            elif op in ("lt", "lte", "gt", "gte"):
+            elif operators.is_order(op):
                 ordered_texts.add(v)
             else:
                 texts.add(v)
@@ -177,7 +178,7 @@ def _candidate_values(leaves: list[tuple[str, Any]]) -> tuple[list[Any], bool]:
     if present_only or not reps:
         reps.append(_PRESENT)
     # One value per class: two values every comparison treats alike are one value.
-    tests = [(op, value) for op, value in leaves if op not in ("exists", "some")]
+    tests = [(op, value) for op, value in leaves if op != "some" and not operators.presence(op)]
     seen: set[tuple[bool, ...]] = set()
     kept = []
     for rep in reps:
