@@ -88,9 +88,21 @@ def unknown_keys(doc: Document, path: list[str | int], keys: Iterable[str], allo
     ]
 
 
+def _branch_errors(err: Any) -> list[Any]:
+    """For a `oneOf` error (a citation by key, by key with a pinpoint, or in full), the errors of the
+    branch the value was evidently meant as: fewest errors, then the deepest."""
+    if err.validator != "oneOf" or not err.context:
+        return [err]
+    branches: dict[int, list[Any]] = {}
+    for sub in err.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    best = min(branches.values(), key=lambda errs: (len(errs), -max(len(e.absolute_path) for e in errs)))
+    return [e for sub in best for e in _branch_errors(sub)]
+
+
 def _schema_problems(doc: Document, data: Any) -> list[Problem]:
     problems: list[Problem] = []
-    for err in _validator().iter_errors(data):
+    for err in (e for top in _validator().iter_errors(data) for e in _branch_errors(top)):
         path = list(err.absolute_path)
         if "when" in path or path[:1] == ["define"]:
             continue  # conditions get precise messages from _check_condition

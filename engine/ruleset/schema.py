@@ -83,7 +83,9 @@ _CITATION_ITEM: dict[str, Any] = {
             "type": "object",
             "required": ["source"],
             "additionalProperties": False,
-            "properties": {"source": {"type": "string", "pattern": _SOURCE_KEY}, "article": _TEXT, "note": _TEXT},
+            # a pinpoint: the article relied on, a note, and the confidence of this use of the source
+            "properties": {"source": {"type": "string", "pattern": _SOURCE_KEY}, "article": _TEXT, "note": _TEXT,
+                           "confidence": {"enum": list(CONFIDENCES)}},
         },
         {"$ref": "#/$defs/citation"},
     ]

@@ -11,7 +11,8 @@ the ruleset file). Each entry is a citation without its pinpoint::
         confidence: P
 
 A rule cites an entry by key (``citations: [fr-88-73458]``) or by key with a pinpoint
-(``{source: fr-88-73458, article: "ECCN 3A090.a", note: ...}``); an inline citation (with
+(``{source: fr-88-73458, article: "ECCN 3A090.a", note: ..., confidence: P-q}``: the
+confidence of this use, when it differs from the entry's); an inline citation (with
 its own ``instrument``) is still accepted. Every form becomes the same citation record, so
 the rest of the loader (the binding-rule checks, the output) cannot tell them apart.
 """
@@ -30,7 +31,6 @@ from engine.source.safeyaml import Document, Limits, load_text
 SOURCES_LIMITS = Limits(max_bytes=4 * 1024 * 1024, max_depth=8, max_nodes=200_000)
 KEY_PATTERN = r"^[a-z0-9][a-z0-9.-]*$"
 SOURCE_FIELDS = ("instrument", "article", "url", "date", "confidence")
-PINPOINT_FIELDS = ("source", "article", "note")
 
 
 @dataclass(frozen=True)
