@@ -298,3 +298,13 @@ def test_every_bundled_citation_is_by_key_and_each_instrument_is_written_once() 
 def test_every_shared_source_is_cited_by_some_bundled_rule() -> None:
     cited = {c.instrument for r in load_rules().rules for c in r.citations}
     assert {e["instrument"] for e in _sources().values()} <= cited
+
+
+def test_each_federal_register_document_is_one_shared_source_not_several_spellings() -> None:
+    primary: dict[str, list[str]] = collections.defaultdict(list)
+    for key, entry in _sources().items():
+        if entry["confidence"] in ("P", "P-q"):  # the document itself, not an analysis of it
+            for doc in set(re.findall(r"\b\d+ FR \d+\b", entry["instrument"])):
+                primary[doc].append(key)
+    assert primary["88 FR 73458"] == ["fr-88-73458"]
+    assert {doc: keys for doc, keys in primary.items() if len(keys) > 1} == {}
