@@ -308,3 +308,11 @@ def test_each_federal_register_document_is_one_shared_source_not_several_spellin
                 primary[doc].append(key)
     assert primary["88 FR 73458"] == ["fr-88-73458"]
     assert {doc: keys for doc, keys in primary.items() if len(keys) > 1} == {}
+
+
+def test_a_sources_file_name_the_schema_refuses_is_reported_and_never_read() -> None:
+    data = data_of([rule("TST-001", DEFINE["in_us"])])
+    data["ruleset"]["sources"] = "/etc/sources.yaml"
+    found = problems(data)
+    assert [p.pointer for p in found if p.code == "schema"] == ["/ruleset/sources"]
+    assert not [p for p in found if p.code == "io_error"]

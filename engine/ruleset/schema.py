@@ -46,7 +46,8 @@ _COMPARISON: dict[str, Any] = {
 _NAME = r"^[a-z_][a-z0-9_]*$"
 _SOURCE_KEY = r"^[a-z0-9][a-z0-9.-]*$"
 # Relative to the ruleset file; a sources file is YAML or JSON.
-_SOURCES_FILE: dict[str, Any] = {"type": "string", "pattern": r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*\.(yaml|yml|json)$"}
+SOURCES_FILE_PATTERN = r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*\.(yaml|yml|json)$"
+_SOURCES_FILE: dict[str, Any] = {"type": "string", "pattern": SOURCES_FILE_PATTERN}
 _DEFINE: dict[str, Any] = {
     "type": "object",
     "propertyNames": {"pattern": _NAME},

@@ -93,9 +93,14 @@ def read_sources(path: Path, display: str) -> Sources:
 
 
 def declared(header: Any) -> str | None:
-    """The sources file a ruleset header names, or None."""
+    """The sources file a ruleset header names, or None (also for a name the schema refuses, which is
+    then reported as a schema problem and never read)."""
+    import re
+
+    from engine.ruleset.schema import SOURCES_FILE_PATTERN
+
     ref = header.get("sources") if isinstance(header, dict) else None
-    return ref if isinstance(ref, str) else None
+    return ref if isinstance(ref, str) and re.fullmatch(SOURCES_FILE_PATTERN, ref) else None
 
 
 def _entry(doc: Document, cite: Any, path: list[str | int], sources: Sources | None,
