@@ -16,7 +16,7 @@ import yaml
 
 from engine import assess, load_rules
 from engine.errors import RulesetError
-from engine.ruleset.load import combine, load_ruleset_file, parse_ruleset, ruleset_files
+from engine.ruleset.load import RULESET_LIMITS, combine, load_ruleset_file, parse_ruleset, ruleset_files, written_out
 from engine.ruleset.model import RuleSet
 from engine.ruleset.sources import parse_sources
 from engine.source.safeyaml import load_text
@@ -316,3 +316,16 @@ def test_a_sources_file_name_the_schema_refuses_is_reported_and_never_read() -> 
     found = problems(data)
     assert [p.pointer for p in found if p.code == "schema"] == ["/ruleset/sources"]
     assert not [p for p in found if p.code == "io_error"]
+
+
+def test_written_out_gives_a_bundled_rule_as_if_its_names_parameters_and_sources_were_spelt_out() -> None:
+    doc = load_text((ROOT / "rulesets" / "export-controls.yaml").read_bytes(), str(ROOT / "rulesets" /
+                                                                                   "export-controls.yaml"),
+                    RULESET_LIMITS)
+    data = written_out(doc)
+    usx021 = next(r for r in data["rules"] if r["id"] == "USX-021")
+    assert usx021["effective_from"] == dt.date(2023, 11, 17)  # everything else as written
+    assert "ref" not in repr(usx021["when"]) and "param" not in repr(usx021["when"])
+    assert usx021["citations"][0]["instrument"].endswith("88 FR 73458") and "define" not in data
+    loaded = next(r for r in load_rules().rules if r.id == "USX-021")
+    assert usx021["when"] == loaded.raw_when

@@ -222,6 +222,22 @@ def parse_ruleset(doc: Document, sources: Sources | None = None) -> Ruleset:
     return _build_ruleset(doc, header, input_kind, tuple(rules), ctx, lang)
 
 
+def written_out(doc: Document, sources: Sources | None = None) -> dict[str, Any]:
+    """A ruleset's data as if written out in full: named conditions expanded, parameters filled in
+    (in conditions and text) and cited sources resolved, every other value as written.
+
+    For tools and tests that read rules as data; RulesetError when the ruleset is not valid."""
+    parse_ruleset(doc, sources)  # every problem, located, before anything is read as data
+    data = plain_data(doc.data)
+    lang = _language(doc, data, data["ruleset"], sources, ProblemList())
+    rules = []
+    for i, (raw, original) in enumerate(zip(data["rules"], doc.data["rules"], strict=True)):
+        rule, _, _ = _prepare(doc, raw, i, lang, ProblemList())
+        rule.pop("source_when", None)
+        rules.append({k: (v if k in ("when", "citations", *P.TEXT_FIELDS) else original[k]) for k, v in rule.items()})
+    return {k: v for k, v in doc.data.items() if k not in ("define", "parameters", "rules")} | {"rules": rules}
+
+
 def _build_rule(doc: Document, raw: dict[str, Any], i: int, header: dict[str, Any], cat: Catalogue | None,
                 problems: ProblemList) -> Rule:
     cond = C.nnf(C.parse(raw["when"]))
