@@ -2,6 +2,7 @@
 
     python benchmarks/output_digest.py --write digests.json [--generated 5000] [--seed 20261201]
     python benchmarks/output_digest.py --check digests.json
+    python benchmarks/output_digest.py --write blanked.json --blank-citations   # citation text blanked
 
 Assesses every example case (JSON of `airisk assess`, as `engine.assess_dict` gives it, with the
 engine version and ruleset SHA-256s blanked; also its text and markdown, and its JSON on each day of `history()`)
@@ -59,7 +60,21 @@ def _neutral(assessment: dict[str, Any]) -> None:
         ruleset["sha256"] = "-"
 
 
-def digests(generated: int, seed: int, as_of: str) -> dict[str, str]:
+def _blank_citations(value: Any) -> None:
+    """Blank every citation's text (instrument, article, url, date, confidence, note), keeping how many
+    there are: with it, a change that only rewords or merges sources shows that nothing else changed."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "citations" and isinstance(item, list):
+                value[key] = [dict.fromkeys(c, "-") if isinstance(c, dict) else "-" for c in item]
+            else:
+                _blank_citations(item)
+    elif isinstance(value, list):
+        for item in value:
+            _blank_citations(item)
+
+
+def digests(generated: int, seed: int, as_of: str, blank_citations: bool = False) -> dict[str, str]:
     from gen_cases import generate
 
     import engine
@@ -70,26 +85,32 @@ def digests(generated: int, seed: int, as_of: str) -> dict[str, str]:
 
     out: dict[str, str] = {}
     days = history()
+    if blank_citations:
+        def neutral(assessment: dict[str, Any]) -> None:
+            _neutral(assessment)
+            _blank_citations(assessment)
+    else:
+        neutral = _neutral
     for path in sorted((ROOT / "cases").glob("*.yaml")):
         result = engine.assess_dict(str(path), as_of=as_of)
-        _neutral(result)
+        neutral(result)
         out[f"cases/{path.name}/text"] = hashlib.sha256(render_text(result).encode()).hexdigest()
         out[f"cases/{path.name}/markdown"] = hashlib.sha256(render_markdown(result).encode()).hexdigest()
         out[f"cases/{path.name}"] = _digest(result)
         for day in days:
             then = engine.assess_dict(str(path), as_of=day)
-            _neutral(then)
+            neutral(then)
             out[f"cases/{path.name}@{day}"] = _digest(then)
     for n, record in enumerate(engine.assess_many(generate(generated, seed=seed), as_of=as_of), start=1):
         body = record.get("assessment")
         if isinstance(body, dict):
-            _neutral(body)
+            neutral(body)
         out[f"generated/{n}"] = _digest(record)
     for n, record in enumerate(engine.assess_many(generate(generated // 5, seed=seed + 1), as_of="2024-06-01"),
                                start=1):
         body = record.get("assessment")
         if isinstance(body, dict):
-            _neutral(body)
+            neutral(body)
         out[f"generated@2024-06-01/{n}"] = _digest(record)
     return out
 
@@ -102,15 +123,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--generated", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--as-of", default="2026-12-01")
+    parser.add_argument("--blank-citations", action="store_true",
+                        help="blank citation text before digesting (stored with --write, used by --check)")
     args = parser.parse_args(argv)
     if args.write:
-        found = digests(args.generated, args.seed, args.as_of)
+        found = digests(args.generated, args.seed, args.as_of, args.blank_citations)
         Path(args.write).write_text(json.dumps({"generated": args.generated, "seed": args.seed, "as_of": args.as_of,
-                                                "digests": found}, indent=1, sort_keys=True) + "\n")
+                                                "blank_citations": args.blank_citations, "digests": found},
+                                               indent=1, sort_keys=True) + "\n")
         print(f"{len(found)} digests written to {args.write}")
         return 0
     stored = json.loads(Path(args.check).read_text())
-    found = digests(stored["generated"], stored["seed"], stored["as_of"])
+    found = digests(stored["generated"], stored["seed"], stored["as_of"],
+                    args.blank_citations or stored.get("blank_citations", False))
     changed = sorted(k for k in stored["digests"].keys() | found.keys() if stored["digests"].get(k) != found.get(k))
     for key in changed[:50]:
         print(f"changed: {key}")

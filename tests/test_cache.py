@@ -146,9 +146,9 @@ def test_a_ruleset_rewritten_during_a_cold_load_cannot_poison_the_cache(monkeypa
     path.write_bytes(v1)
     real = R.parse_ruleset
 
-    def racing(doc: object) -> object:  # the other version lands while this one compiles
+    def racing(doc: object, *args: object) -> object:  # the other version lands while this one compiles
         path.write_bytes(v2)
-        return real(doc)  # type: ignore[arg-type]
+        return real(doc, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(R, "parse_ruleset", racing)
     first = load_rules(path)

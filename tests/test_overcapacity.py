@@ -21,6 +21,7 @@ from engine import assess, load_case, load_rules
 from engine.case.overrides import apply_set
 from engine.derive.facility import derive
 from engine.derive.view import derive as derive_case
+from engine.ruleset.load import RULESET_LIMITS, written_out
 from engine.source.safeyaml import load_file
 from engine.source.tables import hubs
 
@@ -38,7 +39,8 @@ def rules() -> Any:
 
 
 def _raw_ruleset() -> dict[str, Any]:
-    return load_file(str(RULESET)).data
+    # the rules as written out: named conditions, parameters and shared sources resolved
+    return written_out(load_file(str(RULESET), RULESET_LIMITS))
 
 
 # The table itself (rulesets/overcapacity.tests.yaml: a firing and a silent test at every
@@ -507,6 +509,7 @@ def test_the_monotonicity_property_catches_a_band_rule(tmp_path: Path, band: str
     broken = tmp_path / "overcapacity.yaml"
     indented = "".join(f"  {line}\n" for line in rule.splitlines())
     broken.write_text(RULESET.read_text(encoding="utf-8") + "\n" + indented, encoding="utf-8")
+    (tmp_path / "sources.yaml").write_bytes((RULESET.parent / "sources.yaml").read_bytes())  # the sources it cites
     with pytest.raises(AssertionError):
         # Up to 3,000 examples: it stops at the first counterexample, and the build-out band needs a
         # narrow combination of four figures (500 sufficed alone but not in every full run).

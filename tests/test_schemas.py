@@ -31,6 +31,13 @@ def test_every_example_case_fits_the_case_schema(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", sorted(p for p in (ROOT / "rulesets").glob("*.yaml")
-                                        if not p.name.endswith(".tests.yaml")), ids=lambda p: p.name)
+                                        if not p.name.endswith(".tests.yaml") and p.name != "sources.yaml"),
+                         ids=lambda p: p.name)
 def test_every_bundled_ruleset_fits_the_ruleset_schema(path: Path) -> None:
     jsonschema.validate(plain_data(load_file(str(path)).data), schema("ruleset"))
+
+
+def test_the_shared_sources_file_fits_the_sources_schema() -> None:
+    from engine.ruleset.schema import SOURCES_SCHEMA
+
+    jsonschema.validate(plain_data(load_file(str(ROOT / "rulesets" / "sources.yaml")).data), SOURCES_SCHEMA)

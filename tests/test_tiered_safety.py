@@ -15,6 +15,7 @@ from engine import assess, load_rules
 from engine.case.model import Case
 from engine.case.overrides import apply_set
 from engine.derive.safety import DERIVED_FIELDS, ceiling, derive, penalty_table
+from engine.ruleset.load import RULESET_LIMITS, written_out
 from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,9 @@ def rules() -> Any:
 
 
 def _raw_rules() -> list[dict[str, Any]]:
-    return load_file(str(RULESET)).data["rules"]
+    # the rules as written out: parameters and shared sources resolved
+    rules: list[dict[str, Any]] = written_out(load_file(str(RULESET), RULESET_LIMITS))["rules"]
+    return rules
 
 
 def _table() -> list[dict[str, Any]]:

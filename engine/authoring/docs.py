@@ -12,7 +12,7 @@ deterministic, committed, and a test fails when it drifts from the rulesets::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,90 @@ def condition_in_words(cond: C.Condition, indent: int = 0, in_list: C.Path | Non
     return [f"{pad}- some item of `{name}` where:", *inner]
 
 
+def _leaf(raw: dict[str, Any], value_of: Callable[[str], Any]) -> tuple[dict[str, Any], list[str]]:
+    """A comparison as written, with each ``{param: name}`` replaced (by its value, or by its name)."""
+    out, names = {}, []
+    for key, v in raw.items():
+        if isinstance(v, dict) and "param" in v:
+            names.append(str(v["param"]))
+            got = value_of(str(v["param"]))
+            v = str(v["param"]) if got is None else got
+        out[key] = v
+    return out, names
+
+
+def written_in_words(raw: Any, value_of: Callable[[str], Any], indent: int = 0,
+                     in_list: C.Path | None = None) -> list[str]:
+    """A condition as written, as nested Markdown bullets: named conditions by name, parameters named.
+
+    ``value_of`` gives a parameter's value for this rule (None: show the parameter's name)."""
+    pad = "  " * indent
+    if not isinstance(raw, dict):
+        return []
+    if "ref" in raw:
+        return [f"{pad}- `{raw['ref']}` (named condition)"]
+    if "fact" in raw:
+        leaf, names = _leaf(raw, value_of)
+        cmp = C.parse(leaf)
+        phrase = comparison_in_words(cmp, in_list) if isinstance(cmp, C.Cmp) else str(leaf)
+        shown = [n for n in names if value_of(n) is not None]
+        return [f"{pad}- {phrase}" + (f" (parameter {', '.join(f'`{n}`' for n in shown)})" if shown else "")]
+    for word, key in (("all", "all"), ("at least one", "any")):
+        if key in raw:
+            lines = [f"{pad}- {word} of:"]
+            for child in raw[key]:
+                lines.extend(written_in_words(child, value_of, indent + 1, in_list))
+            return lines
+    if "not" in raw:
+        inner = written_in_words(raw["not"], value_of, indent + 1, in_list)
+        if len(inner) == 1:
+            return [f"{pad}- not: {inner[0].strip()[2:]}"]
+        return [f"{pad}- not:", *inner]
+    list_path = tuple(str(raw["some"]).split("."))
+    inner = written_in_words(raw["where"], value_of, indent + 1, list_path)
+    where = raw["where"]
+    name = raw["some"]
+    if isinstance(where, dict) and ("all" in where or "any" in where):
+        word = "all" if "all" in where else "at least one"
+        return [f"{pad}- some item of `{name}` where {word} of:", *(line[2:] for line in inner[1:])]
+    if len(inner) == 1:
+        return [f"{pad}- some item of `{name}` where {inner[0].strip()[2:]}"]
+    return [f"{pad}- some item of `{name}` where:", *inner]
+
+
+def _fires_when(rule: Rule, ruleset: Ruleset | None) -> list[str]:
+    if rule.source_when is None or ruleset is None:
+        return condition_in_words(C.parse(rule.raw_when))
+    params = ruleset.parameters
+
+    def value_of(name: str) -> Any:
+        return params[name].at(rule.window.effective_from) if name in params else None
+
+    return written_in_words(rule.source_when, value_of)
+
+
+def _parameters(ruleset: Ruleset) -> list[str]:
+    if not ruleset.parameters:
+        return []
+    lines = ["## Parameters", "", "Each value is in force from its date until the next one.", "",
+             "| parameter | values | unit | source | meaning |", "|---|---|---|---|---|"]
+    for name, p in ruleset.parameters.items():
+        values = "; ".join(f"{_value(v)} from {day}" for day, v in p.values)
+        lines.append(f"| `{name}` | {values} | {_cell(p.unit or '')} | {f'`{p.source}`' if p.source else ''} | "
+                     f"{_cell(p.description or '')} |")
+    return [*lines, ""]
+
+
+def _definitions(ruleset: Ruleset) -> list[str]:
+    if not ruleset.definitions:
+        return []
+    lines = ["## Named conditions", "", "Rules below refer to these by name; parameters are listed above.", ""]
+    for name, body in ruleset.definitions.items():
+        inner = written_in_words(body, lambda _name: None, 1)
+        lines += [f"- **`{name}`**:", *inner]
+    return [*lines, ""]
+
+
 def _threshold(value: float) -> str:
     """A level threshold in the policy table: a score, or "severity only" (``levels: severity``)."""
     return "severity only" if math.isinf(value) else f"{value:g}"
@@ -110,8 +194,8 @@ def _cell(text: str) -> str:
     return _oneline(text).replace("|", "\\|")
 
 
-def render_rule(rule: Rule) -> str:
-    """The Markdown section of one rule."""
+def render_rule(rule: Rule, ruleset: Ruleset | None = None) -> str:
+    """The Markdown section of one rule (its named conditions by name when ``ruleset`` is given)."""
     lines = [f"### {rule.id}: {_oneline(rule.title)}", ""]
     lines.append("| | |")
     lines.append("|---|---|")
@@ -128,7 +212,7 @@ def render_rule(rule: Rule) -> str:
     if rule.tags:
         lines.append(f"| Tags | {', '.join(f'`{t}`' for t in rule.tags)} |")
     lines.append(f"| Source | `rulesets/{Path(rule.file).name}` |")
-    lines += ["", "**Fires when**", "", *condition_in_words(C.parse(rule.raw_when)), ""]
+    lines += ["", "**Fires when**", "", *_fires_when(rule, ruleset), ""]
     found = thresholds(rule.condition)
     if found:
         lines += ["**Thresholds**", "", *(f"- {t}" for t in found), ""]
@@ -182,6 +266,7 @@ def render_ruleset(ruleset: Ruleset) -> str:
         for name, sc in ruleset.scenarios.items():
             lines.append(f"- `{name}`: {_oneline(sc.title)} ({sc.basis})")
         lines.append("")
+    lines += [*_parameters(ruleset), *_definitions(ruleset)]
     lines += ["## Rules", "", "| id | dimension | severity | points | basis | in force | title |"]
     lines.append("|---|---|---|---|---|---|---|")
     for r in ruleset.rules:
@@ -192,7 +277,7 @@ def render_ruleset(ruleset: Ruleset) -> str:
         )
     lines.append("")
     for r in ruleset.rules:
-        lines.append(render_rule(r))
+        lines.append(render_rule(r, ruleset))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -47,6 +47,7 @@ def validate_paths(paths: Sequence[str]) -> tuple[list[Problem], list[str]]:
     from engine.case.validation import case_from_data
     from engine.match.compiler import compile_rules
     from engine.ruleset.load import RULESET_LIMITS, combine, parse_ruleset
+    from engine.ruleset.sources import is_sources_file, read_sources
     from engine.source.safeyaml import load_file
 
     problems: list[Problem] = []
@@ -55,6 +56,9 @@ def validate_paths(paths: Sequence[str]) -> tuple[list[Problem], list[str]]:
     for path in _expand(paths):
         checked.append(str(path))
         try:
+            if is_sources_file(path):  # shared citations (rulesets/sources.yaml): checked on their own
+                read_sources(path, str(path))
+                continue
             doc = load_file(str(path), RULESET_LIMITS)
             if _is_ruleset(doc.data):
                 ruleset = parse_ruleset(doc)

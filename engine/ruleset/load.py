@@ -11,18 +11,21 @@ import datetime as dt
 import hashlib
 import math
 import os
-import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import Problem, ProblemList, RulesetError, did_you_mean
+from engine.errors import AiriskError, Problem, ProblemList, RulesetError, did_you_mean
 from engine.lang import conditions as C
-from engine.ruleset.check_conditions import _check_condition, _contradictions
+from engine.ruleset import define as D
+from engine.ruleset import parameters as P
+from engine.ruleset.check_rules import Context, check_header, check_rule, placeholders
 from engine.ruleset.model import (
     Citation,
     DimensionPolicy,
+    Parameter,
     Rule,
     RuleSet,
     Ruleset,
@@ -31,6 +34,7 @@ from engine.ruleset.model import (
     Window,
 )
 from engine.ruleset.schema import SCHEMA
+from engine.ruleset.sources import Sources, declared, is_sources_file, read_sources, resolve_citations
 from engine.scale import GRADED_LEVELS as LEVEL_NAMES
 from engine.source.resources import bundled
 from engine.source.safeyaml import Document, Limits, load_text, syntax_of
@@ -39,8 +43,6 @@ if TYPE_CHECKING:  # the fact catalogue is built from the case model (pydantic):
     from engine.case.factspec import Catalogue
 
 RULESET_LIMITS = Limits(max_bytes=10 * 1024 * 1024, max_depth=48, max_nodes=1_000_000)
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)(?::([^{}]*))?\}")
-_SPEC_OK = re.compile(r"^[<>^=]?[+\- ]?[,_]?(?:\d{1,3})?(?:[,_])?(?:\.\d{1,2})?[%fegd]?$")
 
 
 def _runtime_schema() -> dict[str, Any]:
@@ -48,6 +50,7 @@ def _runtime_schema() -> dict[str, Any]:
     # recursive oneOf of the published schema would only add slow, vaguer errors.
     schema = copy.deepcopy(SCHEMA)
     schema["$defs"]["rule"]["properties"]["when"] = {"type": "object"}
+    schema["properties"]["define"]["additionalProperties"] = {"type": "object"}
     return schema
 
 
@@ -80,11 +83,23 @@ def unknown_keys(doc: Document, path: list[str | int], keys: Iterable[str], allo
     ]
 
 
+def _branch_errors(err: Any) -> list[Any]:
+    """For a `oneOf` error (a citation by key, by key with a pinpoint, or in full), the errors of the
+    branch the value was evidently meant as: fewest errors, then the deepest."""
+    if err.validator != "oneOf" or not err.context:
+        return [err]
+    branches: dict[int, list[Any]] = {}
+    for sub in err.context:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    best = min(branches.values(), key=lambda errs: (len(errs), -max(len(e.absolute_path) for e in errs)))
+    return [e for sub in best for e in _branch_errors(sub)]
+
+
 def _schema_problems(doc: Document, data: Any) -> list[Problem]:
     problems: list[Problem] = []
-    for err in _validator().iter_errors(data):
+    for err in (e for top in _validator().iter_errors(data) for e in _branch_errors(top)):
         path = list(err.absolute_path)
-        if "when" in path:
+        if "when" in path or path[:1] == ["define"]:
             continue  # conditions get precise messages from _check_condition
         hint = None
         message = err.message
@@ -101,64 +116,6 @@ def _schema_problems(doc: Document, data: Any) -> list[Problem]:
     return problems
 
 
-def _placeholders(
-    doc: Document,
-    text: str,
-    path: list[str | int],
-    cat: Catalogue | None,
-    lists: set[tuple[str, ...]],
-    problems: ProblemList,
-) -> None:
-    for match in _PLACEHOLDER.finditer(text):
-        name, spec = match.group(1), match.group(2)
-        if spec is not None and not _SPEC_OK.match(spec):
-            problems.add(
-                doc.where(
-                    path,
-                    f"format {spec!r} in {{{name}}} is not a number format",
-                    hint="use e.g. ',.0f', '.2f' or '.1%'",
-                )
-            )
-        if cat is None:
-            continue
-        parts = tuple(name.split("."))
-        if cat.case_type(parts) is not None:
-            continue
-        ok = any(parts[: len(lp)] == lp and cat.item_type(lp, parts[len(lp) :]) is not None for lp in lists)
-        if not ok:
-            problems.add(
-                doc.where(
-                    path,
-                    f"placeholder {{{name}}} names no fact this rule can see",
-                    hint=did_you_mean(name, [".".join(p) for p in cat.case]),
-                )
-            )
-    stripped = _PLACEHOLDER.sub("", text)
-    if "{" in stripped or "}" in stripped:
-        problems.add(
-            doc.where(path, "unbalanced or malformed { } in text", hint="write {fact.path} or {fact.path:,.0f}")
-        )
-
-
-def _check_requires(
-    doc: Document, requires: Any, path: list[str | int], cat: Catalogue | None, problems: ProblemList
-) -> None:
-    """`requires` names case sections (objects or lists) that exist in the case model."""
-    if cat is None or not isinstance(requires, list):
-        return
-    sections = [".".join(p) for p, t in cat.case.items() if t.kind in ("object", "object_list", "scalar_list")]
-    for i, name in enumerate(requires):
-        if not isinstance(name, str):
-            continue
-        ftype = cat.case_type(tuple(name.split(".")))
-        if ftype is None:
-            problems.add(doc.where([*path, i], f"unknown case section {name!r}", code="unknown_fact",
-                                   hint=did_you_mean(name, sections)))
-        elif ftype.kind not in ("object", "object_list", "scalar_list"):
-            problems.add(doc.where([*path, i], f"{name!r} is a single fact, not a section; requires names sections",
-                                   code="type_mismatch", hint=did_you_mean(name, sections)))
-
-
 def _citations(raw: list[dict[str, Any]]) -> tuple[Citation, ...]:
     return tuple(
         Citation(
@@ -173,8 +130,61 @@ def _citations(raw: list[dict[str, Any]]) -> tuple[Citation, ...]:
     )
 
 
-def parse_ruleset(doc: Document) -> Ruleset:
-    """A validated Ruleset from a parsed document, or RulesetError with every problem."""
+def _prepare(doc: Document, raw: dict[str, Any], i: int, lang: _Language, problems: ProblemList
+             ) -> tuple[dict[str, Any], Document, bool]:
+    """The rule as if written out: named conditions expanded, parameters and cited sources filled in.
+
+    Returns the rule, a Document that locates problems in expanded definitions where they
+    are written, and whether every name and parameter in the condition resolved."""
+    base: list[str | int] = ["rules", i]
+    out = dict(raw)
+    if "citations" in raw:
+        out["citations"] = resolve_citations(doc, raw["citations"], [*base, "citations"], lang.sources, problems)
+    out = P.substitute_text(doc, out, base, lang.params, problems)
+    if "when" not in raw:
+        return out, doc, False
+    state = D.Expansion(report_under=(*base, "when"))
+    expanded = D.expand(doc, raw["when"], lang.defs, [*base, "when"], [*base, "when"], problems, state)
+    lang.used.update(state.used)
+    located = D.Relocated.of(doc, state.origins)
+    before = len(problems.problems)
+    out["when"] = P.resolve(located, expanded, [*base, "when"], lang.params, raw, problems)
+    if state.origins or P.mentioned(raw["when"]):
+        out["source_when"] = raw["when"]
+    return out, located, state.ok and len(problems.problems) == before
+
+
+@dataclass
+class _Language:
+    """The ruleset-wide names a rule can use: definitions, parameters, sources."""
+
+    defs: dict[str, Any]
+    params: dict[str, Parameter]
+    sources: Sources | None
+    used: set[str] = field(default_factory=set)
+
+
+def _language(doc: Document, data: dict[str, Any], header: dict[str, Any], sources: Sources | None,
+              problems: ProblemList) -> _Language:
+    if sources is None and declared(header) is not None and Path(doc.file).parent.is_dir():
+        try:
+            ref = declared(header)
+            assert ref is not None
+            sources = read_sources(Path(doc.file).parent / ref, str(Path(doc.file).parent / ref))
+        except RulesetError as exc:
+            problems.extend(exc.problems)
+    params = P.parse_parameters(doc, data, list(sources.entries) if sources else None, problems)
+    defs = D.definitions(data)
+    D.check_definitions(doc, defs, problems)
+    P.unused(doc, params, data, problems)
+    return _Language(defs, params, sources)
+
+
+def parse_ruleset(doc: Document, sources: Sources | None = None) -> Ruleset:
+    """A validated Ruleset from a parsed document, or RulesetError with every problem.
+
+    ``sources`` is the shared sources file the header names, already read; when None and
+    the header names one, it is read relative to ``doc.file``."""
     problems = ProblemList()
     data = plain_data(doc.data)
     if not isinstance(data, dict):
@@ -192,187 +202,88 @@ def parse_ruleset(doc: Document) -> Ruleset:
     tiers_raw = header.get("tiers")
     tiers = {k: v for k, v in tiers_raw.items() if isinstance(v, dict)} if isinstance(tiers_raw, dict) else {}
     scenarios_raw = header.get("scenarios")
-    scenarios: dict[str, Any] = scenarios_raw if isinstance(scenarios_raw, dict) else {}
+    ctx = Context(cat, tiers_raw, tiers, scenarios_raw if isinstance(scenarios_raw, dict) else {})
     raw_rules: list[Any] = data["rules"] if isinstance(data.get("rules"), list) else []
-
-    for name, scheme in tiers.items():
-        if isinstance(scheme.get("order"), list) and scheme.get("default") not in scheme["order"]:
-            problems.add(doc.where(["ruleset", "tiers", name, "default"], "the default tier is not in `order`"))
-    dims = header.get("dimensions") or {}
-    for dim, policy in dims.items() if isinstance(dims, dict) else ():
-        levels = policy.get("levels") if isinstance(policy, dict) else None
-        numeric = isinstance(levels, dict) and all(
-            isinstance(levels.get(k), int | float) for k in ("medium", "high", "critical")
-        )
-        rising = numeric and isinstance(levels, dict) and (
-            0 < levels["medium"] <= levels["high"] <= levels["critical"] <= 100
-        )
-        if numeric and not rising:
-            problems.add(
-                doc.where(
-                    ["ruleset", "dimensions", dim, "levels"],
-                    "level thresholds must rise: 0 < medium ≤ high ≤ critical ≤ 100",
-                    code="level_gap",
-                )
-            )
-        key_facts = policy.get("key_facts") if isinstance(policy, dict) else None
-        for i, fact in enumerate(key_facts if isinstance(key_facts, list) else []):
-            if cat is not None and isinstance(fact, str) and cat.case_type(tuple(fact.split("."))) is None:
-                problems.add(
-                    doc.where(
-                        ["ruleset", "dimensions", dim, "key_facts", i],
-                        f"unknown fact {fact!r}",
-                        code="unknown_fact",
-                        hint=did_you_mean(fact, [".".join(p) for p in cat.case]),
-                    )
-                )
-
-    seen: dict[str, int] = {}
-    rules: list[Rule] = []
-    _check_requires(doc, header.get("requires"), ["ruleset", "requires"], cat, problems)
+    check_header(doc, header, ctx, problems)
+    lang = _language(doc, data, header, sources, problems)
+    prepared: list[dict[str, Any]] = []
     for i, raw in enumerate(raw_rules):
         if not isinstance(raw, dict):
             continue
-        base: list[str | int] = ["rules", i]
-        _check_requires(doc, raw.get("requires"), [*base, "requires"], cat, problems)
-        rid = raw.get("id")
-        if isinstance(rid, str):
-            if rid in seen:
-                problems.add(
-                    doc.where(
-                        [*base, "id"], f"duplicate rule id {rid!r} (first at rules[{seen[rid]}])", code="duplicate_id"
-                    )
-                )
-            else:
-                seen[rid] = i
-        if "when" not in raw:
-            continue
-        when = raw["when"]
-        before = len(problems.problems)
-        _check_condition(doc, when, [*base, "when"], cat, None, False, problems)
-        if len(problems.problems) == before:
-            _contradictions(doc, when, [*base, "when"], True, problems)
-        frm, to = raw.get("effective_from"), raw.get("effective_to")
-        if isinstance(frm, str) and isinstance(to, str) and to < frm:
-            problems.add(
-                doc.where(
-                    [*base, "effective_to"], f"effective_to {to} is before effective_from {frm}", code="inverted_window"
-                )
-            )
-        rule_scenarios = raw.get("scenarios")
-        for sname, win in rule_scenarios.items() if isinstance(rule_scenarios, dict) else ():
-            if sname not in scenarios:
-                problems.add(
-                    doc.where(
-                        [*base, "scenarios", sname],
-                        f"scenario {sname!r} is not declared in the header",
-                        hint=did_you_mean(sname, list(scenarios)),
-                    )
-                )
-            if (
-                isinstance(win, dict)
-                and isinstance(win.get("effective_to"), str)
-                and isinstance(win.get("effective_from"), str)
-                and win["effective_to"] < win["effective_from"]
-            ):
-                problems.add(
-                    doc.where(
-                        [*base, "scenarios", sname, "effective_to"],
-                        "effective_to is before effective_from",
-                        code="inverted_window",
-                    )
-                )
-        cites_raw = raw.get("citations")
-        cites: list[Any] = cites_raw if isinstance(cites_raw, list) else []
-        basis = raw.get("basis")
-        if basis == "binding":
-            if not any(isinstance(c, dict) and c.get("url") and c.get("date") for c in cites):
-                problems.add(
-                    doc.where(
-                        [*base, "citations"], "a binding rule needs a citation with a url and a date", code="citation"
-                    )
-                )
-            if any(isinstance(c, dict) and c.get("confidence") == "UNCONFIRMED" for c in cites):
-                problems.add(
-                    doc.where(
-                        [*base, "basis"],
-                        "a rule resting on an UNCONFIRMED source cannot be binding",
-                        code="citation",
-                        hint="use basis: advisory and say so in the message",
-                    )
-                )
-        rule_tier = raw.get("tier")
-        for scheme, tier in rule_tier.items() if isinstance(rule_tier, dict) else ():
-            order = tiers.get(scheme, {}).get("order")
-            if isinstance(tiers_raw, dict) and scheme in tiers_raw and not isinstance(order, list):
-                continue  # the scheme itself is malformed: its schema error says so
-            if scheme not in tiers:
-                problems.add(
-                    doc.where(
-                        [*base, "tier", scheme],
-                        f"tier scheme {scheme!r} is not declared",
-                        hint=did_you_mean(scheme, list(tiers)),
-                    )
-                )
-            elif isinstance(order, list) and tier not in order:
-                problems.add(
-                    doc.where(
-                        [*base, "tier", scheme],
-                        f"{tier!r} is not a tier of {scheme}",
-                        hint=did_you_mean(str(tier), [str(o) for o in order]),
-                    )
-                )
-        if raw.get("severity") == "info" and raw.get("points"):
-            problems.add(doc.where([*base, "points"], "an info finding adds no points; set points: 0"))
-
+        rule, located, resolved = _prepare(doc, raw, i, lang, problems)
+        prepared.append(rule)
+        check_rule(located, rule, i, resolved, ctx, problems)
+    D.unused(doc, lang.defs, lang.used, problems)
     problems.raise_if_any(RulesetError)
-
-    for i, raw in enumerate(raw_rules):
-        cond = C.nnf(C.parse(raw["when"]))
-        from engine.match.compiler import expansion_problems
-
-        for limit, message in expansion_problems(cond):
-            problems.add(doc.where(["rules", i, "when"], f"rule {raw['id']}: {message} (engine.match.compiler.{limit}; "
-                                   "see docs/limits.md)", code="too_complex",
-                                   hint="split the rule into several rules, or use a data table"))
-        case_paths, item_paths = C.references(cond)
-        lists = set(item_paths)
-        for field in ("message", "remediation", "would_change"):
-            if raw.get(field):
-                _placeholders(doc, raw[field], ["rules", i, field], cat, lists, problems)
-        window = Window(raw["effective_from"], raw.get("effective_to"))
-        rules.append(
-            Rule(
-                id=raw["id"],
-                title=raw["title"],
-                dimension=raw["dimension"],
-                severity=raw["severity"],
-                points=float(raw["points"]),
-                basis=raw["basis"],
-                window=window,
-                scenarios={
-                    k: Window(v["effective_from"], v.get("effective_to"))
-                    for k, v in (raw.get("scenarios") or {}).items()
-                },
-                applies_to=tuple(raw.get("applies_to") or ("project", "facility")),
-            requires=tuple(tuple(p.split(".")) for p in raw.get("requires", header.get("requires", []))),
-                condition=cond,
-                raw_when=raw["when"],
-                message=raw["message"].strip(),
-                remediation=raw.get("remediation"),
-                would_change=raw.get("would_change"),
-                tier=dict(raw.get("tier") or {}),
-                duty=dict(raw["duty"]) if raw.get("duty") else None,
-                tags=tuple(raw.get("tags") or ()),
-                citations=_citations(raw["citations"]),
-                ruleset_id=header["id"],
-                case_paths=frozenset(case_paths),
-                item_paths={k: frozenset(v) for k, v in item_paths.items()},
-                file=doc.file,
-                line=doc.positions.get(f"/rules/{i}", (None, None))[0],
-            )
-        )
+    rules = [_build_rule(doc, raw, i, header, cat, problems) for i, raw in enumerate(prepared)]
     problems.raise_if_any(RulesetError)
+    return _build_ruleset(doc, header, input_kind, tuple(rules), ctx, lang)
+
+
+def written_out(doc: Document, sources: Sources | None = None) -> dict[str, Any]:
+    """A ruleset's data as if written out in full: named conditions expanded, parameters filled in
+    (in conditions and text) and cited sources resolved, every other value as written.
+
+    For tools and tests that read rules as data; RulesetError when the ruleset is not valid."""
+    parse_ruleset(doc, sources)  # every problem, located, before anything is read as data
+    data = plain_data(doc.data)
+    lang = _language(doc, data, data["ruleset"], sources, ProblemList())
+    rules = []
+    for i, (raw, original) in enumerate(zip(data["rules"], doc.data["rules"], strict=True)):
+        rule, _, _ = _prepare(doc, raw, i, lang, ProblemList())
+        rule.pop("source_when", None)
+        rules.append({k: (v if k in ("when", "citations", *P.TEXT_FIELDS) else original[k]) for k, v in rule.items()})
+    return {k: v for k, v in doc.data.items() if k not in ("define", "parameters", "rules")} | {"rules": rules}
+
+
+def _build_rule(doc: Document, raw: dict[str, Any], i: int, header: dict[str, Any], cat: Catalogue | None,
+                problems: ProblemList) -> Rule:
+    cond = C.nnf(C.parse(raw["when"]))
+    from engine.match.compiler import expansion_problems
+
+    for limit, message in expansion_problems(cond):
+        problems.add(doc.where(["rules", i, "when"], f"rule {raw['id']}: {message} (engine.match.compiler.{limit}; "
+                               "see docs/limits.md)", code="too_complex",
+                               hint="split the rule into several rules, or use a data table"))
+    case_paths, item_paths = C.references(cond)
+    lists = set(item_paths)
+    for fld in ("message", "remediation", "would_change"):
+        if raw.get(fld):
+            placeholders(doc, raw[fld], ["rules", i, fld], cat, lists, problems)
+    return Rule(
+        id=raw["id"],
+        title=raw["title"],
+        dimension=raw["dimension"],
+        severity=raw["severity"],
+        points=float(raw["points"]),
+        basis=raw["basis"],
+        window=Window(raw["effective_from"], raw.get("effective_to")),
+        scenarios={
+            k: Window(v["effective_from"], v.get("effective_to")) for k, v in (raw.get("scenarios") or {}).items()
+        },
+        applies_to=tuple(raw.get("applies_to") or ("project", "facility")),
+        requires=tuple(tuple(p.split(".")) for p in raw.get("requires", header.get("requires", []))),
+        condition=cond,
+        raw_when=raw["when"],
+        message=raw["message"].strip(),
+        remediation=raw.get("remediation"),
+        would_change=raw.get("would_change"),
+        tier=dict(raw.get("tier") or {}),
+        duty=dict(raw["duty"]) if raw.get("duty") else None,
+        tags=tuple(raw.get("tags") or ()),
+        citations=_citations(raw["citations"]),
+        ruleset_id=header["id"],
+        case_paths=frozenset(case_paths),
+        item_paths={k: frozenset(v) for k, v in item_paths.items()},
+        file=doc.file,
+        line=doc.positions.get(f"/rules/{i}", (None, None))[0],
+        source_when=raw.get("source_when"),
+    )
+
+
+def _build_ruleset(doc: Document, header: dict[str, Any], input_kind: str, rules: tuple[Rule, ...],
+                   ctx: Context, lang: _Language) -> Ruleset:
+    dims = header.get("dimensions") or {}
     return Ruleset(
         id=header["id"],
         version=str(header["version"]),
@@ -380,10 +291,10 @@ def parse_ruleset(doc: Document) -> Ruleset:
         input=input_kind,
         sha256="",
         file=doc.file,
-        rules=tuple(rules),
+        rules=rules,
         tiers={
             k: TierScheme(k, v["title"], tuple(v["order"]), v["default"], bool(v.get("binding", True)))
-            for k, v in tiers.items()
+            for k, v in ctx.tiers.items()
         },
         dimensions={
             k: DimensionPolicy(
@@ -396,7 +307,10 @@ def parse_ruleset(doc: Document) -> Ruleset:
             )
             for k, v in dims.items()
         },
-        scenarios={k: Scenario(k, v["title"], v["basis"]) for k, v in scenarios.items()},
+        scenarios={k: Scenario(k, v["title"], v["basis"]) for k, v in ctx.scenarios.items()},
+        definitions=lang.defs,
+        parameters=lang.params,
+        sources=lang.sources.file if lang.sources else None,
     )
 
 
@@ -418,14 +332,23 @@ def load_ruleset_file(path: str | Path, display: str | None = None) -> Ruleset:
         raise RulesetError(
             Problem(message=f"cannot read ruleset: {exc.strerror}", file=name, code="io_error")
         ) from None
-    return load_ruleset_bytes(raw, name)
+    return load_ruleset_bytes(raw, name, base=path.parent)
 
 
-def load_ruleset_bytes(raw: bytes, name: str) -> Ruleset:
-    """Validate and type one ruleset from the bytes read (its SHA-256 is of these bytes)."""
+def load_ruleset_bytes(raw: bytes, name: str, sources: Sources | None = None, base: Path | None = None) -> Ruleset:
+    """Validate and type one ruleset from the bytes read.
+
+    Its SHA-256 is of these bytes, followed by the bytes of the sources file it cites, if
+    any (``cat ruleset.yaml sources.yaml | sha256sum``): a change to either is a new ruleset.
+    The sources file the header names is read from ``base`` (default: the directory of
+    ``name``) unless given."""
     doc = load_text(raw, name, RULESET_LIMITS, syntax_of(name))
-    ruleset = parse_ruleset(doc)
-    return _with_sha(ruleset, hashlib.sha256(raw).hexdigest())
+    if sources is None:
+        ref = declared(doc.data.get("ruleset") if isinstance(doc.data, dict) else None)
+        if ref is not None:
+            sources = read_sources((base or Path(name).parent) / ref, str(Path(name).parent / ref))
+    ruleset = parse_ruleset(doc, sources)
+    return _with_sha(ruleset, hashlib.sha256(raw + (sources.raw if sources else b"")).hexdigest())
 
 
 def _with_sha(ruleset: Ruleset, sha: str) -> Ruleset:
@@ -435,12 +358,13 @@ def _with_sha(ruleset: Ruleset, sha: str) -> Ruleset:
 
 
 def ruleset_files(paths: Sequence[str | Path]) -> list[Path]:
-    """Expand directories to their ``*.yaml`` rulesets (tests and data tables excluded)."""
+    """Expand directories to their ``*.yaml`` rulesets (tests, data tables and sources files excluded)."""
     files: list[Path] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            files.extend(sorted(f for f in p.glob("*.yaml") if not f.name.endswith(".tests.yaml")))
+            files.extend(sorted(f for f in p.glob("*.yaml")
+                                if not f.name.endswith(".tests.yaml") and not is_sources_file(f)))
         else:
             files.append(p)
     return files
@@ -498,31 +422,69 @@ def load_rules(paths: Sequence[str | Path] | str | Path | None = None) -> RuleSe
     return _load_cached(files, [str(f) for f in files])
 
 
+def _declared_sources(raw: bytes, name: str) -> str | None:
+    """The sources file a ruleset's header names (None also when it does not parse: its load says why)."""
+    try:
+        doc = load_text(raw, name, RULESET_LIMITS, syntax_of(name))
+    except AiriskError:  # reported, located, by the real load
+        return None
+    return declared(doc.data.get("ruleset") if isinstance(doc.data, dict) else None)
+
+
+def _sources_of(files: list[Path], raws: list[bytes], names: list[str]) -> list[tuple[str, bytes | None, Path, str]]:
+    """For each ruleset that names a sources file: (ruleset name, sources bytes, path, display name).
+
+    Which file a ruleset names is itself cached by the ruleset's bytes, so a warm load
+    reads the ruleset and its sources file but parses neither."""
+    from engine.source.cache import cached, key_of_bytes, read_bounded
+
+    out: list[tuple[str, bytes | None, Path, str]] = []
+    for f, raw, n in zip(files, raws, names, strict=True):
+        ref: str | None = cached("ruleset-sources", key_of_bytes([(n, raw)]), partial(_declared_sources, raw, n))
+        if ref is not None:
+            path = f.parent / ref
+            out.append((n, read_bounded(path, 4 * 1024 * 1024), path, str(Path(n).parent / ref)))
+    return out
+
+
 def _load_cached(files: list[Path], names: list[str]) -> RuleSet:
     """combine(load each file), reused from the on-disk cache when nothing it depends on changed.
 
     Each file is read once: the entry is keyed by the bytes read and built from the same
     bytes, so a ruleset rewritten meanwhile cannot leave one version's rules under the
-    other's key (nor a provenance SHA-256 of bytes that were not compiled)."""
+    other's key (nor a provenance SHA-256 of bytes that were not compiled). The same holds
+    for the sources file each ruleset names."""
     from dataclasses import replace
 
+    from engine.ruleset.sources import parse_sources
     from engine.source.cache import cached, key_of, key_of_bytes, read_bounded
 
-    raws = [read_bounded(f, RULESET_LIMITS.max_bytes) for f in files]
-    if any(raw is None for raw in raws):  # unreadable or not a regular file: the loader says which, located
+    raw_or_none = [read_bounded(f, RULESET_LIMITS.max_bytes) for f in files]
+    if any(raw is None for raw in raw_or_none):  # unreadable or not a regular file: the loader says which, located
+        return combine(load_ruleset_file(f, display=n) for f, n in zip(files, names, strict=True))
+    raws = [raw for raw in raw_or_none if raw is not None]
+    deps = _sources_of(files, raws, names)
+    if any(src is None for _, src, _, _ in deps):
         return combine(load_ruleset_file(f, display=n) for f, n in zip(files, names, strict=True))
     try:
         tables = sorted(bundled("rulesets/data").glob("*.yaml"))
-        key = key_of_bytes([(f.name, raw) for f, raw in zip(files, raws, strict=True)],
+        key = key_of_bytes([*((f.name, raw) for f, raw in zip(files, raws, strict=True)),
+                            *((f"{n} sources {p.name}", src) for n, src, p, _ in deps)],
                            key_of(tables), *names)
     except OSError as exc:
         raise RulesetError(
             Problem(message=f"cannot read ruleset: {exc.strerror}", file=str(exc.filename), code="io_error")
         ) from None
-    ruleset = cached(
-        "rules", key,
-        lambda: combine(load_ruleset_bytes(raw, n) for raw, n in zip(raws, names, strict=True) if raw is not None),
-    )
+    given = {n: (src, shown) for n, src, _, shown in deps}
+
+    def build() -> RuleSet:
+        def one(raw: bytes, n: str) -> Ruleset:
+            src, shown = given.get(n, (None, ""))
+            return load_ruleset_bytes(raw, n, parse_sources(src, shown) if src is not None else None)
+
+        return combine(one(raw, n) for raw, n in zip(raws, names, strict=True))
+
+    ruleset = cached("rules", key, build)
     return replace(ruleset, cache_key=key) if ruleset.cache_key != key else ruleset
 
 

@@ -76,6 +76,9 @@ class Rule:
     item_paths: dict[Path, frozenset[Path]]
     file: str
     line: int | None
+    # The condition as written, with its named conditions ({ref: name}) and parameters
+    # ({param: name}) unexpanded: for the generated docs. None when it has neither.
+    source_when: dict[str, Any] | None = None
 
     def window_for(self, scenario: str | None) -> Window:
         if scenario and scenario in self.scenarios:
@@ -84,6 +87,25 @@ class Rule:
 
     def in_force(self, day: str, scenario: str | None = None) -> bool:
         return self.window_for(scenario).contains(day)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A dated parameter: ``values`` are (ISO date, value) pairs, oldest first; a value holds until the next."""
+
+    name: str
+    values: tuple[tuple[str, Any], ...]
+    description: str | None = None
+    unit: str | None = None
+    source: str | None = None
+
+    def at(self, day: str) -> Any:
+        """The value in force on ``day`` (ISO), or None before the first date."""
+        found = None
+        for start, value in self.values:
+            if start <= day:
+                found = value
+        return found
 
 
 @dataclass(frozen=True)
@@ -131,6 +153,11 @@ class Ruleset:
     tiers: dict[str, TierScheme]
     dimensions: dict[str, DimensionPolicy]
     scenarios: dict[str, Scenario]
+    # Named conditions as written (``define:``) and dated parameters, for the generated docs;
+    # rules hold them expanded. ``sources`` is the shared sources file the rules cite, if any.
+    definitions: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    sources: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -40,6 +40,56 @@ _COMPARISON: dict[str, Any] = {
     "maxProperties": 2,
 }
 
+# ---- top-level sections of the say-it-once language: define, parameters, shared sources.
+_NAME = r"^[a-z_][a-z0-9_]*$"
+_SOURCE_KEY = r"^[a-z0-9][a-z0-9.-]*$"
+# Relative to the ruleset file; a sources file is YAML or JSON.
+SOURCES_FILE_PATTERN = r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*\.(yaml|yml|json)$"
+_SOURCES_FILE: dict[str, Any] = {"type": "string", "pattern": SOURCES_FILE_PATTERN}
+_DEFINE: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"pattern": _NAME},
+    "additionalProperties": {"$ref": "#/$defs/condition"},
+}
+_PARAM_VALUE: dict[str, Any] = {"type": ["number", "string"]}
+_PARAM_VALUES: dict[str, Any] = {
+    "type": "object",
+    # keys are quoted dates: the YAML loader takes keys as text only
+    "propertyNames": {"pattern": r"^\d{4}-\d{2}-\d{2}$"},
+    "additionalProperties": _PARAM_VALUE,
+    "minProperties": 1,
+}
+_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"pattern": _NAME},
+    "additionalProperties": {
+        "oneOf": [
+            _PARAM_VALUES,
+            {
+                "type": "object",
+                "required": ["values"],
+                "additionalProperties": False,
+                "properties": {"values": _PARAM_VALUES, "description": _TEXT, "unit": {"type": "string",
+                               "maxLength": 64}, "source": {"type": "string", "pattern": _SOURCE_KEY}},
+            },
+        ]
+    },
+}
+_CITATION_ITEM: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string", "pattern": _SOURCE_KEY},
+        {
+            "type": "object",
+            "required": ["source"],
+            "additionalProperties": False,
+            # a pinpoint: the article relied on, a note, and the confidence of this use of the source
+            "properties": {"source": {"type": "string", "pattern": _SOURCE_KEY}, "article": _TEXT, "note": _TEXT,
+                           "confidence": {"enum": list(CONFIDENCES)}},
+        },
+        {"$ref": "#/$defs/citation"},
+    ]
+}
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://airisk.dev/schemas/ruleset.schema.json",
@@ -59,6 +109,7 @@ SCHEMA: dict[str, Any] = {
                 "description": _TEXT,
                 "input": {"enum": ["case", "document"]},
                 "requires": _REQUIRES,
+                "sources": _SOURCES_FILE,
                 "scenarios": {
                     "type": "object",
                     "propertyNames": {"pattern": r"^[a-z0-9][a-z0-9-]*$"},
@@ -115,6 +166,8 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "define": _DEFINE,
+        "parameters": _PARAMETERS,
         "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}},
     },
     "$defs": {
@@ -209,8 +262,53 @@ SCHEMA: dict[str, Any] = {
                     },
                 },
                 "tags": {"type": "array", "items": {"type": "string", "maxLength": 200}, "uniqueItems": True},
-                "citations": {"type": "array", "items": {"$ref": "#/$defs/citation"}, "minItems": 1},
+                "citations": {"type": "array", "items": _CITATION_ITEM, "minItems": 1},
             },
         },
     },
 }
+
+
+SOURCES_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "airisk shared sources",
+    "type": "object",
+    "required": ["sources"],
+    "additionalProperties": False,
+    "properties": {
+        "sources": {
+            "type": "object",
+            "propertyNames": {"pattern": _SOURCE_KEY},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["instrument", "confidence"],
+                "additionalProperties": False,
+                "properties": {
+                    k: v for k, v in SCHEMA["$defs"]["citation"]["properties"].items() if k != "note"
+                },
+            },
+        }
+    },
+}
+
+
+def _with_names(schema: dict[str, Any]) -> None:
+    """Let conditions name a definition (``{ref: name}``) and comparisons use a parameter (``{param: name}``).
+
+    Kept apart from the condition shapes above so the two parts of the language are edited apart."""
+    ref = {"type": "object", "required": ["ref"], "additionalProperties": False,
+           "properties": {"ref": {"type": "string", "pattern": _NAME}}}
+    param = {"type": "object", "required": ["param"], "additionalProperties": False,
+             "properties": {"param": {"type": "string", "pattern": _NAME}}}
+    schema["$defs"]["ref"] = ref
+    schema["$defs"]["param"] = param
+    schema["$defs"]["condition"]["oneOf"].append({"$ref": "#/$defs/ref"})
+    for branch in schema["$defs"]["condition"]["oneOf"]:
+        props = branch.get("properties", {})
+        if "fact" in props:
+            for op, shape in list(props.items()):
+                if op != "fact" and shape.get("type") != "array" and op != "exists":
+                    props[op] = {"anyOf": [shape, {"$ref": "#/$defs/param"}]}
+
+
+_with_names(SCHEMA)
