@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import InputError
@@ -120,8 +120,19 @@ def test_json_positions_are_those_the_yaml_reader_gave_for_the_same_text(value: 
     # ensure_ascii=False: PyYAML reads a \ud83d\ude00 surrogate-pair escape as two lone surrogates
     # (one reason JSON is no longer read by the YAML parser; see the test below).
     text = json.dumps(value, indent=indent, ensure_ascii=False)
+    # PyYAML does not count U+FEFF in a column (yaml/reader.py, Reader.forward); the JSON reader
+    # counts it as editors do: the next test pins that one difference.
+    assume("\ufeff" not in text)
     assert load_json(text, "v.json", DEFAULT_LIMITS).positions == _parse_yaml(text, "v", DEFAULT_LIMITS,
                                                                               pure=True).positions
+
+
+def test_a_zero_width_no_break_space_is_a_column_to_the_json_reader_and_not_to_pyyaml() -> None:
+    text = '{"a": "\ufeff", "b": 1}'
+    json_pos = load_json(text, "v.json", DEFAULT_LIMITS).positions["/b"]
+    yaml_pos = _parse_yaml(text, "v", DEFAULT_LIMITS, pure=True).positions["/b"]
+    assert json_pos == (1, text.index('"b"') + 1)
+    assert yaml_pos == (json_pos[0], json_pos[1] - 1)
 
 
 @pytest.mark.parametrize("pure", [False, True])
