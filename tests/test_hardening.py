@@ -704,3 +704,24 @@ def test_the_atheris_fuzzer_runs_for_a_few_seconds_without_a_crash(tmp_path: Pat
                            f"-artifact_prefix={tmp_path}/", "-runs=5000"], cwd=ROOT, capture_output=True, timeout=300,
                           text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.mark.parametrize(("figure", "fact"), [
+    ({"tops": 1.7e308, "bit_length": 8}, "tpp"),            # TOPS × bit length beyond the largest float
+    ({"tops": 1e305, "bit_length": 8}, "tpp_line_total"),   # the line total (× 4096 units) beyond it
+])
+def test_a_derived_figure_beyond_the_largest_float_is_kept_finite_and_rated(figure: dict[str, Any],
+                                                                            fact: str) -> None:
+    # Found by the property above: an overflowing product reached the matching core as infinity,
+    # which it refuses (ValueError, a traceback). Such a figure exceeds every threshold.
+    import sys
+
+    case = yaml.safe_load((ROOT / "cases" / "oc-ascend-subsidy.yaml").read_text(encoding="utf-8"))
+    case["accelerators"][0]["datasheet"] = [figure]
+    case["accelerators"][0].pop("tpp", None)
+    result = engine.assess_dict(case, as_of=AS_OF)
+    from engine.derive.view import build_view
+
+    item = build_view(case, AS_OF)["accelerators"][0]["derived"]
+    assert item[fact] == sys.float_info.max
+    assert result["rating"] is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from types import ModuleType
@@ -118,6 +119,14 @@ def item_derived_fields() -> dict[str, dict[str, tuple[str, ...]]]:
     return fields
 
 
+def capped(value: float) -> float:
+    """A derived product or quotient of finite figures, kept finite: one beyond the largest float
+    (1.7976931348623157e308 TOPS in a datasheet, say) is larger than any threshold, so it is kept
+    as the largest float and compares as it should. Infinity would reach the matching core, which
+    refuses it (a traceback, not a rating)."""
+    return value if value <= sys.float_info.max else sys.float_info.max
+
+
 def accelerator_tpp(item: dict[str, Any]) -> tuple[float | None, str | None]:
     """TPP of an accelerator line: stated, else the highest datasheet figure.
 
@@ -127,7 +136,7 @@ def accelerator_tpp(item: dict[str, Any]) -> tuple[float | None, str | None]:
         return float(item["tpp"]), "stated"
     best: float | None = None
     for fig in item.get("datasheet") or ():
-        value = fig["tops"] * fig["bit_length"] / (2 if fig.get("sparsity") else 1)
+        value = capped(fig["tops"] * fig["bit_length"] / (2 if fig.get("sparsity") else 1))
         best = value if best is None or value > best else best
     return (best, "datasheet") if best is not None else (None, None)
 
@@ -183,7 +192,7 @@ def _density(item: dict[str, Any], tpp: float | None, d: dict[str, Any]) -> None
         return
     d["pd_die_area_mm2"] = area
     if tpp is not None:
-        d["performance_density"] = tpp / area
+        d["performance_density"] = capped(tpp / area)
 
 
 def _identify(item: dict[str, Any], d: dict[str, Any]) -> None:
@@ -295,9 +304,9 @@ def _accelerator_facts(accelerators: list[dict[str, Any]], derived: dict[str, An
         _identify(item, d)
         _put(d, "datacenter", _datacenter(item))
         if tpp is not None:
-            d["tpp_line_total"] = tpp * item["count"]
+            d["tpp_line_total"] = capped(tpp * item["count"])
             if tpp_total is not None:
-                tpp_total += d["tpp_line_total"]
+                tpp_total = capped(tpp_total + d["tpp_line_total"])
         else:
             tpp_total = None  # one unknown line makes the total unknown
         units += item["count"]
