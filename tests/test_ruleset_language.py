@@ -144,14 +144,62 @@ def test_on_the_day_before_a_change_the_old_value_applies_and_on_the_day_the_new
     assert [f.rule_id for f in assess(FACILITY, rules=rules, as_of="2025-01-01").findings] == []
 
 
-def test_a_rule_whose_window_spans_a_parameter_change_is_refused_naming_rule_parameter_and_date() -> None:
-    spanning = rule("TST-001", {"some": "accelerators", "where": TPP}, effective_to="2025-01-01")
-    p = one(data_of([spanning], parameters=PARAMS), "parameter_window")
-    assert p.pointer == "/rules/0/when/where/gte/param"
-    assert "parameter 'tpp' changes on 2025-01-01 (4800 → 5000), inside rule TST-001's window" in p.message
-    assert "split the rule at 2025-01-01" in p.message
-    open_ended = rule("TST-001", {"some": "accelerators", "where": TPP})
-    assert one(data_of([open_ended], parameters=PARAMS), "parameter_window").pointer.endswith("/param")
+def spanning_rule(**extra: Any) -> dict[str, Any]:
+    text = {"message": "TPP at least {param.tpp:,.0f}", "title": "TPP ≥ {param.tpp}"}
+    return rule("TST-001", {"some": "accelerators", "where": TPP}, **text, **extra)
+
+
+def test_a_rule_whose_window_spans_a_parameter_change_is_one_dated_variant_per_value() -> None:
+    rules = load(data_of([spanning_rule()], parameters=PARAMS))  # open-ended, from 2023-11-17
+    first, second = rules.rules
+    assert (first.id, second.id) == ("TST-001", "TST-001")
+    assert (first.window.effective_from, first.window.effective_to) == ("2023-11-17", "2024-12-31")
+    assert (second.window.effective_from, second.window.effective_to) == ("2025-01-01", None)
+    assert first.raw_when["where"]["gte"] == 4800 and second.raw_when["where"]["gte"] == 5000
+    assert first.title == "TPP ≥ 4800" and second.message == "TPP at least 5,000"
+    assert [r.id for r in rules.rules if r.in_force("2024-12-31")] == ["TST-001"]
+    assert [r.id for r in rules.rules if r.in_force("2025-01-01")] == ["TST-001"]
+    bounded = load(data_of([spanning_rule(effective_to="2025-01-01")], parameters=PARAMS)).rules
+    assert [(r.window.effective_from, r.window.effective_to) for r in bounded] == [
+        ("2023-11-17", "2024-12-31"), ("2025-01-01", "2025-01-01")]
+
+
+def test_the_dated_variant_in_force_decides_the_finding_its_window_and_its_text() -> None:
+    rules = load(data_of([spanning_rule()], parameters=PARAMS))
+    # TPP 4992: meets 4800 up to the day before the change, not 5000 from the change
+    before = assess(FACILITY, rules=rules, as_of="2024-12-31")
+    assert [(f.rule_id, f.title) for f in before.findings] == [("TST-001", "TPP ≥ 4800")]
+    assert before.findings[0].effective.effective_to == "2024-12-31"
+    assert assess(FACILITY, rules=rules, as_of="2025-01-01").findings == []
+    assert before.provenance.rulesets[0].rules == 1  # one rule, in two dated variants
+    bigger = copy.deepcopy(FACILITY)
+    bigger["accelerators"][0]["datasheet"] = [{"tops": 700, "bit_length": 8}]  # TPP 5600
+    after = assess(bigger, rules=rules, as_of="2025-01-01")
+    assert [(f.rule_id, f.title, f.effective.effective_from) for f in after.findings] == [
+        ("TST-001", "TPP ≥ 5000", "2025-01-01")]
+
+
+def test_a_parameter_used_through_a_named_condition_cuts_the_rule_too() -> None:
+    data = data_of([rule("TST-001", {"some": "accelerators", "where": {"ref": "meets"}})], parameters=PARAMS,
+                   define={"meets": TPP})
+    assert [r.raw_when["where"]["gte"] for r in load(data).rules] == [4800, 5000]
+
+
+def test_a_value_written_again_unchanged_does_not_cut_a_rule() -> None:
+    same = {"tpp": {"2023-11-17": 4800, "2025-01-01": 4800}}
+    assert len(load(data_of([spanning_rule()], parameters=same)).rules) == 1
+
+
+def test_a_rule_with_scenarios_whose_window_spans_a_change_is_refused_naming_rule_parameter_and_date() -> None:
+    # A scenario's window may lie across the cut, so such a rule is not cut: its author splits it.
+    scen = spanning_rule(effective_to="2025-06-01",
+                         scenarios={"later": {"effective_from": "2024-06-01", "effective_to": None}})
+    data = data_of([scen], parameters=PARAMS)
+    data["ruleset"]["scenarios"] = {"later": {"title": "later", "basis": "advisory"}}
+    found = [p for p in problems(data) if p.code == "parameter_window"]
+    assert found and all(p.line is not None for p in found)
+    assert any("parameter 'tpp' changes on 2025-01-01 (4800 → 5000), inside rule TST-001's window" in p.message
+               and "split the rule at 2025-01-01" in p.message for p in found)
 
 
 def test_a_scenario_window_that_spans_a_change_is_refused_too() -> None:
@@ -329,3 +377,13 @@ def test_written_out_gives_a_bundled_rule_as_if_its_names_parameters_and_sources
     assert usx021["citations"][0]["instrument"].endswith("88 FR 73458") and "define" not in data
     loaded = next(r for r in load_rules().rules if r.id == "USX-021")
     assert usx021["when"] == loaded.raw_when
+
+
+def test_the_rule_docs_give_each_dated_variant_its_own_entry_and_link() -> None:
+    from engine.authoring.docs import render_ruleset
+
+    ruleset = load(data_of([spanning_rule()], parameters=PARAMS)).rulesets[0]
+    page = render_ruleset(ruleset)
+    assert "### TST-001: TPP ≥ 4800 (from 2023-11-17)" in page
+    assert "### TST-001: TPP ≥ 5000 (from 2025-01-01)" in page
+    assert "(#tst-001-tpp--4800-from-2023-11-17)" in page and "(#tst-001-tpp--5000-from-2025-01-01)" in page

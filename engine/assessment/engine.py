@@ -51,7 +51,6 @@ class Engine:
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
         self._matchers: dict[tuple[str, ...], tuple[Matcher, tuple[Rule, ...]]] = {}
-        self._titles = {r.id: r.title for r in rules.rules}
         self._tier_dimension: dict[str, str] = {}
         for rule in rules.rules:
             for scheme in rule.tier:
@@ -89,7 +88,7 @@ class Engine:
         return general_finding(rule, view, scenario, self.parts)
 
     def matcher(self, active: tuple[Rule, ...]) -> Matcher:
-        key = tuple(r.id for r in active)
+        key = tuple(f"{r.id}@{r.window.effective_from}" for r in active)  # a rule's dated variants differ
         found = self._matchers.get(key)
         if found is not None:
             return found[0]
@@ -178,7 +177,7 @@ class Engine:
         dims = self._scorer.score(findings, view, not_assessed, applicable)
         searched = (candidates - scoped_out if scoped_out else candidates) if bounds else set()
         rating_range, decisive, exact, fillings = plan.bounds(view, searched, fired, scoped_out, dims, self._scorer)
-        rating, explanation = overall(dims, self._titles, rating_range, decisive)
+        rating, explanation = overall(dims, plan.titles, rating_range, decisive)
         return shaped(
             ASSESSMENT, case_id=meta["id"], case_name=meta.get("name"), kind=kind, rating=rating,
             rating_range=rating_range, decisive_unknowns=decisive,

@@ -17,24 +17,25 @@ from engine.ruleset.model import Rule, Window
 
 
 class RuleParts:
-    """Per-process memo of each rule's compiled condition and citation dicts (by rule id)."""
+    """Per-process memo of each rule's compiled condition and citation dicts (by rule object: the
+    dated variants of one rule share its id, not its thresholds)."""
 
     def __init__(self) -> None:
-        self._compiled: dict[str, C.Compiled] = {}
-        self._cites: dict[str, list[dict[str, Any]]] = {}
+        self._compiled: dict[Rule, C.Compiled] = {}
+        self._cites: dict[Rule, list[dict[str, Any]]] = {}
 
     def compiled(self, rule: Rule) -> C.Compiled:
         """The rule's condition compiled to closures (same results as ``conditions.evaluate``)."""
-        found = self._compiled.get(rule.id)
+        found = self._compiled.get(rule)
         if found is None:
-            found = self._compiled[rule.id] = C.Compiled(rule.condition)
+            found = self._compiled[rule] = C.Compiled(rule.condition)
         return found
 
     def citations(self, rule: Rule) -> list[dict[str, Any]]:
         """The rule's citations as output dicts (shared: copy before handing out)."""
-        found = self._cites.get(rule.id)
+        found = self._cites.get(rule)
         if found is None:
-            found = self._cites[rule.id] = [c.as_dict() for c in rule.citations]
+            found = self._cites[rule] = [c.as_dict() for c in rule.citations]
         return found
 
 

@@ -41,12 +41,14 @@ class Plan:
         self.scenario = scenario
         self.matcher = matcher
         self.by_id = {r.id: r for r in active}
+        self.titles = {r.id: r.title for r in active}  # the title of the variant in force
         self.position = {r.id: i for i, r in enumerate(active)}
         self._prepared: dict[str, tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]] = {}
         self._unknown: dict[str, C.Missing] = {}
         self._bounds: BoundsPlan | None = None
         self.rulesets = [
-            shaped(RULESET_PROVENANCE, id=rs.id, version=rs.version, sha256=rs.sha256, rules=len(rs.rules),
+            shaped(RULESET_PROVENANCE, id=rs.id, version=rs.version, sha256=rs.sha256,
+                   rules=len({r.id for r in rs.rules}),
                    rules_in_force=sum(1 for r in active if r.ruleset_id == rs.id))
             for rs in rules.rulesets
         ]

@@ -196,7 +196,7 @@ def _cell(text: str) -> str:
 
 def render_rule(rule: Rule, ruleset: Ruleset | None = None) -> str:
     """The Markdown section of one rule (its named conditions by name when ``ruleset`` is given)."""
-    lines = [f"### {rule.id}: {_oneline(rule.title)}", ""]
+    lines = [f"### {_heading(rule, ruleset)}", ""]
     lines.append("| | |")
     lines.append("|---|---|")
     lines.append(f"| Dimension | {rule.dimension} |")
@@ -272,7 +272,7 @@ def render_ruleset(ruleset: Ruleset) -> str:
     for r in ruleset.rules:
         to = r.window.effective_to or ""
         lines.append(
-            f"| [{r.id}](#{_anchor(r)}) | {r.dimension} | {r.severity} | {r.points:g} | {r.basis} | "
+            f"| [{r.id}](#{_anchor(r, ruleset)}) | {r.dimension} | {r.severity} | {r.points:g} | {r.basis} | "
             f"{r.window.effective_from} → {to} | {_cell(r.title)} |"
         )
     lines.append("")
@@ -281,9 +281,20 @@ def render_ruleset(ruleset: Ruleset) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _anchor(rule: Rule) -> str:
-    """GitHub's heading anchor for ``### ID: title``."""
-    text = f"{rule.id}: {_oneline(rule.title)}".lower()
+def _variant(rule: Rule, ruleset: Ruleset | None) -> bool:
+    """Whether ``rule`` is one of several dated variants of its id (a parameter changes in its window)."""
+    return ruleset is not None and rule.id in ruleset.variant_ids
+
+
+def _heading(rule: Rule, ruleset: Ruleset | None = None) -> str:
+    """``ID: title``, and for a dated variant the day it starts (each variant is its own entry)."""
+    since = f" (from {rule.window.effective_from})" if _variant(rule, ruleset) else ""
+    return f"{rule.id}: {_oneline(rule.title)}{since}"
+
+
+def _anchor(rule: Rule, ruleset: Ruleset | None = None) -> str:
+    """GitHub's heading anchor for ``### ID: title`` (see ``_heading``)."""
+    text = _heading(rule, ruleset).lower()
     kept = "".join(ch for ch in text if ch.isalnum() or ch in " -_")
     return kept.replace(" ", "-")
 
@@ -309,7 +320,7 @@ def render_index(rulesets: Iterable[Ruleset]) -> str:
     for rs in rulesets:
         for r in rs.rules:
             lines.append(
-                f"| [{r.id}]({rs.id}.md#{_anchor(r)}) | {rs.id} | {r.dimension} | {r.severity} | "
+                f"| [{r.id}]({rs.id}.md#{_anchor(r, rs)}) | {rs.id} | {r.dimension} | {r.severity} | "
                 f"{_cell(r.title)} |"
             )
     return "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ the coverage; ``junit_xml`` renders them for CI systems.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -109,7 +110,9 @@ def _why_not_fired(rule: Rule, result: dict[str, Any], scenario: str | None) -> 
 
 def _check(test: RuleTest, ruleset: Ruleset, result: dict[str, Any]) -> RuleTestResult:
     out = RuleTestResult(test)
-    by_id = {r.id: r for r in ruleset.rules}
+    day = test.as_of or dt.date.today().isoformat()
+    by_id = {r.id: r for r in ruleset.rules if r.in_force(day, test.scenario)}
+    by_id = {r.id: r for r in ruleset.rules if r.id not in by_id} | by_id  # the dated variant in force
     fired = {f["rule_id"]: f for f in result["findings"]}
     needs = {n["rule_id"]: n for n in result["needs_information"]}
     exp = test.expect

@@ -176,7 +176,7 @@ def check_rule(doc: Document, raw: dict[str, Any], i: int, resolved: bool, ctx: 
     _check_requires(doc, raw.get("requires"), [*base, "requires"], ctx.cat, problems)
     rid = raw.get("id")
     if isinstance(rid, str):
-        if rid in ctx.seen:
+        if rid in ctx.seen and ctx.seen[rid] != i:  # the dated variants of one rule share its id
             problems.add(doc.where([*base, "id"], f"duplicate rule id {rid!r} (first at rules[{ctx.seen[rid]}])",
                                    code="duplicate_id"))
         else:

@@ -206,23 +206,28 @@ def parse_ruleset(doc: Document, sources: Sources | None = None) -> Ruleset:
     raw_rules: list[Any] = data["rules"] if isinstance(data.get("rules"), list) else []
     check_header(doc, header, ctx, problems)
     lang = _language(doc, data, header, sources, problems)
-    prepared: list[dict[str, Any]] = []
+    prepared: list[tuple[int, dict[str, Any]]] = []
     for i, raw in enumerate(raw_rules):
         if not isinstance(raw, dict):
             continue
-        rule, located, resolved = _prepare(doc, raw, i, lang, problems)
-        prepared.append(rule)
-        check_rule(located, rule, i, resolved, ctx, problems)
+        for variant in P.variants(raw, lang.defs, lang.params):  # one per epoch of its parameters
+            rule, located, resolved = _prepare(doc, variant, i, lang, problems)
+            prepared.append((i, rule))
+            check_rule(located, rule, i, resolved, ctx, problems)
     D.unused(doc, lang.defs, lang.used, problems)
     problems.raise_if_any(RulesetError)
-    rules = [_build_rule(doc, raw, i, header, cat, problems) for i, raw in enumerate(prepared)]
+    rules = [_build_rule(doc, raw, i, header, cat, problems) for i, raw in prepared]
     problems.raise_if_any(RulesetError)
     return _build_ruleset(doc, header, input_kind, tuple(rules), ctx, lang)
 
 
+_WINDOW = ("effective_from", "effective_to")
+
+
 def written_out(doc: Document, sources: Sources | None = None) -> dict[str, Any]:
     """A ruleset's data as if written out in full: named conditions expanded, parameters filled in
-    (in conditions and text) and cited sources resolved, every other value as written.
+    (in conditions and text; a rule whose window spans a change of value as one rule per epoch)
+    and cited sources resolved, every other value as written.
 
     For tools and tests that read rules as data; RulesetError when the ruleset is not valid."""
     parse_ruleset(doc, sources)  # every problem, located, before anything is read as data
@@ -230,9 +235,12 @@ def written_out(doc: Document, sources: Sources | None = None) -> dict[str, Any]
     lang = _language(doc, data, data["ruleset"], sources, ProblemList())
     rules = []
     for i, (raw, original) in enumerate(zip(data["rules"], doc.data["rules"], strict=True)):
-        rule, _, _ = _prepare(doc, raw, i, lang, ProblemList())
-        rule.pop("source_when", None)
-        rules.append({k: (v if k in ("when", "citations", *P.TEXT_FIELDS) else original[k]) for k, v in rule.items()})
+        variants = P.variants(raw, lang.defs, lang.params)
+        resolved = ("when", "citations", *P.TEXT_FIELDS, *(_WINDOW if len(variants) > 1 else ()))
+        for variant in variants:
+            rule, _, _ = _prepare(doc, variant, i, lang, ProblemList())
+            rule.pop("source_when", None)
+            rules.append({k: (v if k in resolved else original[k]) for k, v in rule.items()})
     return {k: v for k, v in doc.data.items() if k not in ("define", "parameters", "rules")} | {"rules": rules}
 
 
@@ -377,7 +385,7 @@ def combine(rulesets: Iterable[Ruleset]) -> RuleSet:
     owners: dict[str, str] = {}
     for rs in rulesets:
         for rule in rs.rules:
-            if rule.id in owners:
+            if rule.id in owners and owners[rule.id] != rs.file:  # a rule's dated variants share its id
                 problems.add(
                     Problem(
                         message=f"rule id {rule.id!r} is defined in {owners[rule.id]} and {rs.file}",

@@ -9,6 +9,7 @@ they are re-exported here lazily so that importing this module stays cheap
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from engine.lang.conditions import Condition, Path
@@ -159,6 +160,15 @@ class Ruleset:
     parameters: dict[str, Parameter] = field(default_factory=dict)
     sources: str | None = None
 
+    @cached_property
+    def variant_ids(self) -> frozenset[str]:
+        """Ids of the rules loaded as several dated variants (a parameter changes in their window)."""
+        seen: set[str] = set()
+        twice: set[str] = set()
+        for rule in self.rules:
+            (twice if rule.id in seen else seen).add(rule.id)
+        return frozenset(twice)
+
 
 @dataclass(frozen=True, eq=False)
 class RuleSet:
@@ -176,7 +186,10 @@ class RuleSet:
     def __post_init__(self) -> None:
         rules = tuple(r for rs in self.rulesets for r in rs.rules)
         object.__setattr__(self, "rules", rules)
-        object.__setattr__(self, "by_id", {r.id: r for r in rules})
+        by_id: dict[str, Rule] = {}
+        for r in rules:
+            by_id.setdefault(r.id, r)  # a rule's first dated variant (each variant is in ``rules``)
+        object.__setattr__(self, "by_id", by_id)
         object.__setattr__(self, "tiers", {k: v for rs in self.rulesets for k, v in rs.tiers.items()})
         object.__setattr__(self, "dimensions", {k: v for rs in self.rulesets for k, v in rs.dimensions.items()})
         object.__setattr__(self, "scenarios", {k: v for rs in self.rulesets for k, v in rs.scenarios.items()})

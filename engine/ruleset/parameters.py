@@ -15,15 +15,21 @@ A comparison uses a parameter as its value (``{fact: derived.tpp, gte: {param: t
 and rule text names it as a placeholder (``{param.tpp_3a090a}``, ``{param.tpp_3a090a:,.0f}``);
 both are replaced at load time by the value in force over the rule's window.
 
-A rule holds one value per parameter: its window (and each scenario window) must lie in
-one epoch of every parameter it uses. A rule whose window spans a change is refused with
-the rule, the parameter and the date; split it into two rules at that date. A window that
-starts before a parameter's first date is refused too (the rule would have no value).
+A threshold changes in one place: a rule whose window spans a change of a parameter it
+uses (directly, through a named condition or in its text) is loaded as one dated variant
+per epoch (``variants``), each with its window cut at the change and the value in force
+over it, all with the rule's id. On any day exactly one variant is in force, so the
+matching core, the evidence and the finding's effective window show the value of that day.
+A rule with scenario windows is not cut (a scenario's window may lie across the cut): it
+must lie in one epoch of every parameter it uses, or it is refused with the rule, the
+parameter and the date. A window that starts before a parameter's first date is refused
+too (the rule would have no value).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from typing import Any
 
@@ -167,6 +173,66 @@ def mentioned(node: Any) -> set[str]:
         own = {node[PARAM]} if isinstance(node.get(PARAM), str) else set()
         return own.union(*map(mentioned, node.values())) if node else own
     return set()
+
+
+def used_by(rule: dict[str, Any], defs: dict[str, Any]) -> set[str]:
+    """The parameters a rule uses: in its condition, in the named conditions it refers to (and
+    theirs), and in its text."""
+    seen: set[str] = set()
+    names = mentioned({k: rule.get(k) for k in TEXT_FIELDS})
+
+    def visit(node: Any) -> None:
+        names.update(mentioned(node))
+        for ref in _refs(node):
+            if ref not in seen and ref in defs:
+                seen.add(ref)
+                visit(defs[ref])
+
+    visit(rule.get("when"))
+    return names
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*map(_refs, node)) if node else set()
+    if isinstance(node, dict):
+        own = {node["ref"]} if isinstance(node.get("ref"), str) else set()
+        return own.union(*map(_refs, node.values())) if node else own
+    return set()
+
+
+def _day_before(day: str) -> str:
+    return (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
+
+
+def variants(rule: dict[str, Any], defs: dict[str, Any], params: dict[str, Parameter]) -> list[dict[str, Any]]:
+    """The rule as one dated variant per epoch of the parameters it uses, inside its window (the
+    rule itself when no value changes inside it, or when it has scenario windows, which
+    ``value_for`` then holds to one epoch)."""
+    frm, to = rule.get("effective_from"), rule.get("effective_to")
+    if not isinstance(frm, str) or not _valid_date(frm) or rule.get("scenarios"):
+        return [rule]
+    if to is not None and (not isinstance(to, str) or not _valid_date(to)):
+        return [rule]
+    cuts: set[str] = set()
+    for name in used_by(rule, defs):
+        values = params[name].values if name in params else ()
+        for (_, before), (start, after) in itertools.pairwise(values):
+            if frm < start and (to is None or start <= to) and after != before and _valid_date(start):
+                cuts.add(start)
+    if not cuts:
+        return [rule]
+    starts = [frm, *sorted(cuts)]
+    out = []
+    for k, start in enumerate(starts):
+        variant = dict(rule, effective_from=start)
+        end = _day_before(starts[k + 1]) if k + 1 < len(starts) else to
+        if end is None:
+            variant.pop("effective_to", None)
+        else:
+            variant["effective_to"] = end
+        out.append(variant)
+    return out
 
 
 def unused(doc: Document, params: dict[str, Parameter], data: dict[str, Any], problems: ProblemList) -> None:
