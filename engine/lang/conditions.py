@@ -197,24 +197,30 @@ Evidence = Callable[[Any, str], "list[dict[str, Any]] | None"]
 Missing = Callable[[Any, str, set[str]], "bool | None"]
 
 
-def _build(cond: Condition, leaf: kleene.Leaf, only_true: bool = False) -> kleene.Node:
-    """The closures of ``cond``: ``kleene``'s connectives over ``leaf``'s comparisons."""
+def _build(cond: Condition, leaf: kleene.Leaf, only_true: bool = False, items: bool = False) -> kleene.Node:
+    """The closures of ``cond``: ``kleene``'s connectives over ``leaf``'s comparisons.
+
+    ``only_true``: the variant asks only whether the whole is true (the evidence of a fired
+    rule): a negated part is then decided by the truth variant, which records nothing, as a
+    negation keeps none of its part's evidence. ``items``: keep the matched items of ``some``."""
     if isinstance(cond, Cmp):
         return leaf(cond.path, cond.op, cond.value)
     if isinstance(cond, All):
-        return kleene.all_of([_build(c, leaf, only_true) for c in cond.children], only_true)
+        return kleene.all_of([_build(c, leaf, only_true, items) for c in cond.children], only_true)
     if isinstance(cond, Any_):
-        return kleene.any_of([_build(c, leaf, only_true) for c in cond.children])
+        return kleene.any_of([_build(c, leaf, only_true, items) for c in cond.children])
     if isinstance(cond, Not):
-        return kleene.not_of(_build(cond.child, leaf))  # a negation needs the exact truth of its part
+        # A negation needs the exact truth of its part (not only whether it is true).
+        inner = _build(cond.child, kleene.truth_leaf) if only_true else _build(cond.child, leaf, False, items)
+        return kleene.not_of(inner)
     if isinstance(cond, Some):
-        return kleene.some_of(cond.list_path, _build(cond.where, leaf, only_true))
+        return kleene.some_of(cond.list_path, _build(cond.where, leaf, only_true, items), items)
     raise TypeError(f"not a condition: {cond!r}")
 
 
 def compile_explain(cond: Condition) -> Explain:
     """A function ``(doc, prefix, outcome) -> truth`` adding the evidence and missing facts to ``outcome``."""
-    return _build(cond, kleene.explain_leaf)
+    return _build(cond, kleene.explain_leaf, items=True)
 
 
 def compile_missing(cond: Condition) -> Missing:

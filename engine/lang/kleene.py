@@ -117,11 +117,31 @@ def not_of(inner: Node) -> Node:
     return not_
 
 
-def some_of(list_path: Path, where: Node) -> Node:
+def some_of(list_path: Path, where: Node, items: bool = True) -> Node:
     """``any`` of ``where`` over the items of a list fact, each under the prefix ``list[i].``;
-    records the indexes of the true items in ``Outcome.items`` (unknown when the list is)."""
+    records the indexes of the true items in ``Outcome.items`` (unknown when the list is).
+
+    ``items=False``: for a variant that has no use for the matched items (truth, missing
+    facts, the evidence of a fired rule), the same truth without that bookkeeping."""
     get_items: Getter = getter(list_path)
     name = ".".join(list_path)
+    if not items:
+
+        def some_plain(doc: Any, prefix: str, out: Outcome) -> bool | None:
+            found = get_items(doc)
+            if found is MISSING or not isinstance(found, list | tuple):
+                out.missing.add(prefix + name)
+                return None
+            result: bool | None = False
+            for i, item in enumerate(found):
+                r = where(item, f"{prefix}{name}[{i}].", out)
+                if r is True:
+                    result = True
+                elif r is None and result is False:
+                    result = None
+            return result
+
+        return some_plain
 
     def some(doc: Any, prefix: str, out: Outcome) -> bool | None:
         items = get_items(doc)
@@ -144,26 +164,46 @@ def some_of(list_path: Path, where: Node) -> Node:
 
 
 # --------------------------------------------------------------------------- leaves, one per variant
+#
+# Each leaf reads a one-step path from a plain dict inline (most facts of an item are one step:
+# ``tops``, ``count``), else through ``facts.getter``; both give ``MISSING`` for absent or null.
+
+
+def _key(path: Path) -> str | None:
+    return path[0] if len(path) == 1 else None
 
 
 def _recording_leaf(path: Path, op: str, value: Any, record_missing: bool) -> Node:
-    get, fact, test, presence = getter(path), ".".join(path), ops.get(op).test(value), ops.presence(op)
-    as_list = isinstance(value, tuple)
+    get, fact, test = getter(path), ".".join(path), ops.get(op).test(value)
+    shown = list(value) if isinstance(value, tuple) else value
+    if ops.presence(op):
+
+        def presence(doc: Any, prefix: str, out: Outcome) -> bool | None:
+            actual = get(doc)
+            if not test(actual):
+                return False
+            out.evidence.append({"fact": prefix + fact, "op": op, "value": shown,
+                                 "actual": None if actual is MISSING else actual})
+            return True
+
+        return presence
+    key = _key(path)
 
     def cmp(doc: Any, prefix: str, out: Outcome) -> bool | None:
-        actual = get(doc)
-        if actual is MISSING and not presence:
+        if key is not None and type(doc) is dict:
+            actual = doc.get(key, MISSING)
+            if actual is None:
+                actual = MISSING
+        else:
+            actual = get(doc)
+        if actual is MISSING:
             if record_missing:
                 out.missing.add(prefix + fact)
             return None
         if not test(actual):
             return False
-        if actual is MISSING:
-            actual = None
-        elif isinstance(actual, tuple) and not presence:
-            actual = list(actual)
-        out.evidence.append({"fact": prefix + fact, "op": op, "value": list(value) if as_list else value,
-                             "actual": actual})
+        out.evidence.append({"fact": prefix + fact, "op": op, "value": list(shown) if type(shown) is list else shown,
+                             "actual": list(actual) if isinstance(actual, tuple) else actual})
         return True
 
     return cmp
@@ -184,9 +224,15 @@ def missing_leaf(path: Path, op: str, value: Any) -> Node:
     get, fact, test = getter(path), ".".join(path), ops.get(op).test(value)
     if ops.presence(op):
         return lambda doc, prefix, out: test(get(doc))
+    key = _key(path)
 
     def cmp(doc: Any, prefix: str, out: Outcome) -> bool | None:
-        actual = get(doc)
+        if key is not None and type(doc) is dict:
+            actual = doc.get(key, MISSING)
+            if actual is None:
+                actual = MISSING
+        else:
+            actual = get(doc)
         if actual is MISSING:
             out.missing.add(prefix + fact)
             return None
@@ -200,8 +246,12 @@ def truth_leaf(path: Path, op: str, value: Any) -> Node:
     get, test = getter(path), ops.get(op).test(value)
     if ops.presence(op):
         return lambda doc, prefix, out: test(get(doc))
+    key = _key(path)
 
     def cmp(doc: Any, prefix: str, out: Outcome) -> bool | None:
+        if key is not None and type(doc) is dict:
+            actual = doc.get(key)
+            return None if actual is None else test(actual)
         actual = get(doc)
         return None if actual is MISSING else test(actual)
 
