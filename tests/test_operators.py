@@ -3,8 +3,9 @@
 Every test that takes ``name`` runs for every registered operator, so an operator added to the
 registry without one of its aspects fails here: its schema shape, type rule, negation, reference
 and compiled comparison, durable translation (through the real matching core), evidence symbol,
-docs wording and its line in ``docs/rule-language.md``. The Kleene connectives of
-``engine.lang.kleene`` are held to their truth tables. And no module of ``engine/`` but the
+docs wording, its line in ``docs/rule-language.md`` and its counterfactuals (the values that make
+a comparison false, and the changes ``engine.assessment.search`` proposes from them). The Kleene
+connectives of ``engine.lang.kleene`` are held to their truth tables. And no module of ``engine/`` but the
 registry spells a set of operator names.
 """
 
@@ -23,6 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.assessment import search
 from engine.assessment.engine import Engine
 from engine.authoring.docs import comparison_in_words
 from engine.errors import RulesetError
@@ -35,6 +37,7 @@ from engine.ruleset.check_conditions import _holds, _type_fits
 from engine.ruleset.load import combine, parse_ruleset
 from engine.ruleset.schema import OPERATORS, SCHEMA
 from engine.source.safeyaml import Document
+from engine.source.tables import country_groups
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = list(ops.REGISTRY)
@@ -408,15 +411,143 @@ def test_a_part_that_is_not_true_leaves_no_evidence_behind() -> None:
     assert out.items == {"xs": [0, 1]}
 
 
+# --------------------------------------------------------------------------- counterfactuals
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_every_counter_value_makes_the_comparison_false_and_meets_its_negation(name: str,
+                                                                             data: st.DataObject) -> None:
+    entry = ops.REGISTRY[name]
+    if entry.counter is None:
+        return
+    value = data.draw(literals(entry))
+    current = data.draw(st.lists(SCALARS, max_size=4) | ACTUALS)
+    dual = ops.get(entry.negation)
+    for new, condition in entry.counter(value, current):
+        assert new is not C.MISSING
+        assert entry.compare(new, value) is False, (new, value, current)
+        assert dual.compare(new, entry.negated(value)[1]) is True, (new, value, current)
+        if not entry.on_list:  # the condition is the negation in its evidence symbol: `pue 1.3 → 1.25 (≤ 1.25)`
+            assert condition.startswith(f"{dual.symbol} "), condition
+        else:
+            assert condition.split(" ", 1)[0] in ("with", "without"), condition
+
+
+# (operator, literal, current value) -> counter values: the ones the search has always proposed, plus
+# what it could not do before (an inclusive bound beside a tiny number or a date).
+COUNTERS: list[tuple[str, Any, Any, list[tuple[Any, str]]]] = [
+    ("lt", 0.5, None, [(0.5, "≥ 0.5")]),
+    ("gt", 0.3, 0.2, [(0.3, "≤ 0.3")]),
+    ("gte", 4800, None, [(4799, "< 4800")]),
+    ("gte", 5.92, None, [(5.919, "< 5.92")]),
+    ("lte", 0.3, None, [(0.3001, "> 0.3")]),
+    ("lte", 1e25, None, [(1.001e25, "> 1e+25")]),
+    ("gte", -1e-12, None, [(-1.001e-12, "< -1e-12")]),  # rounded to ten decimals, -0.0 would still be >= it
+    ("gte", "2025-08-02", None, [("2025-08-01", "< 2025-08-02")]),
+    ("lte", "2025-12-31", None, [("2026-01-01", "> 2025-12-31")]),
+    ("lt", "2025-08-02", None, [("2025-08-02", "≥ 2025-08-02")]),
+    ("gte", "2025-02-30", None, []),
+    ("gte", True, None, []),
+    ("eq", True, None, [(False, "≠ True")]),
+    ("eq", "inference", None, []),  # the other values are the fact type's: the search asks the case model
+    ("ne", "MO", None, [("MO", "= MO")]),
+    ("ne", False, None, [(False, "= False")]),
+    ("ne", 3.0, None, [(3.0, "= 3.0")]),
+    ("not_in", ["a", "b"], None, [("a", "in ['a', 'b']"), ("b", "in ['a', 'b']")]),
+    ("contains", "soe", ["soe", "lgfv"], [(["lgfv"], "without soe")]),
+    ("contains", "soe", None, []),
+    ("not_contains", "soe", ["lgfv"], [(["lgfv", "soe"], "with soe")]),
+    ("not_contains", "soe", None, []),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "current", "expected"), COUNTERS)
+def test_the_counter_values_are_the_boundary_values_with_their_condition(name: str, value: Any, current: Any,
+                                                                        expected: list[tuple[Any, str]]) -> None:
+    counter = ops.get(name).counter
+    assert counter is not None
+    got = counter(value, current)
+    assert got == expected and [type(v) for v, _ in got] == [type(v) for v, _ in expected]
+
+
+def test_every_operator_with_a_counter_has_a_boundary_case_and_the_others_say_why_not() -> None:
+    assert {name for name, *_ in COUNTERS} == {n for n in NAMES if ops.REGISTRY[n].counter is not None}
+    for name in NAMES:  # no counter: the fact type gives the other values (allows), or none is a change (exists)
+        entry = ops.REGISTRY[name]
+        assert entry.counter is not None or entry.allows is not None or entry.presence, name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_among_means_the_comparison_holds_on_the_literal_s_values_and_its_negation_avoids_them(name: str) -> None:
+    entry = ops.REGISTRY[name]
+    dual = ops.get(entry.negation)
+    assert not (entry.among and dual.among)
+    if entry.allows is not None:
+        assert entry.among and not entry.on_list
+    if not (entry.among or dual.among):
+        assert entry.order or entry.presence, "a comparison of values asks for them or avoids them"
+        return
+    value = sample(entry)
+    for v in value if isinstance(value, tuple) else (value,):
+        assert entry.compare([v] if entry.on_list else v, value) is entry.among
+    outside = "b" if entry.on_list else 2
+    assert entry.compare([outside] if entry.on_list else outside, value) is not entry.among
+
+
+AS_OF = "2026-12-01"
+
+
+def _proposed(fact: str, op: str, value: Any, data: Any) -> list[tuple[Any, str]]:
+    """(new value, condition) of the single changes the search proposes for one comparison that held."""
+    evidence = {"fact": fact, "op": op, "value": list(value) if isinstance(value, tuple) else value}
+    assessment = {"provenance": {"as_of": AS_OF}, "findings": [
+        {"dimension": "overcapacity", "severity": "high", "rule_id": "R1", "evidence": [evidence]}]}
+    return [(c["to"], c["condition"]) for c in search._candidates(assessment, data, "overcapacity")]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_search_proposes_the_registry_s_counter_values_for_a_choice_fact(name: str) -> None:
+    entry = ops.REGISTRY[name]
+    if entry.allows is not None:  # any other value of the fact's type (facility.workload is an enum)
+        value: Any = "training" if entry.operand == "scalar" else ("training", "mixed")
+        got = _proposed("facility.workload", name, value, {"facility": {"workload": "training"}})
+        shown = list(value) if isinstance(value, tuple) else value
+        others = [v for v in ("training", "inference", "mixed") if v not in entry.allows(value)]
+        assert got == [(v, f"{ops.get(entry.negation).symbol} {shown}") for v in others]
+        assert all(not entry.compare(v, value) for v, _ in got)
+        return
+    fact, current = ("facility.financing", ["soe", "lgfv"]) if entry.on_list else ("facility.pue", 1.29)
+    value = "soe" if entry.on_list else sample(entry)
+    got = _proposed(fact, name, value, {"facility": {fact.split(".")[1]: current}})
+    expected = [(v, c) for v, c in (entry.counter(value, current) if entry.counter else []) if v != current]
+    assert got == expected
+    assert bool(got) == (entry.counter is not None), "an operator without a counter is given no change"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_fact_derived_from_a_country_moves_it_out_of_the_groups_asked_for_or_into_the_one_avoided(
+        name: str) -> None:
+    entry = ops.REGISTRY[name]
+    value: Any = ("D:5", "E:1") if entry.operand == "values" else True if entry.presence else "D:5"
+    got = _proposed("derived.destination_groups", name, value, {"export": {"destination_country": "CN"}})
+    table = country_groups()
+    if entry.among:
+        named = set(value) if isinstance(value, tuple) else {value}
+        assert got and {c for _, c in got} == {f"a country outside {', '.join(sorted(named))}"}
+        assert all(not named & set(table.of(country, AS_OF)) for country, _ in got)
+    elif ops.get(entry.negation).among and isinstance(value, str):
+        assert got and {c for _, c in got} == {"a country in D:5"}
+        assert all(table.member(country, "D:5", AS_OF) for country, _ in got)
+    else:  # an order comparison, presence, or avoiding several groups at once: no country to propose
+        assert got == []
+
+
 # --------------------------------------------------------------------------- one definition
 
 OPERATOR_NAMES = frozenset(ops.REGISTRY)
 REGISTRY_FILE = Path("engine/lang/operators.py")
-# Files of another engineer that still name operators; each is to read the registry instead
-# (``operators.is_order``, ``on_list``, ``presence``, ``get(op).negation`` / ``.symbol``).
-PENDING = {
-    Path("engine/assessment/search.py"): "counterfactual values per operator (negation, symbol)",
-}
 # Names that are operator names by coincidence: pydantic's numeric constraints (ge, gt, le, lt).
 NOT_OPERATORS = {Path("engine/case/fastcheck.py"): "pydantic's and annotated-types' constraint names"}
 
@@ -448,14 +579,8 @@ def test_no_module_but_the_registry_spells_a_set_of_operator_names() -> None:
     offenders = []
     for path in sorted((ROOT / "engine").rglob("*.py")):
         rel = path.relative_to(ROOT)
-        if rel == REGISTRY_FILE or rel in PENDING or rel in NOT_OPERATORS:
+        if rel == REGISTRY_FILE or rel in NOT_OPERATORS:
             continue
         for line, names in literal_operator_sets(path.read_text(encoding="utf-8")):
             offenders.append(f"{rel}:{line}: {names}")
     assert offenders == [], "operators are named only in engine/lang/operators.py:\n" + "\n".join(offenders)
-
-
-def test_the_files_still_pending_do_name_operators() -> None:
-    # When they read the registry, drop them from PENDING so the scan covers them.
-    for rel in PENDING:
-        assert literal_operator_sets((ROOT / rel).read_text(encoding="utf-8")), rel

@@ -4,7 +4,9 @@ Computed from the rules, not written by hand: for each fired rule of the dimensi
 comparison that held is a place the rule can be made false. Its threshold gives the boundary
 value (``lt 0.5`` held: set the fact to 0.5; ``gte 4800`` held: just below 4800), its list the
 alternatives (``in [...]``: a value outside; ``contains D:5`` on a country's groups: a country
-outside D:5). Only case facts marked *choice* in ``engine.assessment.levers`` are changed; a derived fact
+outside D:5). What makes each operator false is its entry in the operator registry
+(``engine.lang.operators``: ``counter``, ``allows``, ``among``); this module names no operator.
+Only case facts marked *choice* in ``engine.assessment.levers`` are changed; a derived fact
 is changed through the case fact it comes from. Every candidate is **verified** by
 re-assessing the changed case, and reported with the level it reaches: single changes first,
 then pairs of changes neither of which suffices alone. A set is reported only if no smaller
@@ -14,44 +16,15 @@ reported set is inside it.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from engine.assessment import levers
+from engine.lang import operators
 from engine.ruleset.model import LEVEL_ORDER, RuleSet
 
 #: Most re-assessments one search makes (keeps `airisk explain` interactive).
 MAX_TRIALS = 400
-
-
-def _step(threshold: float) -> float:
-    """One step of a number near ``threshold``: 1 for whole numbers, else a thousandth of its magnitude."""
-    if isinstance(threshold, int) and not isinstance(threshold, bool):
-        return 1
-    mag = abs(threshold) or 1.0
-    return float(10 ** (math.floor(math.log10(mag)) - 3))
-
-
-def _falsify(op: str, value: Any) -> list[tuple[Any, str]]:
-    """Values that make ``fact op value`` false, each with the condition it meets (boundary first)."""
-    if isinstance(value, bool) and op in ("eq", "ne"):
-        return [((not value) if op == "eq" else value, f"{'≠' if op == 'eq' else '='} {value}")]
-    if op == "lt":
-        return [(value, f"≥ {value:g}")]
-    if op == "gt":
-        return [(value, f"≤ {value:g}")]
-    if op == "gte":
-        v = value - _step(value)
-        return [(round(v, 10), f"< {value:g}")]
-    if op == "lte":
-        v = value + _step(value)
-        return [(round(v, 10), f"> {value:g}")]
-    if op == "ne":
-        return [(value, f"= {value}")]
-    if op == "not_in":
-        return [(v, f"in {list(value)}") for v in value]
-    return []
 
 
 def _country_alternatives(current: Any, avoid: set[str], day: str) -> list[str]:
@@ -104,52 +77,54 @@ def _set_path(fact: str) -> str:
 
 def _candidates(assessment: dict[str, Any], data: Any, dimension: str) -> list[dict[str, Any]]:
     """Single changes to choice facts that would falsify some comparison a fired rule of ``dimension`` made."""
-    from engine.source.tables import country_groups
-
-    table = country_groups()
-    groups = set(table.members)
-    day = str(assessment["provenance"]["as_of"])
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for f in assessment["findings"]:
         if f["dimension"] != dimension or f["severity"] == "info":
             continue
         for ev in f["evidence"]:
-            fact, op, value = ev["fact"], ev["op"], ev["value"]
+            fact, entry, value = ev["fact"], operators.get(ev["op"]), ev["value"]
             derived = levers.sources(fact) != (fact,)
             for source in levers.sources(fact):
                 if levers.lever(source) != "choice":
                     continue
                 current = _get(data, source)
-                options: list[tuple[Any, str]] = []
                 if derived and source.endswith("country"):
-                    if op in ("contains", "in", "eq") and (isinstance(value, list) or value in groups):
-                        avoid = {value} if isinstance(value, str) else set(value)
-                        options = [(c, f"a country outside {', '.join(sorted(avoid))}")
-                                   for c in _country_alternatives(current, avoid, day)]
-                    elif op in ("ne", "not_in", "not_contains"):
-                        wanted = value if isinstance(value, str) else None  # lacks a group: move into it
-                        if wanted and wanted in groups:
-                            options = [(c, f"a country in {wanted}") for c in sorted(
-                                m.country for m in table.members[wanted] if m.on(day))[:3]]
-                        elif wanted:
-                            options = [(wanted, f"= {wanted}")]
+                    options = _country_options(entry, value, current, str(assessment["provenance"]["as_of"]))
                 elif derived:
                     continue  # a derived number or flag: its case sources are circumstances or not invertible here
-                elif op == "contains" and isinstance(current, list):
-                    options = [([x for x in current if x != value], f"without {value}")]
-                elif op == "not_contains" and isinstance(current, list):
-                    options = [([*current, value], f"with {value}")]
-                elif op in ("eq", "in"):
-                    alternatives = _alternatives(assessment, source, value, current)
-                    options = [(v, f"≠ {value}" if op == "eq" else f"not in {value}") for v in alternatives]
+                elif entry.allows is not None:  # only the listed values hold: any other of the fact's type
+                    dual = operators.get(entry.negation).symbol
+                    options = [(v, f"{dual} {value}") for v in _alternatives(assessment, source, value, current)]
                 else:
-                    options = _falsify(op, value)
+                    options = entry.counter(value, current) if entry.counter is not None else []
                 for new, condition in options:
                     key = (source, repr(new))
                     if new != current and key not in out:
                         out[key] = {"fact": source, "from": current, "to": new, "condition": condition,
                                     "rule": f["rule_id"]}
     return list(out.values())
+
+
+def _country_options(entry: operators.Operator, value: Any, current: Any, day: str) -> list[tuple[Any, str]]:
+    """Countries for a fact derived from a country (its EAR groups, say): outside the literal's values
+    when the comparison asks the fact to be among them, in the one it asks to avoid otherwise."""
+    from engine.source.tables import country_groups
+
+    table = country_groups()
+    groups = set(table.members)
+    if entry.among:
+        if not (isinstance(value, list) or value in groups):
+            return []
+        avoid = {value} if isinstance(value, str) else set(value)
+        outside = f"a country outside {', '.join(sorted(avoid))}"
+        return [(c, outside) for c in _country_alternatives(current, avoid, day)]
+    if not operators.get(entry.negation).among:
+        return []
+    wanted = value if isinstance(value, str) else None  # lacks a group: move into it
+    if wanted and wanted in groups:
+        return [(c, f"a country in {wanted}") for c in sorted(
+            m.country for m in table.members[wanted] if m.on(day))[:3]]
+    return [(wanted, f"= {wanted}")] if wanted else []
 
 
 def _alternatives(assessment: dict[str, Any], fact: str, value: Any, current: Any) -> list[Any]:

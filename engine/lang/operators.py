@@ -16,7 +16,13 @@ in ``engine/`` names operators:
 - the evidence symbol of the text and Markdown renders (``symbol``), the phrase of
   the generated rule docs (``words``) and the line of ``docs/rule-language.md``
   (``doc``);
-- the durable-rules expression the matcher compiles it to (``durable``).
+- the durable-rules expression the matcher compiles it to (``durable``);
+- how the counterfactual search (``engine.assessment.search``) makes a comparison that held
+  false: the values that do it, each with the condition it meets (``counter``; ``None``: the
+  operator offers none and the search proposes nothing for it), and whether the comparison
+  asks the fact to be among the literal's values (``among``: ``eq``, ``in``, ``contains``),
+  which its negation asks it to avoid. An operator that ``allows`` only its listed values is
+  made false by any other value of the fact's type, which the search takes from the case model.
 
 A comparison reads one fact. An absent or null fact (``MISSING``) makes every
 comparison unknown, except for operators with ``presence`` set (``exists``), which
@@ -27,6 +33,8 @@ A boolean never equals a number (``True == 1`` in Python, not in the rule langua
 
 from __future__ import annotations
 
+import datetime as _dt
+import math
 import operator as _op
 import re
 from collections.abc import Callable, Mapping
@@ -40,6 +48,9 @@ Operand = Literal["scalar", "values", "flag"]
 """What an operator takes: one scalar, a non-empty list of scalars, or true/false."""
 Bound = Literal["lower", "upper"]
 Test = Callable[[Any], bool]
+Counter = Callable[[Any, Any], list[tuple[Any, str]]]
+"""(literal, the fact's current value or None) -> [(a value that makes the comparison false, the
+condition that value meets, as the search reports it)], the boundary first."""
 MAX_VALUES = 256  # most values in one list operand (each is an alternative in the matching core)
 
 _SCALAR_SCHEMA: dict[str, Any] = {"type": ["string", "number", "boolean"]}
@@ -89,6 +100,8 @@ class Operator:
     presence: bool = False  # asks whether the fact is known: never unknown, sees MISSING
     decide: Callable[[Any, Any], bool | None] | None = None  # (bound, v): does v meet it? None: out of the check
     allows: Callable[[Any], list[Any]] | None = None  # the only values it admits (eq / in), for the check
+    counter: Counter | None = None  # (literal, current) -> [(value making it false, condition)]; None: none
+    among: bool = False  # holds when the fact (a list fact: an element) is one of the literal's values
     public: bool = True  # written in rulesets (False: only produced by negation)
 
     @property
@@ -319,6 +332,74 @@ def _decide_order(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], bool | 
     return lambda bound, v: bool(fn(v, bound)) if orderable(v, bound) else None
 
 
+# --------------------------------------------------------------------------- counterfactual values (the search)
+
+
+def _step(threshold: float) -> float:
+    """One step of a number near ``threshold``: 1 for whole numbers, else a thousandth of its magnitude."""
+    if isinstance(threshold, int) and not isinstance(threshold, bool):
+        return 1
+    mag = abs(threshold) or 1.0
+    return float(10 ** (math.floor(math.log10(mag)) - 3))
+
+
+def _beside(value: Any, above: bool) -> list[Any]:
+    """The values just above or below ``value``, preferred first: a number one step away, rounded to
+    ten decimals (unrounded if rounding lands back on the bound); a date the next or previous day."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        near = value + _step(value) if above else value - _step(value)
+        return [round(near, 10), near]
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        try:
+            return [(_dt.date.fromisoformat(value) + _dt.timedelta(days=1 if above else -1)).isoformat()]
+        except (ValueError, OverflowError):  # not a calendar day, or the first or last one
+            return []
+    return []
+
+
+def _against(negation: str, shown: str) -> str:
+    """The condition a counter value meets: the negated comparison, in its evidence symbol."""
+    return f"{REGISTRY[negation].symbol} {shown}"
+
+
+def _counter_order(negation: str, fn: Callable[[Any, Any], Any], bound: Bound, strict: bool) -> Counter:
+    """A strict bound is false at the bound itself (``lt 0.5``: 0.5), an inclusive one just beyond it
+    (``gte 4800``: 4799, ``lte 1.25``: 1.2501); numbers and dates only."""
+    compare = _ordered(fn)
+
+    def counter(value: Any, current: Any) -> list[tuple[Any, str]]:
+        if not orderable(value, value):
+            return []
+        shown = f"{value:g}" if not isinstance(value, str) else value
+        for new in [value] if strict else _beside(value, above=bound == "upper"):
+            if not compare(new, value):
+                return [(new, _against(negation, shown))]
+        return []  # no number beside one this small
+
+    return counter
+
+
+def _counter_eq(value: Any, current: Any) -> list[tuple[Any, str]]:
+    # Only a yes/no literal names the value that differs; otherwise the fact's type does (``allows``).
+    return [(not value, _against("ne", str(value)))] if isinstance(value, bool) else []
+
+
+def _counter_ne(value: Any, current: Any) -> list[tuple[Any, str]]:
+    return [(value, _against("eq", str(value)))]
+
+
+def _counter_not_in(value: Any, current: Any) -> list[tuple[Any, str]]:
+    return [(v, _against("in", str(list(value)))) for v in value]
+
+
+def _counter_contains(value: Any, current: Any) -> list[tuple[Any, str]]:
+    return [([x for x in current if x != value], f"without {value}")] if isinstance(current, list) else []
+
+
+def _counter_not_contains(value: Any, current: Any) -> list[tuple[Any, str]]:
+    return [([*current, value], f"with {value}")] if isinstance(current, list) else []
+
+
 # --------------------------------------------------------------------------- durable translation
 
 
@@ -395,6 +476,7 @@ def _order(name: str, negation: str, fn: Callable[[Any, Any], Any], symbol: str,
         compare=_ordered(fn), test=_test_order(fn), fits=_fits_value,
         durable=_durable_order(name), words=_words_order(symbol), symbol=symbol, doc=doc,
         bound=bound, strict=strict, decide=_decide_order(fn),
+        counter=_counter_order(negation, fn, bound, strict),
     )
 
 
@@ -405,13 +487,14 @@ _ENTRIES = (
         durable=_durable_eq, words=_words_equal(True), symbol="=",
         doc="the fact equals V (a yes/no never equals a number)",
         decide=lambda bound, v: _key(v) == _key(bound), allows=lambda v: [v],
+        counter=_counter_eq, among=True,
     ),
     Operator(
         name="ne", operand="scalar", negation="eq",
         compare=_scalar(lambda a, v: not _equal(a, v)), test=_test_ne, fits=_fits_value,
         durable=_durable_ne, words=_words_equal(False), symbol="≠",
         doc="the fact is known and differs from V",
-        decide=lambda bound, v: _key(v) != _key(bound),
+        decide=lambda bound, v: _key(v) != _key(bound), counter=_counter_ne,
     ),
     _order("lt", "gte", _op.lt, "<", "upper", True, "the fact is less than V (numbers and dates)"),
     _order("lte", "gt", _op.le, "≤", "upper", False, "the fact is at most V"),
@@ -423,27 +506,28 @@ _ENTRIES = (
         durable=_durable_in, words=_words_values("one"), symbol="in",
         doc="the fact equals one of the values",
         decide=lambda bound, v: _key(v) in {_key(b) for b in bound}, allows=list,
+        among=True,  # no counter: the values outside the list are the fact type's (``allows``)
     ),
     Operator(
         name="not_in", operand="values", negation="in",
         compare=_scalar(lambda a, vs: not any(_equal(a, v) for v in vs)), test=_test_not_in, fits=_fits_value,
         durable=_durable_not_in, words=_words_values("none"), symbol="not in",
         doc="the fact is known and equals none of the values",
-        decide=lambda bound, v: _key(v) not in {_key(b) for b in bound},
+        decide=lambda bound, v: _key(v) not in {_key(b) for b in bound}, counter=_counter_not_in,
     ),
     Operator(
         name="contains", operand="scalar", negation="not_contains",
         compare=_has, test=_test_contains, fits=_fits_element,
         durable=_durable_element(True), words=_words_element("includes"), symbol="contains",
         doc="the list-of-scalars fact has the element V",
-        on_list=True,
+        on_list=True, counter=_counter_contains, among=True,
     ),
     Operator(
         name="not_contains", operand="scalar", negation="contains",
         compare=_lacks, test=_test_not_contains, fits=_fits_element,
         durable=_durable_element(False), words=_words_element("does not include"), symbol="lacks",
         doc="the list-of-scalars fact is known and lacks the element V",
-        on_list=True,
+        on_list=True, counter=_counter_not_contains,
     ),
     Operator(
         name="exists", operand="flag", negation="exists",
@@ -451,6 +535,7 @@ _ENTRIES = (
         durable=_durable_exists, words=_words_exists, symbol="exists",
         doc="the fact is known (`false`: unknown); never unknown itself",
         presence=True, decide=lambda bound, v: None,
+        # no counter: making a fact unknown, or known at no value in particular, is no change to propose
     ),
 )
 
