@@ -387,3 +387,46 @@ def test_the_rule_docs_give_each_dated_variant_its_own_entry_and_link() -> None:
     assert "### TST-001: TPP ≥ 4800 (from 2023-11-17)" in page
     assert "### TST-001: TPP ≥ 5000 (from 2025-01-01)" in page
     assert "(#tst-001-tpp--4800-from-2023-11-17)" in page and "(#tst-001-tpp--5000-from-2025-01-01)" in page
+
+
+SHARED = SOURCES + """parameters:
+  tpp:
+    description: a threshold two rulesets read
+    source: fr-88-73458
+    values: {"2023-11-17": 4800, "2025-01-01": 5000}
+"""
+
+
+def write_shared(directory: Path, name: str, **sections: Any) -> Path:
+    data = data_of([spanning_rule(citations=["fr-88-73458"])], **sections)
+    data["ruleset"]["sources"] = "sources.yaml"
+    data["ruleset"]["id"] = name
+    (directory / "sources.yaml").write_text(SHARED, encoding="utf-8")
+    path = directory / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_parameter_in_the_sources_file_is_shared_by_every_ruleset_that_names_it(tmp_path: Path) -> None:
+    one_rules = load_ruleset_file(write_shared(tmp_path, "one")).rules
+    other_rules = load_ruleset_file(write_shared(tmp_path, "other")).rules
+    for rules in (one_rules, other_rules):  # dated variants from the shared value, in each ruleset
+        assert [(r.window.effective_from, r.raw_when["where"]["gte"]) for r in rules] == [
+            ("2023-11-17", 4800), ("2025-01-01", 5000)]
+
+
+def test_a_ruleset_that_defines_a_shared_parameter_again_is_refused_at_its_definition(tmp_path: Path) -> None:
+    with pytest.raises(RulesetError) as exc:
+        load_ruleset_file(write_shared(tmp_path, "one", parameters={"tpp": {"2023-11-17": 4800}}))
+    (p,) = [p for p in exc.value.problems if p.code == "duplicate_parameter"]
+    assert p.pointer == "/parameters/tpp" and p.line is not None and "sources.yaml" in p.message
+
+
+def test_no_two_bundled_rulesets_define_the_same_parameter() -> None:
+    owners: dict[str, list[str]] = {}
+    for ruleset in load_rules().rulesets:
+        data = yaml.safe_load(Path(ruleset.file).read_text(encoding="utf-8"))
+        for name in data.get("parameters") or {}:
+            owners.setdefault(name, []).append(ruleset.id)
+    twice = {name: ids for name, ids in owners.items() if len(ids) > 1}
+    assert not twice, f"define these once, under `parameters:` in rulesets/sources.yaml: {twice}"

@@ -177,7 +177,13 @@ def _language(doc: Document, data: dict[str, Any], header: dict[str, Any], sourc
     defs = D.definitions(data)
     D.check_definitions(doc, defs, problems)
     P.unused(doc, params, data, problems)
-    return _Language(defs, params, sources)
+    shared = sources.parameters if sources else {}
+    for name in sorted(params.keys() & shared.keys()):
+        where = sources.file if sources else ""
+        problems.add(doc.where(["parameters", name], f"parameter {name!r} is also defined in {where}",
+                               code="duplicate_parameter", hint="define a shared parameter once, in the sources file"))
+    used = P.mentioned({"define": data.get("define"), "rules": data.get("rules")})
+    return _Language(defs, {**{k: v for k, v in shared.items() if k in used}, **params}, sources)
 
 
 def parse_ruleset(doc: Document, sources: Sources | None = None) -> Ruleset:

@@ -287,7 +287,10 @@ SOURCES_SCHEMA: dict[str, Any] = {
                     k: v for k, v in SCHEMA["$defs"]["citation"]["properties"].items() if k != "note"
                 },
             },
-        }
+        },
+        # Parameters shared by several rulesets (a threshold both export controls and
+        # overcapacity read), in the same form as a ruleset's own ``parameters:``.
+        "parameters": _PARAMETERS,
     },
 }
 

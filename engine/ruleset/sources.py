@@ -10,6 +10,10 @@ the ruleset file). Each entry is a citation without its pinpoint::
         date: 2023-10-25
         confidence: P
 
+The file may also hold ``parameters:`` shared by the rulesets that name it (a threshold
+that both export controls and overcapacity read), in the form of a ruleset's own; a ruleset
+that defines a parameter of the same name is refused.
+
 A rule cites an entry by key (``citations: [fr-88-73458]``) or by key with a pinpoint
 (``{source: fr-88-73458, article: "ECCN 3A090.a", note: ..., confidence: P-q}``: the
 confidence of this use, when it differs from the entry's); an inline citation (with
@@ -26,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Problem, ProblemList, RulesetError, did_you_mean
+from engine.ruleset.model import Parameter
+from engine.ruleset.parameters import parse_parameters
 from engine.source.safeyaml import Document, Limits, load_text
 
 SOURCES_LIMITS = Limits(max_bytes=4 * 1024 * 1024, max_depth=8, max_nodes=200_000)
@@ -40,6 +46,8 @@ class Sources:
     file: str
     raw: bytes
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Parameters shared by the rulesets that name this file (``parameters:``, as in a ruleset).
+    parameters: dict[str, Parameter] = field(default_factory=dict)
 
 
 def is_sources_file(path: Path) -> bool:
@@ -77,7 +85,9 @@ def parse_sources(raw: bytes, name: str) -> Sources:
             hint = did_you_mean(extras[0], allowed) if extras else None
         problems.add(doc.where(list(err.absolute_path), err.message, code="schema", hint=hint))
     problems.raise_if_any(RulesetError)
-    return Sources(file=name, raw=raw, entries=dict(data["sources"]))
+    params = parse_parameters(doc, data, list(data["sources"]), problems)
+    problems.raise_if_any(RulesetError)
+    return Sources(file=name, raw=raw, entries=dict(data["sources"]), parameters=params)
 
 
 def read_sources(path: Path, display: str) -> Sources:
