@@ -327,6 +327,30 @@ def test_no_bundled_ruleset_repeats_a_numeric_threshold_in_its_comparisons() -> 
         assert "{param:" in text
 
 
+
+def _yaml_anchors_and_aliases(text: str) -> list[str]:
+    """Each anchor (``&name``) and alias (``*name``) in a YAML text, with its line."""
+    found = []
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            found.append(f"line {line}: alias *{event.anchor}")
+        elif getattr(event, "anchor", None):
+            found.append(f"line {line}: anchor &{event.anchor}")
+    return found
+
+
+def test_no_bundled_ruleset_uses_yaml_anchors_or_aliases() -> None:
+    # an anchor is invisible to the engine: the rule docs print the expanded tree and a reader
+    # cannot see what the name means; a named condition is shown by name
+    assert _yaml_anchors_and_aliases("a: &x {b: 1}\nc: [*x]\n") == ["line 1: anchor &x", "line 2: alias *x"]
+    for name in BUNDLED:
+        text = (ROOT / "rulesets" / f"{name}.yaml").read_text(encoding="utf-8")
+        found = _yaml_anchors_and_aliases(text)
+        assert not found, (f"{name}.yaml: say a recurring condition once under `define:` and use it as "
+                           f"{{ref: name}} (docs/rule-language.md, \"Saying a thing once\"), not with YAML "
+                           f"anchors and aliases: {found}")
+
 def _sources() -> dict[str, dict[str, Any]]:
     data = load_text((ROOT / "rulesets" / "sources.yaml").read_bytes(), "sources.yaml").data
     return dict(data["sources"])
