@@ -125,38 +125,22 @@ def some_of(list_path: Path, where: Node, items: bool = True) -> Node:
     facts, the evidence of a fired rule), the same truth without that bookkeeping."""
     get_items: Getter = getter(list_path)
     name = ".".join(list_path)
-    if not items:
-
-        def some_plain(doc: Any, prefix: str, out: Outcome) -> bool | None:
-            found = get_items(doc)
-            if found is MISSING or not isinstance(found, list | tuple):
-                out.missing.add(prefix + name)
-                return None
-            result: bool | None = False
-            for i, item in enumerate(found):
-                r = where(item, f"{prefix}{name}[{i}].", out)
-                if r is True:
-                    result = True
-                elif r is None and result is False:
-                    result = None
-            return result
-
-        return some_plain
 
     def some(doc: Any, prefix: str, out: Outcome) -> bool | None:
-        items = get_items(doc)
-        if items is MISSING or not isinstance(items, list | tuple):
+        found = get_items(doc)
+        if found is MISSING or not isinstance(found, list | tuple):
             out.missing.add(prefix + name)
             return None
         result: bool | None = False
-        for i, item in enumerate(items):
+        for i, item in enumerate(found):
             r = where(item, f"{prefix}{name}[{i}].", out)
             if r is True:
                 result = True
-                out.items.setdefault(name, []).append(i)
+                if items:
+                    out.items.setdefault(name, []).append(i)
             elif r is None and result is False:
                 result = None
-        if result is not True:
+        if items and result is not True:
             out.items.pop(name, None)
         return result
 
