@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from engine.ruleset.load import plain_data
+from engine.ruleset.parse import plain_data
 from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parent.parent

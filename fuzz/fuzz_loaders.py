@@ -79,7 +79,7 @@ def one_input(data: bytes) -> None:
     """Load, validate and assess one input; raise only on a broken property."""
     from engine.case.validation import case_from_data
     from engine.errors import AiriskError
-    from engine.ruleset.load import parse_ruleset
+    from engine.ruleset.parse import parse_ruleset
     from engine.source.safeyaml import load_text
 
     state = _setup()

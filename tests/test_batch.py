@@ -19,7 +19,8 @@ from engine.batch.records import Assessor, make_assessor
 from engine.case.validation import case_from_data
 from engine.derive.view import build_view
 from engine.lang import conditions as C
-from engine.ruleset.load import load_rules, plain_data
+from engine.ruleset.load import load_rules
+from engine.ruleset.parse import plain_data
 from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]

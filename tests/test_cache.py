@@ -138,7 +138,7 @@ def test_a_ruleset_rewritten_during_a_cold_load_cannot_poison_the_cache(monkeypa
                                                                         tmp_path: Path) -> None:
     import hashlib
 
-    import engine.ruleset.load as R
+    import engine.ruleset.parse as R
 
     monkeypatch.setenv("AIRISK_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "r.yaml"

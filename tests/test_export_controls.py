@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from engine import assess, load_rules
-from engine.ruleset.load import RULESET_LIMITS, written_out
+from engine.ruleset.load import RULESET_LIMITS
+from engine.ruleset.parse import written_out
 from engine.source.safeyaml import load_file
 from engine.source.tables import accelerators, country_groups
 

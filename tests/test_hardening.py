@@ -452,7 +452,7 @@ def test_every_field_of_a_ruleset_given_a_wrong_shape_gives_a_located_ruleset_er
     # Found by the fuzzer: `tiers: {t: "text"}` used to raise TypeError in parse_ruleset.
     import copy
 
-    from engine.ruleset.load import parse_ruleset
+    from engine.ruleset.parse import parse_ruleset
 
     base = yaml.safe_load((ROOT / "fuzz" / "corpus" / "tiny-ruleset.yaml").read_text())
     base["ruleset"]["scenarios"] = {"s": {"title": "S", "basis": "advisory"}}
@@ -638,7 +638,8 @@ def _conditions() -> st.SearchStrategy[Any]:
 def test_a_generated_ruleset_either_loads_and_assesses_or_raises_a_located_ruleset_error(
         when: Any, case: Any) -> None:
     from engine.assessment.engine import Engine
-    from engine.ruleset.load import combine, parse_ruleset
+    from engine.ruleset.load import combine
+    from engine.ruleset.parse import parse_ruleset
 
     data = yaml.safe_load(RULESET)
     data["rules"][0]["when"] = when

@@ -34,7 +34,8 @@ from engine.lang import operators as ops
 from engine.match.compiler import FactPlan, KeyMap, _Compiler
 from engine.render.formats import _evidence_line
 from engine.ruleset.check_conditions import _holds, _type_fits
-from engine.ruleset.load import combine, parse_ruleset
+from engine.ruleset.load import combine
+from engine.ruleset.parse import parse_ruleset
 from engine.ruleset.schema import OPERATORS, SCHEMA
 from engine.source.safeyaml import Document
 from engine.source.tables import country_groups

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from engine.assessment.engine import Engine
 from engine.errors import RulesetError
 from engine.lang import conditions as C
-from engine.ruleset.load import combine, parse_ruleset
+from engine.ruleset.load import combine
+from engine.ruleset.parse import parse_ruleset
 from engine.source.safeyaml import Document
 
 # field -> value strategy (types stay consistent, as the validator guarantees for cases)

@@ -21,7 +21,8 @@ from engine import assess, load_case, load_rules
 from engine.case.overrides import apply_set
 from engine.derive.facility import derive
 from engine.derive.view import derive as derive_case
-from engine.ruleset.load import RULESET_LIMITS, written_out
+from engine.ruleset.load import RULESET_LIMITS
+from engine.ruleset.parse import written_out
 from engine.source.safeyaml import load_file
 from engine.source.tables import hubs
 

@@ -18,8 +18,9 @@ from engine.assessment.engine import Engine
 from engine.authoring.schemas import schema
 from engine.derive.view import accelerator_tpp, build_view
 from engine.match.compiler import MAX_FACT_FIELDS, STACK_BUDGET, compile_rules, number_json
-from engine.ruleset.load import combine, parse_ruleset
+from engine.ruleset.load import combine
 from engine.ruleset.model import LEVEL_ORDER
+from engine.ruleset.parse import parse_ruleset
 from engine.source.safeyaml import Document
 
 ROOT = Path(__file__).resolve().parents[1]

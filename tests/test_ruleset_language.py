@@ -16,8 +16,9 @@ import yaml
 
 from engine import assess, load_rules
 from engine.errors import RulesetError
-from engine.ruleset.load import RULESET_LIMITS, combine, load_ruleset_file, parse_ruleset, ruleset_files, written_out
+from engine.ruleset.load import RULESET_LIMITS, combine, load_ruleset_file, ruleset_files
 from engine.ruleset.model import RuleSet
+from engine.ruleset.parse import parse_ruleset, written_out
 from engine.ruleset.sources import parse_sources
 from engine.source.safeyaml import load_text
 

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from engine.authoring.schemas import NAMES, main, schema, text
-from engine.ruleset.load import plain_data
+from engine.ruleset.parse import plain_data
 from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]

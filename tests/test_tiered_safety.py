@@ -15,7 +15,8 @@ from engine import assess, load_rules
 from engine.case.model import Case
 from engine.case.overrides import apply_set
 from engine.derive.safety import DERIVED_FIELDS, ceiling, derive, penalty_table
-from engine.ruleset.load import RULESET_LIMITS, written_out
+from engine.ruleset.load import RULESET_LIMITS
+from engine.ruleset.parse import written_out
 from engine.source.safeyaml import load_file
 
 ROOT = Path(__file__).resolve().parents[1]

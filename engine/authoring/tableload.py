@@ -11,8 +11,8 @@ from typing import Any
 from engine.authoring.tablemodel import TABLE_SUFFIX, Expect, RuleTable, RuleTest
 from engine.case.overrides import apply_set
 from engine.errors import AiriskError, InputError, Problem, did_you_mean
-from engine.ruleset.load import unknown_keys
 from engine.ruleset.model import DIMENSION_NAMES, LEVEL_ORDER
+from engine.ruleset.parse import unknown_keys
 from engine.source.safeyaml import Document, load_file
 
 _TABLE_KEYS = ("ruleset", "description", "as_of", "tests")

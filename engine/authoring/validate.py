@@ -46,7 +46,8 @@ def validate_paths(paths: Sequence[str]) -> tuple[list[Problem], list[str]]:
     """(problems, files checked) for rulesets and cases under ``paths``."""
     from engine.case.validation import case_from_data
     from engine.match.compiler import compile_rules
-    from engine.ruleset.load import RULESET_LIMITS, combine, parse_ruleset
+    from engine.ruleset.load import RULESET_LIMITS, combine
+    from engine.ruleset.parse import parse_ruleset
     from engine.ruleset.sources import is_sources_file, read_sources
     from engine.source.safeyaml import load_file
 

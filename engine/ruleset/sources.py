@@ -31,7 +31,6 @@ from typing import Any
 
 from engine.errors import Problem, ProblemList, RulesetError, did_you_mean
 from engine.ruleset.model import Parameter
-from engine.ruleset.parameters import parse_parameters
 from engine.source.safeyaml import Document, Limits, load_text
 
 SOURCES_LIMITS = Limits(max_bytes=4 * 1024 * 1024, max_depth=8, max_nodes=200_000)
@@ -85,6 +84,8 @@ def parse_sources(raw: bytes, name: str) -> Sources:
             hint = did_you_mean(extras[0], allowed) if extras else None
         problems.add(doc.where(list(err.absolute_path), err.message, code="schema", hint=hint))
     problems.raise_if_any(RulesetError)
+    from engine.ruleset.parameters import parse_parameters  # only when the file is parsed (a cache miss)
+
     params = parse_parameters(doc, data, list(data["sources"]), problems)
     problems.raise_if_any(RulesetError)
     return Sources(file=name, raw=raw, entries=dict(data["sources"]), parameters=params)
