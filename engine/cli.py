@@ -22,7 +22,7 @@ import orjson
 
 from engine.errors import AiriskError
 from engine.render.sink import check_output, write_output
-from engine.ruleset.model import LEVEL_ORDER
+from engine.ruleset.model import LEVEL_ORDER, Rule
 from engine.scale import DIMENSIONS, LEVELS
 from engine.version import __version__
 
@@ -278,9 +278,7 @@ def rules_list(paths: tuple[str, ...], as_of: str | None, dimension: str | None)
 @click.argument("rule_id")
 @click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable).")
 def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
-    """Everything about one rule, as YAML-like text."""
-    import yaml
-
+    """Everything about one rule, as YAML-like text (each dated variant, when it has several)."""
     from engine.errors import did_you_mean
 
     try:
@@ -292,20 +290,29 @@ def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
         hint = did_you_mean(rule_id, list(ruleset.by_id))
         click.echo(f"airisk: error: no rule {rule_id!r}" + (f" ({hint})" if hint else ""), err=True)
         raise SystemExit(2)
+    variants = [r for r in ruleset.rules if r.id == rule_id]  # a dated variant per value of its parameters
+    click.echo("---\n".join(_rule_text(r) for r in variants), nl=False)
+
+
+def _rule_text(rule: Rule) -> str:
+    """One rule as YAML-like text: ``when`` as matched, and ``as_written`` with its named
+    conditions and parameters by name when it uses any."""
+    import yaml
+
     data = {
         "id": rule.id, "title": rule.title, "ruleset": rule.ruleset_id, "file": f"{rule.file}:{rule.line}",
         "dimension": rule.dimension, "severity": rule.severity, "points": rule.points, "basis": rule.basis,
         "effective_from": rule.window.effective_from, "effective_to": rule.window.effective_to,
         "scenarios": {k: {"effective_from": w.effective_from, "effective_to": w.effective_to}
                       for k, w in rule.scenarios.items()} or None,
+        "as_written": rule.source_when,
         "when": rule.raw_when, "message": rule.message, "remediation": rule.remediation,
         "would_change": rule.would_change, "tier": rule.tier or None, "duty": rule.duty,
         "tags": list(rule.tags) or None,
         "citations": [{k: v for k, v in c.as_dict().items() if v is not None} for c in rule.citations],
     }
     shown = {k: v for k, v in data.items() if v is not None}
-    text = yaml.safe_dump(shown, sort_keys=False, allow_unicode=True, width=100)
-    click.echo(text, nl=False)
+    return str(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True, width=100))
 
 
 # --------------------------------------------------------------------------- batch (issue 6)

@@ -179,6 +179,25 @@ def test_rules_show_prints_the_rule_and_suggests_close_ids(tiny_rules: Path) -> 
     assert missing.exit_code == 2 and "did you mean 'TNY-001'?" in missing.stderr
 
 
+def test_rules_show_gives_each_dated_variant_and_the_condition_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "dated.yaml"
+    path.write_text(
+        "ruleset: {id: dated, version: '1', title: Dated}\n"
+        "parameters:\n  units: {'2020-01-01': 10, '2025-01-01': 20}\n"
+        "define:\n  many: {fact: derived.accelerator_units, gte: {param: units}}\n"
+        "rules:\n"
+        "  - id: DTD-001\n    title: 'At least {param.units} units'\n    dimension: overcapacity\n"
+        "    severity: low\n    points: 5\n    basis: advisory\n    effective_from: 2020-01-01\n"
+        "    when: {ref: many}\n    message: m\n    citations: [{instrument: test, confidence: S}]\n",
+        encoding="utf-8")
+    result = run("rules", "show", "DTD-001", "--rules", str(path))
+    assert result.exit_code == 0, result.output
+    first, second = result.output.split("---\n")
+    assert "title: At least 10 units" in first and "effective_to: '2024-12-31'" in first
+    assert "title: At least 20 units" in second and "effective_from: '2025-01-01'" in second
+    assert "as_written:\n  ref: many\n" in first and "gte: 20" in second
+
+
 def test_no_color_and_a_non_tty_give_plain_text() -> None:
     result = run("assess", CASE, "--as-of", AS_OF, env={"NO_COLOR": "1"})
     assert "\x1b[" not in result.output
