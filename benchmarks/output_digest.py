@@ -36,16 +36,17 @@ def _digest(value: Any) -> str:
 
 
 def history() -> list[str]:
-    """Every day a bundled rule starts or stops, and the day before it: a dated parameter or gate
-    that picks the wrong value on any such day changes a digest. Read from the YAML text, not
-    through the engine being refactored."""
+    """Every day a bundled rule starts or stops or a dated parameter changes value, and the days
+    either side: a parameter or gate that picks the wrong value on any such day changes a digest.
+    Read from the YAML text (``effective_from`` / ``effective_to`` values and the quoted date keys
+    of ``parameters:``), not through the engine being refactored."""
     days: set[dt.date] = set()
+    pattern = re.compile(r"effective_(?:from|to):\s*[\"']?(\d{4}-\d\d-\d\d)|[\"'](\d{4}-\d\d-\d\d)[\"']\s*:")
     for path in (ROOT / "rulesets").glob("*.yaml"):
         if path.name.endswith(".tests.yaml"):
             continue
-        for found in re.findall(r"(?:effective_from|effective_to|^\s+(?:\d{4}-\d\d-\d\d)):?\s*[\"']?(\d{4}-\d\d-\d\d)",
-                                path.read_text(), flags=re.M):
-            day = dt.date.fromisoformat(found)
+        for window, parameter in pattern.findall(path.read_text()):
+            day = dt.date.fromisoformat(window or parameter)
             days.update((day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)))
     return sorted(d.isoformat() for d in days)
 

@@ -455,3 +455,11 @@ def test_no_two_bundled_rulesets_define_the_same_parameter() -> None:
             owners.setdefault(name, []).append(ruleset.id)
     twice = {name: ids for name, ids in owners.items() if len(ids) > 1}
     assert not twice, f"define these once, under `parameters:` in rulesets/sources.yaml: {twice}"
+
+
+def test_a_problem_in_a_rule_cut_into_dated_variants_is_reported_once() -> None:
+    when = {"some": "accelerators", "where": {"all": [TPP, {"fact": "no_such_fact", "eq": 1}]}}
+    text = {"message": "TPP at least {param.tpp:,.0f}", "title": "TPP ≥ {param.tpp}"}
+    data = data_of([rule("TST-001", when, **text)], parameters=PARAMS)  # cut at 2025-01-01
+    found = [p for p in problems(data) if "no_such_fact" in p.message]
+    assert len(found) == 1, [str(p) for p in found]

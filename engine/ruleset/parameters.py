@@ -175,47 +175,21 @@ def mentioned(node: Any) -> set[str]:
     return set()
 
 
-def used_by(rule: dict[str, Any], defs: dict[str, Any]) -> set[str]:
-    """The parameters a rule uses: in its condition, in the named conditions it refers to (and
-    theirs), and in its text."""
-    seen: set[str] = set()
-    names = mentioned({k: rule.get(k) for k in TEXT_FIELDS})
-
-    def visit(node: Any) -> None:
-        names.update(mentioned(node))
-        for ref in _refs(node):
-            if ref not in seen and ref in defs:
-                seen.add(ref)
-                visit(defs[ref])
-
-    visit(rule.get("when"))
-    return names
-
-
-def _refs(node: Any) -> set[str]:
-    if isinstance(node, list):
-        return set().union(*map(_refs, node)) if node else set()
-    if isinstance(node, dict):
-        own = {node["ref"]} if isinstance(node.get("ref"), str) else set()
-        return own.union(*map(_refs, node.values())) if node else own
-    return set()
-
-
 def _day_before(day: str) -> str:
     return (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
 
 
-def variants(rule: dict[str, Any], defs: dict[str, Any], params: dict[str, Parameter]) -> list[dict[str, Any]]:
-    """The rule as one dated variant per epoch of the parameters it uses, inside its window (the
-    rule itself when no value changes inside it, or when it has scenario windows, which
-    ``value_for`` then holds to one epoch)."""
+def variants(rule: dict[str, Any], names: set[str], params: dict[str, Parameter]) -> list[dict[str, Any]]:
+    """The rule as one dated variant per epoch, inside its window, of the parameters ``names``
+    it uses (in its expanded condition and its text): the rule itself when no value changes
+    inside it, or when it has scenario windows, which ``value_for`` then holds to one epoch."""
     frm, to = rule.get("effective_from"), rule.get("effective_to")
     if not isinstance(frm, str) or not _valid_date(frm) or rule.get("scenarios"):
         return [rule]
     if to is not None and (not isinstance(to, str) or not _valid_date(to)):
         return [rule]
     cuts: set[str] = set()
-    for name in used_by(rule, defs):
+    for name in names:
         values = params[name].values if name in params else ()
         for (_, before), (start, after) in itertools.pairwise(values):
             if frm < start and (to is None or start <= to) and after != before and _valid_date(start):
@@ -235,9 +209,9 @@ def variants(rule: dict[str, Any], defs: dict[str, Any], params: dict[str, Param
     return out
 
 
-def unused(doc: Document, params: dict[str, Parameter], data: dict[str, Any], problems: ProblemList) -> None:
-    """A parameter no rule or definition mentions is an error: delete it (or use it)."""
-    used = mentioned({"define": data.get("define"), "rules": data.get("rules")})
+def unused(doc: Document, params: dict[str, Parameter], used: set[str], problems: ProblemList) -> None:
+    """A parameter no rule or definition mentions (``used``: what ``mentioned`` finds in the
+    ruleset's ``define`` and ``rules``) is an error: delete it (or use it)."""
     for name in params:
         if name not in used:
             problems.add(doc.where(["parameters", name], f"parameter {name!r} is not used by any rule",

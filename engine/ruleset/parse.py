@@ -128,27 +128,43 @@ def _citations(raw: list[dict[str, Any]]) -> tuple[Citation, ...]:
 
 
 def _prepare(doc: Document, raw: dict[str, Any], i: int, lang: _Language, problems: ProblemList
-             ) -> tuple[dict[str, Any], Document, bool]:
-    """The rule as if written out: named conditions expanded, parameters and cited sources filled in.
+             ) -> list[tuple[dict[str, Any], Document, bool]]:
+    """The rule as if written out: named conditions expanded, parameters and cited sources filled in;
+    one per dated variant (``parameters.variants``) when a parameter it uses changes in its window.
 
-    Returns the rule, a Document that locates problems in expanded definitions where they
-    are written, and whether every name and parameter in the condition resolved."""
+    Each comes with a Document that locates problems in expanded definitions where they are
+    written, and whether every name and parameter in the condition resolved. The citations and
+    the named conditions are resolved once for all variants; only the parameters differ."""
     base: list[str | int] = ["rules", i]
-    out = dict(raw)
+    common = dict(raw)
     if "citations" in raw:
-        out["citations"] = resolve_citations(doc, raw["citations"], [*base, "citations"], lang.sources, problems)
-    out = P.substitute_text(doc, out, base, lang.params, problems)
+        common["citations"] = resolve_citations(doc, raw["citations"], [*base, "citations"], lang.sources, problems)
     if "when" not in raw:
-        return out, doc, False
+        return [(P.substitute_text(doc, common, base, lang.params, problems), doc, False)]
     state = D.Expansion(report_under=(*base, "when"))
     expanded = D.expand(doc, raw["when"], lang.defs, [*base, "when"], [*base, "when"], problems, state)
     lang.used.update(state.used)
     located = D.Relocated.of(doc, state.origins)
-    before = len(problems.problems)
-    out["when"] = P.resolve(located, expanded, [*base, "when"], lang.params, raw, problems)
-    if state.origins or P.mentioned(raw["when"]):
-        out["source_when"] = raw["when"]
-    return out, located, state.ok and len(problems.problems) == before
+    names = P.mentioned(expanded) | P.mentioned({k: raw.get(k) for k in P.TEXT_FIELDS})
+    out: list[tuple[dict[str, Any], Document, bool]] = []
+    for variant in P.variants(common, names, lang.params):
+        rule = P.substitute_text(doc, variant, base, lang.params, problems)
+        before = len(problems.problems)
+        rule["when"] = P.resolve(located, expanded, [*base, "when"], lang.params, variant, problems)
+        if state.origins or P.mentioned(raw["when"]):
+            rule["source_when"] = raw["when"]
+        out.append((rule, located, state.ok and len(problems.problems) == before))
+    return out
+
+
+def _add_once(problems: ProblemList, found: ProblemList) -> None:
+    """``found`` added to ``problems``, each problem once (the dated variants of a rule share
+    its text and its condition, so they find the same problems)."""
+    seen: set[Problem] = set()
+    for problem in found.problems:
+        if problem not in seen:
+            seen.add(problem)
+            problems.add(problem)
 
 
 @dataclass
@@ -173,13 +189,13 @@ def _language(doc: Document, data: dict[str, Any], header: dict[str, Any], sourc
     params = P.parse_parameters(doc, data, list(sources.entries) if sources else None, problems)
     defs = D.definitions(data)
     D.check_definitions(doc, defs, problems)
-    P.unused(doc, params, data, problems)
+    used = P.mentioned({"define": data.get("define"), "rules": data.get("rules")})
+    P.unused(doc, params, used, problems)
     shared = sources.parameters if sources else {}
     for name in sorted(params.keys() & shared.keys()):
         where = sources.file if sources else ""
         problems.add(doc.where(["parameters", name], f"parameter {name!r} is also defined in {where}",
                                code="duplicate_parameter", hint="define a shared parameter once, in the sources file"))
-    used = P.mentioned({"define": data.get("define"), "rules": data.get("rules")})
     return _Language(defs, {**{k: v for k, v in shared.items() if k in used}, **params}, sources)
 
 
@@ -213,10 +229,15 @@ def parse_ruleset(doc: Document, sources: Sources | None = None) -> Ruleset:
     for i, raw in enumerate(raw_rules):
         if not isinstance(raw, dict):
             continue
-        for variant in P.variants(raw, lang.defs, lang.params):  # one per epoch of its parameters
-            rule, located, resolved = _prepare(doc, variant, i, lang, problems)
+        found = ProblemList()
+        variants = _prepare(doc, raw, i, lang, found)  # one per epoch of its parameters
+        for rule, located, resolved in variants:
             prepared.append((i, rule))
-            check_rule(located, rule, i, resolved, ctx, problems)
+            check_rule(located, rule, i, resolved, ctx, found)
+        if len(variants) > 1:
+            _add_once(problems, found)
+        else:
+            problems.extend(found.problems)
     D.unused(doc, lang.defs, lang.used, problems)
     problems.raise_if_any(RulesetError)
     rules = [_build_rule(doc, raw, i, header, cat, problems) for i, raw in prepared]
@@ -238,10 +259,9 @@ def written_out(doc: Document, sources: Sources | None = None) -> dict[str, Any]
     lang = _language(doc, data, data["ruleset"], sources, ProblemList())
     rules = []
     for i, (raw, original) in enumerate(zip(data["rules"], doc.data["rules"], strict=True)):
-        variants = P.variants(raw, lang.defs, lang.params)
+        variants = _prepare(doc, raw, i, lang, ProblemList())
         resolved = ("when", "citations", *P.TEXT_FIELDS, *(_WINDOW if len(variants) > 1 else ()))
-        for variant in variants:
-            rule, _, _ = _prepare(doc, variant, i, lang, ProblemList())
+        for rule, _, _ in variants:
             rule.pop("source_when", None)
             rules.append({k: (v if k in resolved else original[k]) for k, v in rule.items()})
     return {k: v for k, v in doc.data.items() if k not in ("define", "parameters", "rules")} | {"rules": rules}
