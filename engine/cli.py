@@ -13,53 +13,18 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 import orjson
 
+from engine.cliutil import EXIT_INTERNAL, LEVEL_CHOICE, FormatChoice, fail, gate_level, load_rules_arg
 from engine.errors import AiriskError
 from engine.render.sink import check_output, write_output
 from engine.ruleset.model import LEVEL_ORDER, Rule
-from engine.scale import DIMENSIONS, LEVELS
+from engine.scale import DIMENSIONS
 from engine.version import __version__
-
-LEVEL_CHOICE = click.Choice(list(LEVELS))
-EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug in airisk, never a verdict on the input
-
-
-def fail(exc: AiriskError) -> NoReturn:
-    """Print every located problem to stderr and exit 2."""
-    for problem in exc.problems:
-        click.echo(f"airisk: error: {problem}", err=True)
-    raise SystemExit(exc.exit_code)
-
-
-def _load_rules(rules: Sequence[str]) -> Any:
-    from engine.api import load_rules
-
-    return load_rules(list(rules) if rules else None)
-
-
-class FormatChoice(click.Choice):  # type: ignore[type-arg]
-    """``--format``: the names in ``engine.render.FORMATS`` when the command runs, in their order
-    (a format registered there is offered with no change here)."""
-
-    def __init__(self) -> None:
-        super().__init__(())
-
-    @property
-    def choices(self) -> tuple[str, ...]:
-        """The registered format names, in order."""
-        from engine.render import FORMATS
-
-        return tuple(FORMATS)
-
-    @choices.setter
-    def choices(self, _value: Any) -> None:
-        """Set by ``click.Choice``; the registry is the only source."""
 
 
 class _Main(click.Group):
@@ -135,19 +100,11 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
         write_output(data, output)
     except AiriskError as exc:
         fail(exc)
-    if fail_on and any(_gate(r, fail_on_known) >= LEVEL_ORDER[fail_on] for r in results):
+    if fail_on and any(gate_level(r, fail_on_known) >= LEVEL_ORDER[fail_on] for r in results):
         raise SystemExit(1)
 
 
 # --------------------------------------------------------------------------- bounds, what-if, explain (issue 16)
-
-
-def _gate(result: dict[str, Any], known_only: bool) -> int:
-    """The level a --fail-on gate compares: the worst case over the unknown facts (fails closed),
-    or with --fail-on-known the rating on the known facts. A case no dimension of which is
-    assessed has no level and passes."""
-    level = result["rating"] if known_only or not result.get("rating_range") else result["rating_range"][1]
-    return -1 if level is None else LEVEL_ORDER[level]
 
 
 @click.command("explain")
@@ -174,7 +131,7 @@ def explain_command(case: str, rules: tuple[str, ...], as_of: str | None, scenar
     try:
         # Standard input is read as YAML here (JSON is YAML too), as it always was for explain.
         doc = api.read_document(case, limits_from_env(), stdin_syntax="yaml")
-        report = api.counterfactuals(doc, below, _load_rules(rules), as_of, scenario, dimension=dimension)
+        report = api.counterfactuals(doc, below, load_rules_arg(rules), as_of, scenario, dimension=dimension)
     except AiriskError as exc:
         fail(exc)
     if fmt == "json":
@@ -261,7 +218,7 @@ def rules_list(paths: tuple[str, ...], as_of: str | None, dimension: str | None)
     from engine.assessment.engine import parse_as_of
 
     try:
-        ruleset = _load_rules(paths)
+        ruleset = load_rules_arg(paths)
         day = parse_as_of(as_of) if as_of else None
     except AiriskError as exc:
         fail(exc)
@@ -282,7 +239,7 @@ def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
     from engine.errors import did_you_mean
 
     try:
-        ruleset = _load_rules(paths)
+        ruleset = load_rules_arg(paths)
     except AiriskError as exc:
         fail(exc)
     rule = ruleset.by_id.get(rule_id)
@@ -384,7 +341,7 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
                                scenario=scenario, fail_on=fail_on, fail_on_known=fail_on_known,
                                max_line_bytes=max_line_bytes,
                                chunk_lines=chunk_lines, progress=progress, verify=verify)
-        code, _ = run_batch(_load_rules(rules), options)
+        code, _ = run_batch(load_rules_arg(rules), options)
     except AiriskError as exc:
         fail(exc)
     raise SystemExit(code)
@@ -404,7 +361,7 @@ def rules_docs(paths: tuple[str, ...], output: str, check: bool) -> None:
     from engine.authoring.docs import drift, write
 
     try:
-        ruleset = _load_rules(paths)
+        ruleset = load_rules_arg(paths)
     except AiriskError as exc:
         fail(exc)
     if check:

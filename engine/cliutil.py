@@ -1,0 +1,58 @@
+"""What the ``airisk`` commands share: the error exit, ``--rules`` loading, the ``--format`` and
+level choices and the ``--fail-on`` gate. Commands defined outside ``engine/cli.py`` (in their own
+package) import these from here, so no module imports the command group it is registered in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+
+from engine.errors import AiriskError
+from engine.ruleset.model import LEVEL_ORDER
+from engine.scale import LEVELS
+
+LEVEL_CHOICE = click.Choice(list(LEVELS))
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug in airisk, never a verdict on the input
+
+
+def fail(exc: AiriskError) -> NoReturn:
+    """Print every located problem to stderr and exit 2."""
+    for problem in exc.problems:
+        click.echo(f"airisk: error: {problem}", err=True)
+    raise SystemExit(exc.exit_code)
+
+
+def load_rules_arg(rules: Sequence[str]) -> Any:
+    """The rulesets named by ``--rules`` (none: the bundled ones)."""
+    from engine.api import load_rules
+
+    return load_rules(list(rules) if rules else None)
+
+
+class FormatChoice(click.Choice):  # type: ignore[type-arg]
+    """``--format``: the names in ``engine.render.FORMATS`` when the command runs, in their order
+    (a format registered there is offered with no change here)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The registered format names, in order."""
+        from engine.render import FORMATS
+
+        return tuple(FORMATS)
+
+    @choices.setter
+    def choices(self, _value: Any) -> None:
+        """Set by ``click.Choice``; the registry is the only source."""
+
+
+def gate_level(result: dict[str, Any], known_only: bool) -> int:
+    """The level a --fail-on gate compares: the worst case over the unknown facts (fails closed),
+    or with --fail-on-known the rating on the known facts. A case no dimension of which is
+    assessed has no level and passes."""
+    level = result["rating"] if known_only or not result.get("rating_range") else result["rating_range"][1]
+    return -1 if level is None else LEVEL_ORDER[level]
