@@ -95,6 +95,18 @@ def _markdown_many(many: Sequence[Mapping[str, Any]], _colour: bool) -> bytes:
     return "\n".join(render_markdown(dict(a)) for a in many).encode()
 
 
+def _html_one(a: Mapping[str, Any], _colour: bool) -> bytes:
+    from engine.report.case import render_html
+
+    return render_html([a])
+
+
+def _html_many(many: Sequence[Mapping[str, Any]], _colour: bool) -> bytes:
+    from engine.report.case import render_html
+
+    return render_html(many)
+
+
 #: Every output format by name, in the order ``--format`` lists them (the first is the default).
 FORMATS: dict[str, Format] = {}
 
@@ -142,3 +154,5 @@ register(Format("json", "application/json", ".json", _json_one, _json_many, line
                 description="the canonical assessment (several cases: a JSON array)"))
 register(Format("markdown", "text/markdown; charset=utf-8", ".md", _markdown_one, _markdown_many,
                 description="a report for tickets and audit files"))
+register(Format("html", "text/html; charset=utf-8", ".html", _html_one, _html_many,
+                description="a self-contained, printable HTML report (several cases: one page)"))
