@@ -22,6 +22,7 @@ import orjson
 from engine.cliutil import EXIT_INTERNAL, LEVEL_CHOICE, FormatChoice, fail, gate_level, load_rules_arg
 from engine.errors import AiriskError
 from engine.render.sink import check_output, write_output
+from engine.report.cli import report_command
 from engine.ruleset.model import LEVEL_ORDER, Rule
 from engine.scale import DIMENSIONS
 from engine.version import __version__
@@ -300,13 +301,16 @@ def _rule_text(rule: Rule) -> str:
 @click.option("--verify", is_flag=True,
               help="Check every case: the rules the Rete core fired must be exactly those the reference "
                    "evaluator finds true (a difference is an engine_disagreement error record).")
+@click.option("--report", "report", default=None, type=click.Path(dir_okay=False),
+              help="Also write the portfolio dashboard of the run here (HTML; built from --output, which must be "
+                   "a file): see `airisk report`.")
 @click.option("--dask", "dask_address", default=None, metavar="SCHEDULER",
               help="Run on a Dask cluster (e.g. tcp://scheduler:8786); INPUT is a glob of .jsonl files and "
                    "--output a directory (one NAME.jsonl per input file). Needs `pip install airisk[dask]`.")
 def batch_command(input_path: str, output: str | None, workers: int, rules: tuple[str, ...],
                   as_of: str | None, scenario: str | None, fail_on: str | None, fail_on_known: bool,
                   max_line_bytes: int, chunk_lines: int, progress: bool | None, verify: bool,
-                  dask_address: str | None) -> None:
+                  report: str | None, dask_address: str | None) -> None:
     """Assess one case per line of INPUT (JSON lines; '-' or none reads stdin).
 
     Writes one JSON line per input line, in input order: {"line", "case_id",
@@ -327,7 +331,12 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
       129/143  hung up (SIGHUP) / terminated (SIGTERM): as Ctrl-C
       141  the reader closed the output (`| head -1`): a quiet stop
     """
+    if report is not None and (dask_address is not None or output in (None, "-")):
+        click.echo("airisk: error: --report needs --output FILE (the dashboard is built from the written "
+                   "results), and does not work with --dask", err=True)
+        raise SystemExit(2)
     try:
+        check_output(report)  # an unwritable --report fails now, not after the run
         if dask_address is not None:
             from engine.batch.distributed import run_dask_cli
 
@@ -344,10 +353,15 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
         code, _ = run_batch(load_rules_arg(rules), options)
     except AiriskError as exc:
         fail(exc)
+    if report is not None and output is not None and os.path.exists(output):
+        from engine.report.cli import write_report
+
+        write_report(output, report)
     raise SystemExit(code)
 
 
 main.add_command(batch_command)
+main.add_command(report_command)
 
 
 

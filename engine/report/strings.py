@@ -142,6 +142,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "count": ("count", "数量"),
     "rating_from_to": ("Rating", "评级"),
     "input": ("Input", "输入"),
+    "truncated_short": ("The full list of rules is not kept for this case (the page keeps its size bounded).",
+                        "为控制页面大小，未保留此案例的完整规则列表。"),
+    "could_be_col": ("could be", "可能为"),
     "truncated": ("Details of the fired rules are kept for the first {n} distinct profiles only.",
                   "仅为前 {n} 种不同的规则组合保留触发规则的详情。"),
 }

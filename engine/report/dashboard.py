@@ -1,0 +1,82 @@
+"""The portfolio dashboard of a batch run (``airisk report``, ``airisk batch --report``).
+
+``read_records`` streams a batch output file (JSON lines), ``build`` aggregates it in one pass
+(``engine.report.portfolio``) and ``render_dashboard`` writes one self-contained page: the
+counts by rating and by dimension level, the rules that drive most cases, the cases needing
+information, the distribution of scores, facilities by hub or country, drawn by d3 as SVG from
+the embedded aggregates; and a sortable, filterable, paginated table of every case whose rows
+open to show the case's levels, scores and rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from engine.errors import AiriskError, Problem
+from engine.report import pages, strings
+from engine.report.portfolio import Portfolio, aggregate
+from engine.version import __version__
+
+
+def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The records of a batch output file, one per non-blank line, read as a stream.
+
+    ``AiriskError`` naming the file and line for a line that is not a JSON object with a
+    ``case_id`` and an ``assessment`` or an ``error``."""
+    where = str(path)
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the with below, kept open while streaming
+    except OSError as exc:
+        raise AiriskError(Problem(message=f"cannot read batch results: {exc.strerror}", file=where,
+                                  code="io_error")) from None
+    with stream:
+        for number, raw in enumerate(stream, start=1):
+            if not raw.strip():
+                continue
+            yield _record(raw, where, number)
+
+
+def _record(raw: bytes, where: str, number: int) -> dict[str, Any]:
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise AiriskError(Problem(message=f"not a JSON line: {exc}", file=where, line=number,
+                                  code="parse_error", hint="give the output of `airisk batch`")) from None
+    if not isinstance(record, dict) or not ("assessment" in record or "error" in record):
+        raise AiriskError(Problem(message="not a batch record: expected an object with 'assessment' or 'error'",
+                                  file=where, line=number, code="invalid", hint="give the output of `airisk batch`"))
+    if "assessment" in record and not isinstance(record["assessment"], dict):
+        raise AiriskError(Problem(message="'assessment' is not an object", file=where, line=number,
+                                  pointer="/assessment", code="invalid"))
+    return record
+
+
+def build(records: Iterable[Mapping[str, Any]]) -> Portfolio:
+    """The portfolio of ``records`` (batch records), aggregated in one pass."""
+    return aggregate(records)
+
+
+def render_dashboard(portfolio: Portfolio, *, lang: str = "en", source: str = "", top: int = 15) -> bytes:
+    """The dashboard page of ``portfolio`` in ``lang`` (``en`` or ``zh``), as UTF-8 bytes."""
+    t = strings.table(lang)
+    data = portfolio.data(top=top, lang=lang, source=source)
+    css = pages.asset("report.css") + "\n" + pages.asset("dashboard.css")
+    return pages.render("dashboard.html.j2", t=t, data=data, source=source, css=css,
+                        d3=pages.asset("d3.min.js"), js=pages.asset("dashboard.js"),
+                        footer=t["generated_by"].format(version=__version__))
+
+
+def dashboard_file(results: str | Path, *, lang: str | None = None) -> bytes:
+    """The dashboard page of a batch output file. Its language: ``lang``, else that of the
+    first assessment that names one, else English."""
+    portfolio = Portfolio()
+    chosen = lang
+    for record in read_records(results):
+        if chosen is None and isinstance(record.get("assessment"), dict) and record["assessment"].get("lang"):
+            chosen = strings.lang_of(record["assessment"])
+        portfolio.add(record)
+    return render_dashboard(portfolio, lang=chosen or "en", source=Path(results).name)
