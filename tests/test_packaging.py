@@ -86,3 +86,12 @@ def test_a_run_that_reaches_no_rule_lists_each_rule_id_once(tmp_path: Path) -> N
     ids = re.findall(r"\b(OV[CH]-\d{3})\b", text)
     assert ids and len(ids) == len(set(ids)), text
     assert "never fired nor proven silent" in text
+
+
+def test_the_html_report_renders_from_the_wheel_with_its_templates_and_assets(wheel_install: Path,
+                                                                             tmp_path: Path) -> None:
+    case = wheel_install / "engine" / "_bundled" / "cases" / "guizhou-icc.yaml"
+    proc = _installed(wheel_install, "assess", str(case), "--format", "html", "-o", "r.html", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<style>" in html and "guizhou-icc" in html and "@media print" in html

@@ -75,7 +75,8 @@ def _dimension(name: str, d: Mapping[str, Any], t: Mapping[str, Any]) -> dict[st
 def case_context(a: Mapping[str, Any], t: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the case template shows of one assessment, in the order it shows it."""
     rating = a.get("rating")
-    worst = (a.get("rating_range") or [rating, rating])[1] or rating
+    best, worst = a.get("rating_range") or [rating, rating]
+    worst = worst or rating
     dims = [_dimension(name, d, t) for name, d in a["dimensions"].items()]
     tiers = [{"dimension": t["dim_names"].get(name, name), **tier}
              for name, d in a["dimensions"].items() for tier in (d.get("tiers") or {}).values()]
@@ -91,6 +92,7 @@ def case_context(a: Mapping[str, Any], t: Mapping[str, Any]) -> dict[str, Any]:
         "case_id": a["case_id"], "case_name": a.get("case_name") or "", "kind": a.get("kind") or "",
         "rating": rating or "none", "worst": worst or "none",
         "ranged": bool(rating and worst and LEVEL_ORDER[worst] > LEVEL_ORDER[rating]),
+        "range": [best or "none", worst or "none"] if best != worst else None,
         "decisive": a.get("decisive_unknowns") or [], "explanation": a.get("explanation") or "",
         "dims": dims, "tiers": tiers, "duties": duties,
         "findings": [_finding(f, t) for f in findings],

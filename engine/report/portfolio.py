@@ -222,7 +222,8 @@ class Portfolio:
             "top_drivers": self.drivers.most_common(top),
             "top_waiting": self.waiting.most_common(top),
             "needing": self.needing,
-            "regions": sorted(([name, {r: c.get(r, 0) for r in RATINGS if c.get(r)}] for name, c in self.regions.items()),
+            "regions": sorted(([name, {r: n for r in RATINGS if (n := c.get(r, 0))}]
+                               for name, c in self.regions.items()),
                               key=lambda item: (-sum(item[1].values()), item[0])),
             "error_codes": self.error_codes.most_common(),
             "rules": rule_ids,
