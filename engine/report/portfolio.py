@@ -188,7 +188,7 @@ class Portfolio:
         cols["needs"].append(len(needs))
         cols["region"].append(0 if region is None else self._region(region) + 1)
         cols["error"].append(0)
-        cols["drivers"].append(self._drivers(tuple(self._rule(r) for r in driven)))
+        cols["drivers"].append(self._drivers(tuple(self._rule(r) for r in driven)) + 1)
         self._keep_profile(a, needs)
 
     def _keep_profile(self, a: Mapping[str, Any], needs: list[Mapping[str, Any]]) -> None:
@@ -240,7 +240,7 @@ class Portfolio:
 
 
 def _profile_text(fired: tuple[int, ...], waiting: tuple[int, ...], width: int) -> str:
-    return encode_column(list(fired), width)["s"] + "." + encode_column(list(waiting), width)["s"]
+    return f'{encode_column(list(fired), width)["s"]}.{encode_column(list(waiting), width)["s"]}'
 
 
 def aggregate(records: Iterable[Mapping[str, Any]]) -> Portfolio:

@@ -161,7 +161,8 @@
 
   function lineOf(i) { return D.sequential_lines ? i + 1 : C.line[i]; }
   function caseId(i) { return D.prefixes[C.idp[i]] + (C.idn[i] > 0 ? String(C.idn[i] - 1) : ""); }
-  function drivers(i) { return decodeList(D.driver_sets[C.drivers[i]] || "", RW); }
+  function driverText(i) { return C.drivers[i] ? D.driver_sets[C.drivers[i] - 1] : ""; }
+  function drivers(i) { return decodeList(driverText(i), RW); }
   function profile(i) {
     var p = C.profile[i];
     if (!p) return null;
@@ -209,7 +210,7 @@
       if (errorsOnly && !C.error[i]) continue;
       if (code !== null) {
         var p = C.profile[i] ? D.profiles[C.profile[i] - 1] : "";
-        if (!hasRule(D.driver_sets[C.drivers[i]] || "", code) && !hasRule(p.split(".")[0], code)) continue;
+        if (!hasRule(driverText(i), code) && !hasRule(p.split(".")[0], code)) continue;
       } else if (needle && caseId(i).toLowerCase().indexOf(needle) < 0) continue;
       rows.push(i);
     }
