@@ -93,7 +93,7 @@
       .attr("x", left - 6).attr("y", function (r, i) { return y(i) + y.bandwidth() / 2; })
       .attr("dy", "0.35em").attr("text-anchor", "end").text(function (r) { return r.label; });
     svg.append("g").attr("transform", "translate(0," + (rows.length * barH + 4) + ")").call(d3.axisBottom(x).ticks(5, "~s"));
-    var legend = svg.append("g").attr("class", "legend").attr("transform", "translate(" + left + "," + (rows.length * barH + 34) + ")");
+    var legend = svg.append("g").attr("class", "legend").attr("transform", "translate(8," + (rows.length * barH + 34) + ")");
     keys.forEach(function (key, i) {
       var item = legend.append("g").attr("transform", "translate(" + (i * 92) + ",0)");
       item.append("rect").attr("width", 10).attr("height", 10).attr("fill", COLOURS[key] || "#888");
@@ -122,10 +122,11 @@
     container.append(function () { return svg.node(); });
   }
 
-  function ruleItems(pairs) {
+  function ruleItems(pairs, bySeverity) {
     return pairs.map(function (p) {
       var info = D.rule_info[p[0]] || ["", "", ""];
-      return {label: p[0], value: p[1], colour: COLOURS[info[1]] || "#1f5fbf", title: p[0] + " " + info[0]};
+      var colour = bySeverity ? (COLOURS[info[1]] || "#1f5fbf") : "#51667f";
+      return {label: p[0], value: p[1], colour: colour, title: p[0] + " " + info[0]};
     });
   }
 
@@ -138,8 +139,8 @@
     var dimRows = D.dimensions.map(function (d) { return {label: dimName(d), counts: D.by_dimension[d]}; });
     stacked(d3.select("#chart-dimensions"), "dimensions", dimRows, D.levels.slice().reverse().concat(["none"]),
             {label: T.by_dimension});
-    hbar(d3.select("#chart-drivers"), "drivers", ruleItems(D.top_drivers), {left: 90, label: T.top_rules});
-    hbar(d3.select("#chart-waiting"), "waiting", ruleItems(D.top_waiting), {left: 90, label: T.top_missing});
+    hbar(d3.select("#chart-drivers"), "drivers", ruleItems(D.top_drivers, true), {left: 90, label: T.top_rules});
+    hbar(d3.select("#chart-waiting"), "waiting", ruleItems(D.top_waiting, false), {left: 90, label: T.top_missing});
     D.dimensions.forEach(function (d) { histogram(d3.select("#chart-scores"), "scores", d, D.scores[d]); });
     var regions = D.regions.slice(0, 20).map(function (r) { return {label: r[0], counts: r[1]}; });
     stacked(d3.select("#chart-regions"), "regions", regions, D.levels.slice().reverse().concat(["none"]),
