@@ -148,7 +148,7 @@ def test_a_line_that_is_not_a_batch_record_is_named_by_file_and_line(tmp_path: P
     assert f"{bad}:2: /: not a JSON line" in result.output
     bad.write_text('{"line": 1, "case_id": "a"}\n')
     result = CliRunner().invoke(main, ["report", str(bad), "-o", str(out)])
-    assert result.exit_code == 2 and "not a batch record" in result.output
+    assert result.exit_code == 2 and f"{bad}:1: /: not a record of `airisk batch`" in result.output
     result = CliRunner().invoke(main, ["report", str(tmp_path / "missing.jsonl"), "-o", str(out)])
     assert result.exit_code == 2 and "missing.jsonl" in result.output
 
@@ -166,6 +166,48 @@ def test_airisk_batch_report_writes_the_dashboard_after_the_run(tmp_path: Path) 
     assert data["cases"] == 5 and data["by_rating"]["error"] == 1
     refused = CliRunner().invoke(main, ["batch", str(cases), "--report", str(report)])
     assert refused.exit_code == 2 and "--report needs --output FILE" in refused.output
+
+
+def _diff_records() -> list[dict[str, Any]]:
+    """Records shaped as `airisk diff` writes them (engine/timeline/diff.py)."""
+    def moved(n: int, case: str, old: str, new: str, added: list[str], distance: int) -> dict[str, Any]:
+        return {"line": n, "case_id": case, "status": "moved", "rating": {"from": old, "to": new},
+                "dimensions": {"safety": {"from": old, "to": new}},
+                "added": [{"rule_id": r, "dimension": "safety", "severity": "high", "points": 30, "message": "m"}
+                          for r in added], "removed": [], "changed": [], "rules": added, "distance": distance}
+    return [
+        moved(1, "a", "low", "high", ["EUA-010"], 2),
+        moved(2, "b", "low", "high", ["EUA-010", "EUA-011"], 2),
+        moved(3, "c", "high", "critical", [], 1),
+        {"line": 4, "case_id": "d", "status": "same", "rating": {"from": "low", "to": "low"}, "dimensions": {},
+         "added": [], "removed": [], "changed": [], "rules": [], "distance": 0},
+        {"line": 5, "case_id": "e", "status": "changed", "rating": {"from": "low", "to": "low"}, "dimensions": {},
+         "added": [], "removed": [{"rule_id": "OVC-001", "dimension": "overcapacity", "severity": "low",
+                                   "points": 5, "message": "m"}], "changed": [], "rules": ["OVC-001"], "distance": 0},
+        {"line": 6, "case_id": "f", "error": {"code": "parse_error", "message": "x"}},
+    ]
+
+
+def test_with_a_diff_the_dashboard_lists_the_cases_that_changed(results: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.report import changes
+
+    diff = tmp_path / "diff.jsonl"
+    diff.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in _diff_records()))
+    out = tmp_path / "r.html"
+    monkeypatch.setattr(changes, "KEEP", 3)
+    result = CliRunner().invoke(main, ["report", str(results), "--diff", str(diff), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    ch = _data_of(out.read_bytes())["changes"]
+    assert ch["by_status"] == {"moved": 3, "same": 1, "changed": 1, "error": 1} and ch["changed"] == 4
+    assert ch["rating_moves"] == [["low", "high", 2], ["high", "critical", 1]]
+    assert ch["added"] == [["EUA-010", 2], ["EUA-011", 1]] and ch["removed"] == [["OVC-001", 1]]
+    assert [c["case_id"] for c in ch["cases"]] == ["a", "b", "c"]  # farthest first, then by line
+    text = out.read_text(encoding="utf-8")
+    assert text.count('<tr data-status="') == 3 and "The 3 cases that moved farthest are listed" in text
+    diff.write_text('{"line": 1, "case_id": "a", "assessment": {}}\n')
+    bad = CliRunner().invoke(main, ["report", str(results), "--diff", str(diff), "-o", str(out)])
+    assert bad.exit_code == 2 and f"{diff}:1: /: not a record of `airisk diff`" in bad.output
 
 
 # --------------------------------------------------------------------------- in a real browser
@@ -188,6 +230,21 @@ def view(chromium: Any) -> Iterator[Page]:
     page = Page(chromium, width=1400, height=1000)
     yield page
     page.close()
+
+
+def test_the_rating_moves_of_a_diff_are_one_bar_each(view: Page, results: Path, tmp_path: Path) -> None:
+    from engine.report.changes import Changes
+
+    changes = Changes()
+    for record in _diff_records():
+        changes.add(record)
+    path = tmp_path / "with-diff.html"
+    path.write_bytes(render_dashboard(pf.aggregate(read_records(results)), changes=changes))
+    page = view.open(path)
+    page.wait_for_selector("html[data-ready=true]")
+    assert _marks(page, "changes") == 2
+    assert page.locator("#changed-cases tbody tr").count() == 4
+    assert view.errors == []
 
 
 def _marks(page: Any, chart: str) -> int:

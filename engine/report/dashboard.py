@@ -18,15 +18,17 @@ import orjson
 
 from engine.errors import AiriskError, Problem
 from engine.report import pages, strings
+from engine.report.changes import Changes
 from engine.report.portfolio import Portfolio, aggregate
 from engine.version import __version__
 
 
-def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
-    """The records of a batch output file, one per non-blank line, read as a stream.
+def read_records(path: str | Path, *, diff: bool = False) -> Iterator[dict[str, Any]]:
+    """The records of a batch output file (``diff``: of ``airisk diff``), one per non-blank line,
+    read as a stream.
 
-    ``AiriskError`` naming the file and line for a line that is not a JSON object with a
-    ``case_id`` and an ``assessment`` or an ``error``."""
+    ``AiriskError`` naming the file and line for a line that is not a JSON object with an
+    ``assessment`` or an ``error`` (``diff``: a ``status`` or an ``error``)."""
     where = str(path)
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed by the with below, kept open while streaming
@@ -37,18 +39,19 @@ def read_records(path: str | Path) -> Iterator[dict[str, Any]]:
         for number, raw in enumerate(stream, start=1):
             if not raw.strip():
                 continue
-            yield _record(raw, where, number)
+            yield _record(raw, where, number, diff)
 
 
-def _record(raw: bytes, where: str, number: int) -> dict[str, Any]:
+def _record(raw: bytes, where: str, number: int, diff: bool = False) -> dict[str, Any]:
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise AiriskError(Problem(message=f"not a JSON line: {exc}", file=where, line=number,
                                   code="parse_error", hint="give the output of `airisk batch`")) from None
-    if not isinstance(record, dict) or not ("assessment" in record or "error" in record):
-        raise AiriskError(Problem(message="not a batch record: expected an object with 'assessment' or 'error'",
-                                  file=where, line=number, code="invalid", hint="give the output of `airisk batch`"))
+    key, command = ("status", "airisk diff") if diff else ("assessment", "airisk batch")
+    if not isinstance(record, dict) or not (key in record or "error" in record):
+        raise AiriskError(Problem(message=f"not a record of `{command}`: expected an object with '{key}' or 'error'",
+                                  file=where, line=number, code="invalid", hint=f"give the output of `{command}`"))
     if "assessment" in record and not isinstance(record["assessment"], dict):
         raise AiriskError(Problem(message="'assessment' is not an object", file=where, line=number,
                                   pointer="/assessment", code="invalid"))
@@ -60,23 +63,32 @@ def build(records: Iterable[Mapping[str, Any]]) -> Portfolio:
     return aggregate(records)
 
 
-def render_dashboard(portfolio: Portfolio, *, lang: str = "en", source: str = "", top: int = 15) -> bytes:
-    """The dashboard page of ``portfolio`` in ``lang`` (``en`` or ``zh``), as UTF-8 bytes."""
+def render_dashboard(portfolio: Portfolio, *, lang: str = "en", source: str = "", top: int = 15,
+                     changes: Changes | None = None) -> bytes:
+    """The dashboard page of ``portfolio`` in ``lang`` (``en`` or ``zh``), as UTF-8 bytes; with
+    ``changes`` (the records of ``airisk diff``), its section of the cases that changed."""
     t = strings.table(lang)
     data = portfolio.data(top=top, lang=lang, source=source)
+    data["changes"] = changes.data(top) if changes is not None else None
     css = pages.asset("report.css") + "\n" + pages.asset("dashboard.css")
     return pages.render("dashboard.html.j2", t=t, data=data, source=source, css=css,
                         d3=pages.asset("d3.min.js"), js=pages.asset("dashboard.js"),
                         footer=t["generated_by"].format(version=__version__))
 
 
-def dashboard_file(results: str | Path, *, lang: str | None = None) -> bytes:
-    """The dashboard page of a batch output file. Its language: ``lang``, else that of the
-    first assessment that names one, else English."""
+def dashboard_file(results: str | Path, *, lang: str | None = None, diff: str | Path | None = None) -> bytes:
+    """The dashboard page of a batch output file (and, with ``diff``, of the ``airisk diff``
+    output beside it). Its language: ``lang``, else that of the first assessment that names
+    one, else English."""
     portfolio = Portfolio()
     chosen = lang
     for record in read_records(results):
         if chosen is None and isinstance(record.get("assessment"), dict) and record["assessment"].get("lang"):
             chosen = strings.lang_of(record["assessment"])
         portfolio.add(record)
-    return render_dashboard(portfolio, lang=chosen or "en", source=Path(results).name)
+    changes = None
+    if diff is not None:
+        changes = Changes()
+        for record in read_records(diff, diff=True):
+            changes.add(record)
+    return render_dashboard(portfolio, lang=chosen or "en", source=Path(results).name, changes=changes)

@@ -27,6 +27,11 @@ _DIMENSION_NAMES: dict[str, dict[str, str]] = {
     "zh": {"safety": "人工智能安全", "export_control": "出口管制", "overcapacity": "产能过剩"},
 }
 
+_STATUS_NAMES: dict[str, dict[str, str]] = {
+    "en": {"same": "unchanged", "changed": "findings changed", "moved": "level moved", "error": "error"},
+    "zh": {"same": "未变化", "changed": "发现有变化", "moved": "等级变化", "error": "错误"},
+}
+
 # key: (English, Chinese)
 _TEXT: dict[str, tuple[str, str]] = {
     "report_title": ("airisk case report", "airisk 案例报告"),
@@ -142,6 +147,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "count": ("count", "数量"),
     "rating_from_to": ("Rating", "评级"),
     "input": ("Input", "输入"),
+    "changes_kept": ("The {n} cases that moved farthest are listed; the counts cover every case.",
+                     "列出变化最大的 {n} 个案例；统计涵盖所有案例。"),
     "truncated_short": ("The full list of rules is not kept for this case (the page keeps its size bounded).",
                         "为控制页面大小，未保留此案例的完整规则列表。"),
     "could_be_col": ("could be", "可能为"),
@@ -164,6 +171,7 @@ def table(lang: str) -> dict[str, Any]:
     out: dict[str, Any] = {key: pair[index] for key, pair in _TEXT.items()}
     out["levels"] = dict(_LEVEL_NAMES[lang])
     out["dim_names"] = dict(_DIMENSION_NAMES[lang])
+    out["status_names"] = dict(_STATUS_NAMES[lang])
     out["lang"] = lang
     return out
 

@@ -145,6 +145,11 @@
     var regions = D.regions.slice(0, 20).map(function (r) { return {label: r[0], counts: r[1]}; });
     stacked(d3.select("#chart-regions"), "regions", regions, D.levels.slice().reverse().concat(["none"]),
             {label: T.by_region, left: 170});
+    if (D.changes) {
+      hbar(d3.select("#chart-changes"), "changes", D.changes.rating_moves.map(function (m) {
+        return {label: levelName(m[0]) + " → " + levelName(m[1]), value: m[2], colour: COLOURS[m[1]] || "#888"};
+      }), {left: 170, label: T.changed});
+    }
     if (D.error_codes.length) {
       hbar(d3.select("#chart-errors"), "errors", D.error_codes.map(function (p) {
         return {label: p[0], value: p[1], colour: COLOURS.error};
