@@ -34,7 +34,8 @@ def case_report(lang: str) -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "r.html"
-        args = ["assess", str(ROOT / "cases" / "guizhou-icc.yaml"), "--as-of", AS_OF, "--format", "html", "-o", str(out)]
+        case = str(ROOT / "cases" / "guizhou-icc.yaml")
+        args = ["assess", case, "--as-of", AS_OF, "--format", "html", "-o", str(out)]
         result = CliRunner().invoke(main, [*args, "--lang", lang])
         if result.exit_code == 0:
             return out.read_bytes()
