@@ -46,10 +46,10 @@ def _ids_many(many: Sequence[Mapping[str, Any]], colour: bool) -> bytes:
 
 
 def test_the_registry_holds_text_json_and_markdown_in_the_order_the_cli_lists_them() -> None:
-    assert list(FORMATS) == ["text", "json", "markdown"]
+    assert list(FORMATS) == ["text", "json", "markdown", "html"]
     assert {n: (f.media_type, f.extension) for n, f in FORMATS.items()} == {
         "text": ("text/plain; charset=utf-8", ".txt"), "json": ("application/json", ".json"),
-        "markdown": ("text/markdown; charset=utf-8", ".md")}
+        "markdown": ("text/markdown; charset=utf-8", ".md"), "html": ("text/html; charset=utf-8", ".html")}
     assert all(f.many for f in FORMATS.values())
     assert [n for n, f in FORMATS.items() if f.colour] == ["text"]
     assert all(f.name == n and f.description for n, f in FORMATS.items())
@@ -75,7 +75,7 @@ def test_a_registered_format_is_offered_by_the_cli_and_rendered_by_the_library(r
     register(Format("ids", "text/csv", ".csv", _ids_one, _ids_many, description="case id and rating"))
 
     help_text = runner.invoke(main, ["assess", "--help"]).stdout
-    assert "[text|json|markdown|ids]" in help_text
+    assert "[text|json|markdown|html|ids]" in help_text
     got = runner.invoke(main, ["assess", *CASES, "--as-of", AS_OF, "--format", "ids"])
     assert got.exit_code == 0, got.output
     results = [engine.assess_dict(c, as_of=AS_OF) for c in CASES]
@@ -92,7 +92,7 @@ def test_a_format_that_holds_one_case_refuses_several_with_a_usage_error(registr
     two = CliRunner().invoke(main, ["assess", *CASES, "--as-of", AS_OF, "--format", "single"])
     assert two.exit_code == 2 and two.stdout == ""
     assert "the single format holds one case, not 2" in two.stderr
-    assert "text, json, markdown" in two.stderr  # the hint names the formats that hold several
+    assert "text, json, markdown, html" in two.stderr  # the hint names the formats that hold several
 
 
 def test_a_name_is_registered_once(registry: dict[str, Format]) -> None:
