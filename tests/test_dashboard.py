@@ -285,6 +285,11 @@ def test_the_table_filters_sorts_pages_and_opens_a_row(view: Page, page_file: Pa
     assert count.get_attribute("data-count") == str(low) and 0 < low < len(records)
     assert page.locator("#cases-body tr.case-row").count() == low
     page.select_option("#f-rating", "")
+    critical_ec = sum(1 for r in records if "assessment" in r
+                      and r["assessment"]["dimensions"]["export_control"]["level"] == "critical")
+    page.select_option("#f-dim", "export_control:critical")
+    assert count.get_attribute("data-count") == str(critical_ec) and 0 < critical_ec < len(records)
+    page.select_option("#f-dim", "")
     rule = "USX-090"
     having = sum(1 for r in records if rule in {f["rule_id"] for f in (r.get("assessment") or {}).get("findings", [])})
     page.fill("#f-search", rule.lower())

@@ -201,6 +201,9 @@
     var q = document.getElementById("f-search").value.trim();
     var rating = document.getElementById("f-rating").value;
     var region = document.getElementById("f-region").value;
+    var dimLevel = document.getElementById("f-dim").value.split(":");
+    var dimColumn = dimLevel.length === 2 ? C["lvl_" + dimLevel[0]] : null;
+    var dimCode = dimColumn ? D.ratings.indexOf(dimLevel[1]) : -1;
     var needsOnly = document.getElementById("f-needs").checked;
     var errorsOnly = document.getElementById("f-errors").checked;
     var ratingCode = rating === "" ? -1 : D.ratings.indexOf(rating);
@@ -212,6 +215,7 @@
     for (var i = 0; i < N; i++) {
       if (ratingCode >= 0 && C.rating[i] !== ratingCode) continue;
       if (regionCode >= 0 && C.region[i] !== regionCode) continue;
+      if (dimColumn && (C.error[i] || dimColumn[i] !== dimCode)) continue;
       if (needsOnly && !C.needs[i]) continue;
       if (errorsOnly && !C.error[i]) continue;
       if (code !== null) {
@@ -347,7 +351,7 @@
       option.value = String(i + 1);
       select.appendChild(option);
     });
-    ["f-search", "f-rating", "f-region", "f-needs", "f-errors"].forEach(function (id) {
+    ["f-search", "f-rating", "f-dim", "f-region", "f-needs", "f-errors"].forEach(function (id) {
       document.getElementById(id).addEventListener(id === "f-search" ? "input" : "change", filterRows);
     });
     document.querySelectorAll("#cases thead th[data-sort]").forEach(function (th) {
