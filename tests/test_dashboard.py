@@ -149,6 +149,9 @@ def test_a_line_that_is_not_a_batch_record_is_named_by_file_and_line(tmp_path: P
     bad.write_text('{"line": 1, "case_id": "a"}\n')
     result = CliRunner().invoke(main, ["report", str(bad), "-o", str(out)])
     assert result.exit_code == 2 and f"{bad}:1: /: not a record of `airisk batch`" in result.output
+    bad.write_text('{"line": 1, "case_id": "a", "assessment": {"findings": [{"title": "no rule id"}]}}\n')
+    result = CliRunner().invoke(main, ["report", str(bad), "-o", str(out)])
+    assert result.exit_code == 2 and f"{bad}:1: /: a record not of the shape airisk writes" in result.output
     result = CliRunner().invoke(main, ["report", str(tmp_path / "missing.jsonl"), "-o", str(out)])
     assert result.exit_code == 2 and "missing.jsonl" in result.output
 

@@ -10,7 +10,7 @@ open to show the case's levels, scores and rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,12 @@ def read_records(path: str | Path, *, diff: bool = False) -> Iterator[dict[str, 
 
     ``AiriskError`` naming the file and line for a line that is not a JSON object with an
     ``assessment`` or an ``error`` (``diff``: a ``status`` or an ``error``)."""
+    for _, record in numbered_records(path, diff=diff):
+        yield record
+
+
+def numbered_records(path: str | Path, *, diff: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``read_records`` with each record's line number in the file."""
     where = str(path)
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed by the with below, kept open while streaming
@@ -39,7 +45,7 @@ def read_records(path: str | Path, *, diff: bool = False) -> Iterator[dict[str, 
         for number, raw in enumerate(stream, start=1):
             if not raw.strip():
                 continue
-            yield _record(raw, where, number, diff)
+            yield number, _record(raw, where, number, diff)
 
 
 def _record(raw: bytes, where: str, number: int, diff: bool = False) -> dict[str, Any]:
@@ -83,13 +89,24 @@ def dashboard_file(results: str | Path, *, lang: str | None = None, diff: str | 
     one, else English."""
     portfolio = Portfolio()
     chosen = lang
-    for record in read_records(results):
+    for number, record in numbered_records(results):
         if chosen is None and isinstance(record.get("assessment"), dict) and record["assessment"].get("lang"):
             chosen = strings.lang_of(record["assessment"])
-        portfolio.add(record)
+        _count(portfolio.add, record, results, number)
     changes = None
     if diff is not None:
         changes = Changes()
-        for record in read_records(diff, diff=True):
-            changes.add(record)
+        for number, record in numbered_records(diff, diff=True):
+            _count(changes.add, record, diff, number)
     return render_dashboard(portfolio, lang=chosen or "en", source=Path(results).name, changes=changes)
+
+
+def _count(add: Callable[[dict[str, Any]], None], record: dict[str, Any], path: str | Path, number: int) -> None:
+    """``add(record)``; a record whose parts are not of the shape airisk writes is an input error
+    at its line, never an internal error."""
+    try:
+        add(record)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise AiriskError(Problem(message=f"a record not of the shape airisk writes ({type(exc).__name__}: {exc})",
+                                  file=str(path), line=number, code="invalid",
+                                  hint="give the unmodified output of `airisk batch` or `airisk diff`")) from None
