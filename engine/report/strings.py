@@ -27,6 +27,11 @@ _DIMENSION_NAMES: dict[str, dict[str, str]] = {
     "zh": {"safety": "人工智能安全", "export_control": "出口管制", "overcapacity": "产能过剩"},
 }
 
+_KIND_NAMES: dict[str, dict[str, str]] = {
+    "en": {"facility": "facility", "project": "project"},
+    "zh": {"facility": "设施", "project": "项目"},
+}
+
 _STATUS_NAMES: dict[str, dict[str, str]] = {
     "en": {"same": "unchanged", "changed": "findings changed", "moved": "level moved", "error": "error"},
     "zh": {"same": "未变化", "changed": "发现有变化", "moved": "等级变化", "error": "错误"},
@@ -172,6 +177,7 @@ def table(lang: str) -> dict[str, Any]:
     out["levels"] = dict(_LEVEL_NAMES[lang])
     out["dim_names"] = dict(_DIMENSION_NAMES[lang])
     out["status_names"] = dict(_STATUS_NAMES[lang])
+    out["kind_names"] = dict(_KIND_NAMES[lang])
     out["lang"] = lang
     return out
 
