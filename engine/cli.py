@@ -350,6 +350,10 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
 
 main.add_command(batch_command)
 
+from engine.render.cli import render_command  # noqa: E402  (airisk render: batch results in any format)
+
+main.add_command(render_command)
+
 
 
 @rules.command("docs")

@@ -42,6 +42,8 @@ class Source:
 
     file: str
     lines: Mapping[str, int] = field(default_factory=dict)
+    #: The line of any fact ``lines`` does not place (a JSON-lines input: the case's line).
+    fallback: int | None = None
 
     @classmethod
     def of(cls, doc: Document) -> Source:
@@ -52,7 +54,7 @@ class Source:
         """The line of a fact path (``accelerators[2].tpp``) in the file: the value's own line;
         for a derived fact (``accelerators[2].derived.tpp``, ``derived.in_hub``) the first case
         fact it is computed from that the file has; else the deepest written ancestor's (an
-        absent field's list item or section), never the document root's. None: not in the file."""
+        absent field's list item or section), never the document root's; else ``fallback``."""
         from engine.assessment.levers import sources
 
         candidates = [_parts(path) for path in dict.fromkeys((*sources(fact), fact))]
@@ -64,7 +66,7 @@ class Source:
                 parts.pop()
                 if (found := self.lines.get(pointer(parts))) is not None:
                     return found
-        return None
+        return self.fallback
 
     def fact_lines(self, finding: Mapping[str, Any]) -> list[tuple[str, int]]:
         """Each fact of a finding's evidence that the file has, once, with its line, threshold
