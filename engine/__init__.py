@@ -11,7 +11,7 @@
 whose ``to_json()`` is byte-identical to ``airisk assess --format json``.
 
 The functions live in ``engine.api`` (``assess``, ``assess_dict``, ``assess_files``,
-``assess_many``, ``counterfactuals``, ``load_case``, ``load_rules``, ``read_document``) and
+``assess_documents``, ``assess_many``, ``counterfactuals``, ``load_case``, ``load_rules``, ``read_document``) and
 are re-exported here; the output formats are ``engine.render`` (``FORMATS``, ``render``).
 """
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from engine.api import (
         assess,
         assess_dict,
+        assess_documents,
         assess_files,
         assess_many,
         counterfactuals,
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
 # Everything but the errors loads on first use: the case and assessment models (pydantic) and
 # the ruleset loader (jsonschema) take most of the import time, so `airisk batch` on a document
 # ruleset and `import engine.errors` stay quick.
-_API = ("assess", "assess_dict", "assess_files", "assess_many", "counterfactuals", "load_case", "load_rules",
-        "read_document")
+_API = ("assess", "assess_dict", "assess_documents", "assess_files", "assess_many", "counterfactuals", "load_case",
+        "load_rules", "read_document")
 _LAZY = {"Case": "engine.case.model", "Assessment": "engine.assessment.result", "Finding": "engine.assessment.result",
          "RuleSet": "engine.ruleset.model", "Limits": "engine.source.safeyaml", **dict.fromkeys(_API, "engine.api")}
 
@@ -72,6 +73,7 @@ __all__ = [
     "__version__",
     "assess",
     "assess_dict",
+    "assess_documents",
     "assess_files",
     "assess_many",
     "counterfactuals",

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from engine.case.model import Case
     from engine.ruleset.model import RuleSet
 
-__all__ = ["assess", "assess_dict", "assess_files", "assess_many", "counterfactuals", "load_case", "load_rules",
-           "read_document"]
+__all__ = ["assess", "assess_dict", "assess_documents", "assess_files", "assess_many", "counterfactuals", "load_case",
+           "load_rules", "read_document"]
 
 def load_rules(paths: Sequence[str | Path] | str | Path | None = None) -> RuleSet:
     """Load, check and combine rulesets from files or directories (default: the bundled ones).
@@ -119,6 +119,16 @@ def assess_files(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Pa
     bundled rulesets); ``sets`` are what-if overrides (``PATH=VALUE``): each assessment is then
     of the changed case, with a ``what_if`` section saying what changed. ``limits`` default to
     the environment's (``AIRISK_MAX_BYTES`` etc., docs/limits.md)."""
+    return assess_documents(names, rules, as_of, scenario, sets=sets, limits=limits)[0]
+
+
+def assess_documents(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Path] | None = None,
+                     as_of: str | dt.date | None = None, scenario: str | None = None, *,
+                     sets: Sequence[str] = (), limits: Limits | None = None
+                     ) -> tuple[list[dict[str, Any]], list[Document]]:
+    """``assess_files``, with the parsed input of each assessment beside it, in the same order:
+    its file and the position of every value, for formats that point into the case file
+    (``engine.render.Source.of(document)``; SARIF, GitHub annotations)."""
     from engine.assessment.engine import parse_as_of
     from engine.source.limits import limits_from_env
 
@@ -132,7 +142,7 @@ def assess_files(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Pa
     if sets:  # what-if (issue 16): re-assess each case with the overrides, validated like the case
         results = [_what_if(engine, doc, before, sets, day, scenario)
                    for (doc, _), before in zip(docs, results, strict=True)]
-    return results
+    return results, [doc for doc, _ in docs]
 
 
 def _checked(engine: Engine, data: Any, file: str | None, doc: Document | None = None) -> Any:

@@ -90,15 +90,16 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
     Input limits (file size, line length, nesting depth, ...) are set by
     AIRISK_MAX_BYTES and similar environment variables: see docs/limits.md."""
     from engine import api
-    from engine.render import get
+    from engine.render import RenderContext, Source, get
     from engine.render.formats import use_colour
 
     try:
         check_output(output)  # an unwritable --output fails now, not after the work
-        results = api.assess_files(cases, list(rules) or None, as_of, scenario, sets=sets)
+        results, docs = api.assess_documents(cases, list(rules) or None, as_of, scenario, sets=sets)
         out = get(fmt)
-        data = out.render(results, colour=out.colour and output in (None, "-") and use_colour(sys.stdout))
-        write_output(data, output)
+        context = RenderContext(colour=out.colour and output in (None, "-") and use_colour(sys.stdout),
+                                fail_on=fail_on, fail_on_known=fail_on_known, sources=[Source.of(d) for d in docs])
+        write_output(out.render(results, context=context), output)
     except AiriskError as exc:
         fail(exc)
     if fail_on and any(gate_level(r, fail_on_known) >= LEVEL_ORDER[fail_on] for r in results):
@@ -362,6 +363,10 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
 
 main.add_command(batch_command)
 main.add_command(report_command)
+
+from engine.render.cli import render_command  # noqa: E402  (airisk render: batch results in any format)
+
+main.add_command(render_command)
 
 
 

@@ -46,10 +46,13 @@ def _ids_many(many: Sequence[Mapping[str, Any]], colour: bool) -> bytes:
 
 
 def test_the_registry_holds_text_json_and_markdown_in_the_order_the_cli_lists_them() -> None:
-    assert list(FORMATS) == ["text", "json", "markdown", "html"]
+    assert list(FORMATS) == ["text", "json", "markdown", "html", "sarif", "junit", "github"]
     assert {n: (f.media_type, f.extension) for n, f in FORMATS.items()} == {
         "text": ("text/plain; charset=utf-8", ".txt"), "json": ("application/json", ".json"),
-        "markdown": ("text/markdown; charset=utf-8", ".md"), "html": ("text/html; charset=utf-8", ".html")}
+        "markdown": ("text/markdown; charset=utf-8", ".md"), "html": ("text/html; charset=utf-8", ".html"),
+        "sarif": ("application/sarif+json", ".sarif"),
+        "junit": ("application/xml", ".xml"), "github": ("text/plain; charset=utf-8", ".txt")}
+    assert [n for n, f in FORMATS.items() if f.render_with is not None] == ["sarif", "junit", "github"]
     assert all(f.many for f in FORMATS.values())
     assert [n for n, f in FORMATS.items() if f.colour] == ["text"]
     assert all(f.name == n and f.description for n, f in FORMATS.items())
@@ -75,7 +78,7 @@ def test_a_registered_format_is_offered_by_the_cli_and_rendered_by_the_library(r
     register(Format("ids", "text/csv", ".csv", _ids_one, _ids_many, description="case id and rating"))
 
     help_text = runner.invoke(main, ["assess", "--help"]).stdout
-    assert "[text|json|markdown|html|ids]" in help_text
+    assert list(FORMATS)[-1] == "ids" and "[" + "|".join(FORMATS) + "]" in "".join(help_text.split())
     got = runner.invoke(main, ["assess", *CASES, "--as-of", AS_OF, "--format", "ids"])
     assert got.exit_code == 0, got.output
     results = [engine.assess_dict(c, as_of=AS_OF) for c in CASES]
