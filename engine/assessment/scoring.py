@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.assessment.shape import DIMENSION_RESULT, NOT_ASSESSED, RANGE_FILLINGS, TIER_RESULT, shaped
 from engine.lang import conditions as C
+from engine.lang import i18n
 from engine.ruleset.model import DIMENSION_NAMES, LEVEL_ORDER, SEVERITY_ORDER, DimensionPolicy, RuleSet
 from engine.scale import LEVELS
 
@@ -150,34 +151,44 @@ def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[
 
 def overall(dimensions: dict[str, dict[str, Any]], titles: dict[str, str],
             rating_range: list[str] | None = None,
-            decisive: list[dict[str, Any]] | None = None) -> tuple[str | None, str]:
+            decisive: list[dict[str, Any]] | None = None, lang: str = "en") -> tuple[str | None, str]:
     """(rating, explanation): the highest level among the assessed dimensions, what drove it,
     which dimensions it covers, and how bad it could be while decisive facts are unknown.
 
-    The rating is None when no dimension is assessed (nothing in the case is about any rule)."""
+    The explanation is in ``lang`` (``engine.lang.i18n``). The rating is None when no dimension
+    is assessed (nothing in the case is about any rule)."""
     covered = [dim for dim, d in dimensions.items() if d["assessed"]]
     skipped = [dim for dim, d in dimensions.items() if not d["assessed"]]
-    scope = (f" Covers {', '.join(covered)}" + (f"; not assessed: {', '.join(skipped)}." if skipped else ".")
+    sep = i18n.phrase(lang, "sep.list")
+    scope = (i18n.phrase(lang, "overall.covers", covered=sep.join(i18n.name(lang, d) for d in covered))
+             + (i18n.phrase(lang, "overall.skipped", skipped=sep.join(i18n.name(lang, d) for d in skipped)) if skipped
+                else i18n.phrase(lang, "overall.end"))
              if covered else "")
     if not covered:
-        return None, "Not assessed: no rule applies to what the case describes."
+        return None, i18n.phrase(lang, "overall.none")
     rating = max((dimensions[dim]["level"] for dim in covered), key=LEVEL_ORDER.__getitem__)
     could = ""
     if rating_range is not None and rating_range[1] != rating:
-        named = ", ".join(d["fact"] for d in (decisive or [])[:5])
+        named = sep.join(d["fact"] for d in (decisive or [])[:5])
         count = len(decisive or [])
-        could = (f" Could be {rating_range[1].upper()}: {count} decisive fact{'s' if count != 1 else ''} unknown"
-                 + (f" ({named}{', …' if count > 5 else ''})" if named else "") + ".")
+        names = named + (i18n.phrase(lang, "more") if count > 5 else "")
+        could = i18n.phrase(lang, "overall.could", level=i18n.name(lang, rating_range[1], upper=True), count=count,
+                       facts=i18n.phrase(lang, "facts" if count != 1 else "fact"),
+                       named=i18n.phrase(lang, "overall.named", names=names) if named else "")
     if rating == "low":
-        return rating, "Rated LOW: no assessed dimension reached medium." + could + scope
+        return rating, i18n.phrase(lang, "overall.low") + could + scope
     parts = []
     for dim in covered:
         result = dimensions[dim]
         if result["level"] != rating:
             continue
-        named = "; ".join(f"{rid} ({titles.get(rid, '')})" for rid in result["drivers"][:5])
+        named = i18n.phrase(lang, "sep.items").join(
+            f"{rid}{i18n.phrase(lang, 'open.paren')}{titles.get(rid, '')}{i18n.phrase(lang, 'close.paren')}"
+            for rid in result["drivers"][:5])
         more = len(result["drivers"]) - 5
         if more > 0:
-            named += f"; and {more} more"
-        parts.append(f"{dim} is {rating} (score {result['score']:g}) driven by {named}")
-    return rating, f"Rated {rating.upper()}: " + " | ".join(parts) + "." + could + scope
+            named += i18n.phrase(lang, "overall.more", more=more)
+        parts.append(i18n.phrase(lang, "overall.driven", dim=i18n.name(lang, dim), level=i18n.name(lang, rating),
+                            score=f"{result['score']:g}", named=named))
+    return rating, i18n.phrase(lang, "overall.rated", level=i18n.name(lang, rating, upper=True),
+                          parts=i18n.phrase(lang, "sep.parts").join(parts)) + could + scope
