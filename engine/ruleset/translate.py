@@ -13,6 +13,7 @@ still assesses with ``--lang zh``: the report's chrome is Chinese, its rules' te
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -21,6 +22,9 @@ from engine.lang.i18n import LANGS
 from engine.ruleset.model import Citation, Rule, RuleSet, Ruleset, TierScheme
 
 __all__ = ["LANGS", "in_language", "rule_in"]
+
+# Each translated RuleSet's rules as loaded, so that it can be given in another language again.
+_LOADED: weakref.WeakKeyDictionary[RuleSet, RuleSet] = weakref.WeakKeyDictionary()
 
 
 @lru_cache(maxsize=8)  # one RuleSet per (rules, language): the Engine, its plans and matchers are reused
@@ -31,9 +35,12 @@ def in_language(rules: RuleSet, lang: str) -> RuleSet:
         raise ValueError(f"language {lang!r} is not one of {', '.join(LANGS)}")
     if lang == rules.lang:
         return rules
+    loaded = _LOADED.get(rules, rules)
     if lang == "en":
-        raise ValueError("in_language translates from the rules as loaded (English)")
-    return RuleSet(tuple(_ruleset(rs, lang) for rs in rules.rulesets), cache_key=rules.cache_key, lang=lang)
+        return loaded
+    out = RuleSet(tuple(_ruleset(rs, lang) for rs in loaded.rulesets), cache_key=loaded.cache_key, lang=lang)
+    _LOADED[out] = loaded
+    return out
 
 
 def _ruleset(rs: Ruleset, lang: str) -> Ruleset:
