@@ -9,6 +9,7 @@ finding never lowers a score or a level (the scoring is monotone).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from engine.assessment.shape import DIMENSION_RESULT, NOT_ASSESSED, RANGE_FILLINGS, TIER_RESULT, shaped
@@ -149,46 +150,54 @@ def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[
     return Scorer(rules, tier_dimension).score(findings, view, not_assessed, applicable)
 
 
+@lru_cache(maxsize=64)
+def _scope(lang: str, covered: tuple[str, ...], skipped: tuple[str, ...]) -> str:
+    """`` Covers safety, overcapacity; not assessed: export_control.`` in ``lang`` (few combinations: cached)."""
+    p = i18n.PHRASES.get(lang, i18n.PHRASES["en"])
+    sep = p["sep.list"]
+    if not covered:
+        return ""
+    return (p["overall.covers"].format(covered=sep.join(i18n.name(lang, d) for d in covered))
+            + (p["overall.skipped"].format(skipped=sep.join(i18n.name(lang, d) for d in skipped)) if skipped
+               else p["overall.end"]))
+
+
 def overall(dimensions: dict[str, dict[str, Any]], titles: dict[str, str],
             rating_range: list[str] | None = None,
             decisive: list[dict[str, Any]] | None = None, lang: str = "en") -> tuple[str | None, str]:
     """(rating, explanation): the highest level among the assessed dimensions, what drove it,
     which dimensions it covers, and how bad it could be while decisive facts are unknown.
 
-    The explanation is in ``lang`` (``engine.lang.i18n``). The rating is None when no dimension
-    is assessed (nothing in the case is about any rule)."""
-    covered = [dim for dim, d in dimensions.items() if d["assessed"]]
-    skipped = [dim for dim, d in dimensions.items() if not d["assessed"]]
-    sep = i18n.phrase(lang, "sep.list")
-    scope = (i18n.phrase(lang, "overall.covers", covered=sep.join(i18n.name(lang, d) for d in covered))
-             + (i18n.phrase(lang, "overall.skipped", skipped=sep.join(i18n.name(lang, d) for d in skipped)) if skipped
-                else i18n.phrase(lang, "overall.end"))
-             if covered else "")
+    The explanation is in ``lang``, its sentences from ``engine.lang.i18n``. The rating is None
+    when no dimension is assessed (nothing in the case is about any rule)."""
+    p = i18n.PHRASES.get(lang, i18n.PHRASES["en"])
+    names = i18n.NAMES.get(lang) or {}  # i18n.name, inline: English names are the values themselves
+    covered = tuple([dim for dim, d in dimensions.items() if d["assessed"]])
     if not covered:
-        return None, i18n.phrase(lang, "overall.none")
+        return None, p["overall.none"]
+    scope = _scope(lang, covered, tuple([dim for dim, d in dimensions.items() if not d["assessed"]]))
     rating = max((dimensions[dim]["level"] for dim in covered), key=LEVEL_ORDER.__getitem__)
     could = ""
     if rating_range is not None and rating_range[1] != rating:
-        named = sep.join(d["fact"] for d in (decisive or [])[:5])
+        named = p["sep.list"].join(d["fact"] for d in (decisive or [])[:5])
         count = len(decisive or [])
-        names = named + (i18n.phrase(lang, "more") if count > 5 else "")
-        could = i18n.phrase(lang, "overall.could", level=i18n.name(lang, rating_range[1], upper=True), count=count,
-                       facts=i18n.phrase(lang, "facts" if count != 1 else "fact"),
-                       named=i18n.phrase(lang, "overall.named", names=names) if named else "")
+        shown = named + (p["more"] if count > 5 else "")
+        could = p["overall.could"].format(level=names.get(rating_range[1]) or rating_range[1].upper(), count=count,
+                                          facts=p["facts" if count != 1 else "fact"],
+                                          named=p["overall.named"].format(names=shown) if named else "")
     if rating == "low":
-        return rating, i18n.phrase(lang, "overall.low") + could + scope
+        return rating, p["overall.low"] + could + scope
     parts = []
+    opened, closed = p["paren.open"], p["paren.close"]  # "OVC-002 (title)": f-strings, not a format per rule
     for dim in covered:
         result = dimensions[dim]
         if result["level"] != rating:
             continue
-        named = i18n.phrase(lang, "sep.items").join(
-            f"{rid}{i18n.phrase(lang, 'open.paren')}{titles.get(rid, '')}{i18n.phrase(lang, 'close.paren')}"
-            for rid in result["drivers"][:5])
+        named = p["sep.items"].join([f"{rid}{opened}{titles.get(rid, '')}{closed}" for rid in result["drivers"][:5]])
         more = len(result["drivers"]) - 5
         if more > 0:
-            named += i18n.phrase(lang, "overall.more", more=more)
-        parts.append(i18n.phrase(lang, "overall.driven", dim=i18n.name(lang, dim), level=i18n.name(lang, rating),
-                            score=f"{result['score']:g}", named=named))
-    return rating, i18n.phrase(lang, "overall.rated", level=i18n.name(lang, rating, upper=True),
-                          parts=i18n.phrase(lang, "sep.parts").join(parts)) + could + scope
+            named += p["overall.more"].format(more=more)
+        parts.append(p["overall.driven"].format(dim=names.get(dim, dim), level=names.get(rating, rating),
+                                                score=f"{result['score']:g}", named=named))
+    return rating, p["overall.rated"].format(level=names.get(rating) or rating.upper(),
+                                             parts=p["sep.parts"].join(parts)) + could + scope
