@@ -446,3 +446,24 @@ def test_placeholder_tokens_count_each_placeholder_however_the_text_around_them_
     assert placeholder_tokens(english) == Counter(tokens) == placeholder_tokens(chinese)
     if tokens:
         assert placeholder_tokens(chinese.replace(tokens[0], "", 1)) != placeholder_tokens(english)
+
+
+def test_a_translation_gets_the_dated_parameter_values_of_each_variant_of_its_rule(tmp_path: Path) -> None:
+    path = tmp_path / "dated.yaml"
+    path.write_text(
+        "ruleset: {id: dated, version: '1', title: Dated, languages: [en, zh], zh: {title: 日期}}\n"
+        "parameters:\n  floor: {'2020-01-01': 0.5, '2024-01-01': 0.4}\n"
+        "rules:\n  - id: DTD-001\n    title: Below {param.floor:.0%}\n    dimension: overcapacity\n"
+        "    severity: low\n    points: 5\n    basis: heuristic\n    effective_from: 2020-01-01\n"
+        "    applies_to: [facility]\n    when: {fact: facility.accelerator_utilisation, lt: {param: floor}}\n"
+        "    message: Utilisation {facility.accelerator_utilisation:.0%} is below {param.floor:.0%}.\n"
+        "    citations: [{instrument: Analyst, confidence: S}]\n"
+        "    zh:\n      title: '低于{param.floor:.0%}'\n"
+        "      message: '利用率{facility.accelerator_utilisation:.0%}低于{param.floor:.0%}。'\n",
+        encoding="utf-8")
+    rules = load_rules([path], lang="zh")
+    assert [(r.window.effective_from, r.title) for r in rules.rules] == [("2020-01-01", "低于50%"),
+                                                                           ("2024-01-01", "低于40%")]
+    early = engine.assess_dict(_facility(accelerator_utilisation=0.45), rules, as_of="2023-06-01")
+    assert early["findings"][0]["message"] == "利用率45%低于50%。"
+    assert engine.assess_dict(_facility(accelerator_utilisation=0.45), rules, as_of="2024-06-01")["findings"] == []
