@@ -467,3 +467,17 @@ def test_a_translation_gets_the_dated_parameter_values_of_each_variant_of_its_ru
     early = engine.assess_dict(_facility(accelerator_utilisation=0.45), rules, as_of="2023-06-01")
     assert early["findings"][0]["message"] == "利用率45%低于50%。"
     assert engine.assess_dict(_facility(accelerator_utilisation=0.45), rules, as_of="2024-06-01")["findings"] == []
+
+
+def test_a_tier_scheme_and_the_ruleset_title_read_in_chinese_when_given(tmp_path: Path) -> None:
+    extra = ("  languages: [en, zh]\n  zh: {title: 微型}\n  tiers:\n    size:\n      title: Size tier\n"
+             "      zh: {title: 规模等级}\n      order: [big, small]\n      default: small\n")
+    path = _write(tmp_path, ZH_OK, extra=extra)
+    path.write_text(path.read_text(encoding="utf-8").replace("    citations:", "    tier: {size: big}\n    citations:"),
+                    encoding="utf-8")
+    case = _facility(accelerator_utilisation=0.3, pue=1.4)
+    zh = engine.assess_dict(case, load_rules([path], lang="zh"), as_of=AS_OF)
+    en = engine.assess_dict(case, load_rules([path]), as_of=AS_OF)
+    assert zh["dimensions"]["overcapacity"]["tiers"]["size"] == {**en["dimensions"]["overcapacity"]["tiers"]["size"],
+                                                                 "title": "规模等级"}
+    assert load_rules([path], lang="zh").rulesets[0].title == "微型"

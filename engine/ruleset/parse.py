@@ -381,9 +381,17 @@ def _build_ruleset(doc: Document, header: dict[str, Any], input_kind: str, rules
         parameters=lang.params,
         sources=lang.sources.file if lang.sources else None,
         languages=declared_languages(header),
-        texts={code: {**{k: v for k, v in header[code].items() if k in ("title", "description")},
-                      "tiers": {k: v[code]["title"] for k, v in ctx.tiers.items()
-                                if isinstance(v.get(code), dict) and "title" in v[code]}}
-               for code in TRANSLATED if isinstance(header.get(code), dict) or any(
-                   isinstance(v.get(code), dict) for v in ctx.tiers.values())},
+        texts=_header_texts(header, ctx.tiers),
     )
+
+
+def _header_texts(header: dict[str, Any], tiers: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The header's text in each other language it gives: {lang: {title, description, tiers: {name: title}}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for lang in TRANSLATED:
+        given = header.get(lang)
+        own: dict[str, Any] = given if isinstance(given, dict) else {}
+        titles = {k: v[lang]["title"] for k, v in tiers.items() if isinstance(v.get(lang), dict) and "title" in v[lang]}
+        if own or titles:
+            out[lang] = {**{k: v for k, v in own.items() if k in ("title", "description")}, "tiers": titles}
+    return out
