@@ -31,25 +31,36 @@ if TYPE_CHECKING:
 __all__ = ["assess", "assess_dict", "assess_documents", "assess_files", "assess_many", "counterfactuals", "load_case",
            "load_rules", "read_document"]
 
-def load_rules(paths: Sequence[str | Path] | str | Path | None = None) -> RuleSet:
+def load_rules(paths: Sequence[str | Path] | str | Path | None = None, lang: str = "en") -> RuleSet:
     """Load, check and combine rulesets from files or directories (default: the bundled ones).
 
-    Raises ``RulesetError`` with every located problem."""
+    ``lang`` (``en`` or ``zh``) is the language of the rules' text and of the assessments made
+    with them (their ``lang``). Raises ``RulesetError`` with every located problem."""
     from engine.ruleset.load import load_rules as load
 
-    return load(paths)
+    return load(paths, lang)
 
 
-def _ruleset(rules: RuleSet | Sequence[str | Path] | None) -> RuleSet:
+def _ruleset(rules: RuleSet | Sequence[str | Path] | None, lang: str | None = None) -> RuleSet:
+    """The rules to assess with, in ``lang`` (None: a RuleSet's own language; English for paths)."""
     from engine.ruleset.model import RuleSet
 
-    return rules if isinstance(rules, RuleSet) else load_rules(rules)
+    if isinstance(rules, RuleSet):
+        if lang is None or lang == rules.lang:
+            return rules
+        from engine.ruleset.translate import in_language
+
+        try:
+            return in_language(rules, lang)
+        except ValueError as exc:
+            raise AiriskError(Problem(message=str(exc), code="usage")) from None
+    return load_rules(rules, lang or "en")
 
 
-def _engine(rules: RuleSet | Sequence[str | Path] | None) -> Engine:
+def _engine(rules: RuleSet | Sequence[str | Path] | None, lang: str | None = None) -> Engine:
     from engine.assessment.engine import engine_for
 
-    return engine_for(_ruleset(rules))
+    return engine_for(_ruleset(rules, lang))
 
 
 def read_document(name: str | Path, limits: Limits = DEFAULT_LIMITS, *, stdin_syntax: str = "auto") -> Document:
@@ -77,11 +88,11 @@ def load_case(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> Case:
 
 def assess_dict(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = None,
                 as_of: str | dt.date | None = None, scenario: str | None = None, *,
-                limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+                limits: Limits = DEFAULT_LIMITS, lang: str | None = None) -> dict[str, Any]:
     """Like ``assess`` but returns the assessment as plain JSON-ready data."""
     from engine.case.model import Case
 
-    engine = _engine(rules)
+    engine = _engine(rules, lang)
     if isinstance(case, str | Path):
         if engine.rules.input == "document":
             from engine.source.safeyaml import load_file
@@ -96,35 +107,39 @@ def assess_dict(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | No
 
 def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = None,
            as_of: str | dt.date | None = None, scenario: str | None = None, *,
-           limits: Limits = DEFAULT_LIMITS) -> Assessment:
+           limits: Limits = DEFAULT_LIMITS, lang: str | None = None) -> Assessment:
     """Assess one case (a path, a dict or a ``Case``) as of a date (default today).
 
     ``rules`` defaults to the bundled rulesets; ``scenario`` selects an
     alternative date set declared by a ruleset (e.g. ``digital-omnibus``);
-    ``limits`` bounds what is read from a case file (docs/limits.md).
-    Raises ``InputError`` or ``RulesetError`` (both ``AiriskError``) with
-    located problems on bad input."""
+    ``limits`` bounds what is read from a case file (docs/limits.md);
+    ``lang`` (``en`` or ``zh``; default: the rules' language, English for the
+    bundled ones) is the language of its text (``result.lang``). Raises
+    ``InputError`` or ``RulesetError`` (both ``AiriskError``) with located
+    problems on bad input."""
     from engine.assessment.result import Assessment
 
-    return Assessment.model_validate(assess_dict(case, rules, as_of, scenario, limits=limits))
+    return Assessment.model_validate(assess_dict(case, rules, as_of, scenario, limits=limits, lang=lang))
 
 
 def assess_files(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Path] | None = None,
                  as_of: str | dt.date | None = None, scenario: str | None = None, *,
-                 sets: Sequence[str] = (), limits: Limits | None = None) -> list[dict[str, Any]]:
+                 sets: Sequence[str] = (), limits: Limits | None = None,
+                 lang: str | None = None) -> list[dict[str, Any]]:
     """Assess case files (``-``: standard input), the assessments of ``airisk assess``, in order.
 
     Every file is read and validated before any is assessed, and every problem of every file is
     raised at once (``InputError``). ``rules`` is a ``RuleSet`` or ruleset paths (default: the
     bundled rulesets); ``sets`` are what-if overrides (``PATH=VALUE``): each assessment is then
     of the changed case, with a ``what_if`` section saying what changed. ``limits`` default to
-    the environment's (``AIRISK_MAX_BYTES`` etc., docs/limits.md)."""
-    return assess_documents(names, rules, as_of, scenario, sets=sets, limits=limits)[0]
+    the environment's (``AIRISK_MAX_BYTES`` etc., docs/limits.md); ``lang`` (``en``, ``zh``) is the
+    language of the assessments' text (default: the rules', English for the bundled ones)."""
+    return assess_documents(names, rules, as_of, scenario, sets=sets, limits=limits, lang=lang)[0]
 
 
 def assess_documents(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Path] | None = None,
                      as_of: str | dt.date | None = None, scenario: str | None = None, *,
-                     sets: Sequence[str] = (), limits: Limits | None = None
+                     sets: Sequence[str] = (), limits: Limits | None = None, lang: str | None = None
                      ) -> tuple[list[dict[str, Any]], list[Document]]:
     """``assess_files``, with the parsed input of each assessment beside it, in the same order:
     its file and the position of every value, for formats that point into the case file
@@ -134,7 +149,7 @@ def assess_documents(names: Sequence[str | Path], rules: RuleSet | Sequence[str 
 
     day = parse_as_of(as_of)
     limits = limits if limits is not None else limits_from_env()
-    engine = _engine(rules)
+    engine = _engine(rules, lang)
     if scenario is not None:
         engine.in_force(day, scenario)  # unknown scenario → located error before any output
     docs = _read_all(engine, names, limits)

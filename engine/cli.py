@@ -19,7 +19,7 @@ from typing import Any
 import click
 import orjson
 
-from engine.cliutil import EXIT_INTERNAL, LEVEL_CHOICE, FormatChoice, fail, gate_level, load_rules_arg
+from engine.cliutil import EXIT_INTERNAL, LANG_OPTION, LEVEL_CHOICE, FormatChoice, fail, gate_level, load_rules_arg
 from engine.errors import AiriskError
 from engine.render.sink import check_output, write_output
 from engine.report.cli import report_command
@@ -83,8 +83,9 @@ def main() -> None:
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="What-if: override a fact (repeatable; dotted path, list index as a number, null removes); "
                    "the report shows what changed from the unmodified case.")
+@LANG_OPTION
 def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, scenario: str | None, fmt: str,
-           output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...]) -> None:
+           output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...], lang: str) -> None:
     """Assess CASE files (YAML or JSON; '-' reads stdin) and print explained ratings.
 
     Input limits (file size, line length, nesting depth, ...) are set by
@@ -95,7 +96,7 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
 
     try:
         check_output(output)  # an unwritable --output fails now, not after the work
-        results, docs = api.assess_documents(cases, list(rules) or None, as_of, scenario, sets=sets)
+        results, docs = api.assess_documents(cases, list(rules) or None, as_of, scenario, sets=sets, lang=lang)
         out = get(fmt)
         context = RenderContext(colour=out.colour and output in (None, "-") and use_colour(sys.stdout),
                                 fail_on=fail_on, fail_on_known=fail_on_known, sources=[Source.of(d) for d in docs])
@@ -308,10 +309,11 @@ def _rule_text(rule: Rule) -> str:
 @click.option("--dask", "dask_address", default=None, metavar="SCHEDULER",
               help="Run on a Dask cluster (e.g. tcp://scheduler:8786); INPUT is a glob of .jsonl files and "
                    "--output a directory (one NAME.jsonl per input file). Needs `pip install airisk[dask]`.")
+@LANG_OPTION
 def batch_command(input_path: str, output: str | None, workers: int, rules: tuple[str, ...],
                   as_of: str | None, scenario: str | None, fail_on: str | None, fail_on_known: bool,
                   max_line_bytes: int, chunk_lines: int, progress: bool | None, verify: bool,
-                  report: str | None, dask_address: str | None) -> None:
+                  report: str | None, dask_address: str | None, lang: str) -> None:
     """Assess one case per line of INPUT (JSON lines; '-' or none reads stdin).
 
     Writes one JSON line per input line, in input order: {"line", "case_id",
@@ -339,6 +341,8 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
     try:
         check_output(report)  # an unwritable --report fails now, not after the run
         if dask_address is not None:
+            if lang != "en":
+                raise click.UsageError("--lang applies to local runs; with --dask the records are in English")
             from engine.batch.distributed import run_dask_cli
 
             code = run_dask_cli(dask_address, input_path, output, rules=list(rules) or None, as_of=as_of,
@@ -351,7 +355,7 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
                                scenario=scenario, fail_on=fail_on, fail_on_known=fail_on_known,
                                max_line_bytes=max_line_bytes,
                                chunk_lines=chunk_lines, progress=progress, verify=verify)
-        code, _ = run_batch(load_rules_arg(rules), options)
+        code, _ = run_batch(load_rules_arg(rules, lang), options)
     except AiriskError as exc:
         fail(exc)
     if report is not None and output is not None and os.path.exists(output):

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from engine.errors import AiriskError
+from engine.lang.i18n import LANGS
 from engine.ruleset.model import LEVEL_ORDER
 from engine.scale import LEVELS
 
@@ -24,11 +25,17 @@ def fail(exc: AiriskError) -> NoReturn:
     raise SystemExit(exc.exit_code)
 
 
-def load_rules_arg(rules: Sequence[str]) -> Any:
-    """The rulesets named by ``--rules`` (none: the bundled ones)."""
+def load_rules_arg(rules: Sequence[str], lang: str = "en") -> Any:
+    """The rulesets named by ``--rules`` (none: the bundled ones), their text in ``lang``."""
     from engine.api import load_rules
 
-    return load_rules(list(rules) if rules else None)
+    return load_rules(list(rules) if rules else None, lang)
+
+
+#: ``--lang en|zh``: the language of the rules' text and of the report (``engine.lang.i18n``).
+LANG_OPTION = click.option("--lang", "lang", type=click.Choice(list(LANGS)), default="en", show_default=True,
+                           help="Language of the report and the rules' text: en (English) or zh (Chinese). "
+                                "Rule ids, fact paths and JSON enum values stay as they are.")
 
 
 class FormatChoice(click.Choice):  # type: ignore[type-arg]

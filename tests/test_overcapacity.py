@@ -506,6 +506,8 @@ def test_the_monotonicity_property_catches_a_band_rule(tmp_path: Path, band: str
         "when": when,
         "message": "A band rule, for testing the property only (heuristic).",
         "citations": [{"instrument": "test fixture", "confidence": "UNCONFIRMED"}],
+        # the bundled ruleset declares languages [en, zh]: a rule added to it has both
+        "zh": {"title": "非单调规则（仅供测试）", "message": "用于测试该性质的区间规则（启发式）。"},
     }], allow_unicode=True)
     broken = tmp_path / "overcapacity.yaml"
     indented = "".join(f"  {line}\n" for line in rule.splitlines())

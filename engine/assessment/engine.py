@@ -177,9 +177,10 @@ class Engine:
         dims = self._scorer.score(findings, view, not_assessed, applicable)
         searched = (candidates - scoped_out if scoped_out else candidates) if bounds else set()
         rating_range, decisive, exact, fillings = plan.bounds(view, searched, fired, scoped_out, dims, self._scorer)
-        rating, explanation = overall(dims, plan.titles, rating_range, decisive)
+        rating, explanation = overall(dims, plan.titles, rating_range, decisive, self.rules.lang)
         return shaped(
             ASSESSMENT, case_id=meta["id"], case_name=meta.get("name"), kind=kind, rating=rating,
+            lang=self.rules.lang,
             rating_range=rating_range, decisive_unknowns=decisive,
             coverage=shaped(COVERAGE, assessed=[d for d, r in dims.items() if r["assessed"]],
                             not_assessed=[d for d, r in dims.items() if not r["assessed"]]),

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.assessment.shape import SHAPES, canonical_json
+from engine.lang.i18n import Lang
 from engine.scale import Dimension, Level, Severity
 
 _OUT = ConfigDict(extra="forbid")
@@ -183,6 +184,8 @@ class Assessment(BaseModel):
     case_id: str
     case_name: str | None
     kind: str | None
+    lang: Lang = Field(description="the language the text of this result is in (titles, messages, remediations, "
+                                   "explanation): en or zh; rule ids, fact paths and level values are never translated")
     rating: Level | None = Field(description="the highest level of the assessed dimensions on the facts given; "
                                              "null when no dimension is assessed")
     rating_range: list[Level] | None = Field(

@@ -9,10 +9,12 @@ finding never lowers a score or a level (the scoring is monotone).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from engine.assessment.shape import DIMENSION_RESULT, NOT_ASSESSED, RANGE_FILLINGS, TIER_RESULT, shaped
 from engine.lang import conditions as C
+from engine.lang import i18n
 from engine.ruleset.model import DIMENSION_NAMES, LEVEL_ORDER, SEVERITY_ORDER, DimensionPolicy, RuleSet
 from engine.scale import LEVELS
 
@@ -148,36 +150,54 @@ def score_dimensions(rules: RuleSet, findings: list[dict[str, Any]], view: dict[
     return Scorer(rules, tier_dimension).score(findings, view, not_assessed, applicable)
 
 
+@lru_cache(maxsize=64)
+def _scope(lang: str, covered: tuple[str, ...], skipped: tuple[str, ...]) -> str:
+    """`` Covers safety, overcapacity; not assessed: export_control.`` in ``lang`` (few combinations: cached)."""
+    p = i18n.PHRASES.get(lang, i18n.PHRASES["en"])
+    sep = p["sep.list"]
+    if not covered:
+        return ""
+    return (p["overall.covers"].format(covered=sep.join(i18n.name(lang, d) for d in covered))
+            + (p["overall.skipped"].format(skipped=sep.join(i18n.name(lang, d) for d in skipped)) if skipped
+               else p["overall.end"]))
+
+
 def overall(dimensions: dict[str, dict[str, Any]], titles: dict[str, str],
             rating_range: list[str] | None = None,
-            decisive: list[dict[str, Any]] | None = None) -> tuple[str | None, str]:
+            decisive: list[dict[str, Any]] | None = None, lang: str = "en") -> tuple[str | None, str]:
     """(rating, explanation): the highest level among the assessed dimensions, what drove it,
     which dimensions it covers, and how bad it could be while decisive facts are unknown.
 
-    The rating is None when no dimension is assessed (nothing in the case is about any rule)."""
-    covered = [dim for dim, d in dimensions.items() if d["assessed"]]
-    skipped = [dim for dim, d in dimensions.items() if not d["assessed"]]
-    scope = (f" Covers {', '.join(covered)}" + (f"; not assessed: {', '.join(skipped)}." if skipped else ".")
-             if covered else "")
+    The explanation is in ``lang``, its sentences from ``engine.lang.i18n``. The rating is None
+    when no dimension is assessed (nothing in the case is about any rule)."""
+    p = i18n.PHRASES.get(lang, i18n.PHRASES["en"])
+    names = i18n.NAMES.get(lang) or {}  # i18n.name, inline: English names are the values themselves
+    covered = tuple([dim for dim, d in dimensions.items() if d["assessed"]])
     if not covered:
-        return None, "Not assessed: no rule applies to what the case describes."
+        return None, p["overall.none"]
+    scope = _scope(lang, covered, tuple([dim for dim, d in dimensions.items() if not d["assessed"]]))
     rating = max((dimensions[dim]["level"] for dim in covered), key=LEVEL_ORDER.__getitem__)
     could = ""
     if rating_range is not None and rating_range[1] != rating:
-        named = ", ".join(d["fact"] for d in (decisive or [])[:5])
+        named = p["sep.list"].join(d["fact"] for d in (decisive or [])[:5])
         count = len(decisive or [])
-        could = (f" Could be {rating_range[1].upper()}: {count} decisive fact{'s' if count != 1 else ''} unknown"
-                 + (f" ({named}{', …' if count > 5 else ''})" if named else "") + ".")
+        shown = named + (p["more"] if count > 5 else "")
+        could = p["overall.could"].format(level=names.get(rating_range[1]) or rating_range[1].upper(), count=count,
+                                          facts=p["facts" if count != 1 else "fact"],
+                                          named=p["overall.named"].format(names=shown) if named else "")
     if rating == "low":
-        return rating, "Rated LOW: no assessed dimension reached medium." + could + scope
+        return rating, p["overall.low"] + could + scope
     parts = []
+    opened, closed = p["paren.open"], p["paren.close"]  # "OVC-002 (title)": f-strings, not a format per rule
     for dim in covered:
         result = dimensions[dim]
         if result["level"] != rating:
             continue
-        named = "; ".join(f"{rid} ({titles.get(rid, '')})" for rid in result["drivers"][:5])
+        named = p["sep.items"].join([f"{rid}{opened}{titles.get(rid, '')}{closed}" for rid in result["drivers"][:5]])
         more = len(result["drivers"]) - 5
         if more > 0:
-            named += f"; and {more} more"
-        parts.append(f"{dim} is {rating} (score {result['score']:g}) driven by {named}")
-    return rating, f"Rated {rating.upper()}: " + " | ".join(parts) + "." + could + scope
+            named += p["overall.more"].format(more=more)
+        parts.append(p["overall.driven"].format(dim=names.get(dim, dim), level=names.get(rating, rating),
+                                                score=f"{result['score']:g}", named=named))
+    return rating, p["overall.rated"].format(level=names.get(rating) or rating.upper(),
+                                             parts=p["sep.parts"].join(parts)) + could + scope

@@ -30,8 +30,9 @@ RULESET_PROVENANCE = ("id", "version", "sha256", "rules", "rules_in_force")
 PROVENANCE = ("engine_version", "as_of", "scenario", "rulesets")
 COVERAGE = ("assessed", "not_assessed")
 BOUNDS = ("exact", "range_fillings")
-ASSESSMENT = ("case_id", "case_name", "kind", "rating", "rating_range", "decisive_unknowns", "coverage", "bounds",
-              "explanation", "dimensions", "findings", "needs_information", "derived", "provenance", "what_if")
+ASSESSMENT = ("case_id", "case_name", "kind", "lang", "rating", "rating_range", "decisive_unknowns", "coverage",
+              "bounds", "explanation", "dimensions", "findings", "needs_information", "derived", "provenance",
+              "what_if")
 
 SHAPES: dict[str, tuple[str, ...]] = {
     "Evidence": EVIDENCE, "CitationOut": CITATION, "EffectiveWindow": EFFECTIVE_WINDOW, "Duty": DUTY,

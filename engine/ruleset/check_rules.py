@@ -8,6 +8,7 @@ and collects every problem, each located at its file, line, column and JSON poin
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -192,3 +193,103 @@ def check_rule(doc: Document, raw: dict[str, Any], i: int, resolved: bool, ctx: 
     _check_windows(doc, raw, base, ctx, problems)
     _check_basis(doc, raw, base, problems)
     _check_rule_tiers(doc, raw, base, ctx, problems)
+
+
+# --------------------------------------------------------------------------- languages (issue 21)
+
+RULE_TEXTS = ("title", "message", "remediation", "would_change")
+DUTY_TEXTS = ("obligation", "deadline")
+
+
+def placeholder_tokens(text: str) -> Counter[str]:
+    """The placeholders of a text as written (``{fact.path}``, ``{fact.path:,.0f}``, ``{param.name}``),
+    counted: a translation must have the same multiset as the English."""
+    return Counter(m.group(0) for m in _PLACEHOLDER.finditer(text))
+
+
+def _show(tokens: Counter[str]) -> str:
+    return ", ".join(f"{t} ×{n}" if n > 1 else t for t, n in sorted(tokens.items()))
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """An English mapping and its translation, where each is in the document."""
+
+    english: dict[str, Any]
+    translated: Any
+    en_path: list[str | int]
+    tr_path: list[str | int]
+    what: str  # "rule OVC-001", "the ruleset header", "tier eu_ai_act" …
+
+
+def _check_pair(doc: Document, pair: _Pair, fields: tuple[str, ...], lang: str, required: bool,
+                problems: ProblemList) -> None:
+    """Each English text field has its translation (when ``required``) with the same placeholders,
+    and the translation has no field the English lacks."""
+    present = [f for f in fields if isinstance(pair.english.get(f), str)]
+    if not isinstance(pair.translated, dict):
+        if required and present:
+            problems.add(doc.where(pair.tr_path, f"{pair.what} has no `{lang}:` text ({', '.join(present)}); the "
+                                   f"ruleset declares languages including {lang}", code="missing_language",
+                                   hint=f"add `{lang}: {{{', '.join(f'{f}: …' for f in present)}}}` "
+                                        "beside the English"))
+        return
+    for fld in fields:
+        en, tr = pair.english.get(fld), pair.translated.get(fld)
+        if not isinstance(tr, str):
+            if required and isinstance(en, str):
+                problems.add(doc.where([*pair.tr_path, fld], f"{pair.what}: `{fld}` has no {lang} text",
+                                       code="missing_language", hint=f"add `{fld}:` under `{lang}:`"))
+            continue
+        if not isinstance(en, str):
+            problems.add(doc.where([*pair.tr_path, fld], f"{pair.what}: {lang} `{fld}` translates nothing (there is "
+                                   f"no English `{fld}`)", code="missing_language",
+                                   hint=f"write the English `{fld}` first, or remove this one"))
+            continue
+        want, got = placeholder_tokens(en), placeholder_tokens(tr)
+        if want != got:
+            lacks, extra = want - got, got - want
+            said = "; ".join(part for part in (f"lacks {_show(lacks)}" if lacks else "",
+                                               f"has {_show(extra)} the English does not" if extra else "") if part)
+            problems.add(doc.where([*pair.tr_path, fld], f"{pair.what}: the placeholders of {lang} `{fld}` differ "
+                                   f"from the English: it {said}", code="placeholder_mismatch",
+                                   hint="a translation uses exactly the English placeholders (any order)"))
+
+
+def declared_languages(header: dict[str, Any]) -> tuple[str, ...]:
+    """The languages a ruleset header declares (``languages:``); English alone when it declares none."""
+    langs = header.get("languages")
+    if not isinstance(langs, list) or not all(isinstance(x, str) for x in langs):
+        return ("en",)
+    return tuple(langs)
+
+
+def check_translations(doc: Document, header: dict[str, Any], rules: list[Any], translated: tuple[str, ...],
+                       problems: ProblemList) -> None:
+    """Every language the header declares (``languages: [en, zh]``) is complete: the header's title
+    and description, each tier's title, and each rule's title, message, remediation, would_change
+    and duty text; and every translation given, declared or not, has the English placeholders."""
+    declared = declared_languages(header)
+    for lang in translated:
+        req = lang in declared
+        _check_pair(doc, _Pair(header, header.get(lang), ["ruleset"], ["ruleset", lang], "the ruleset header"),
+                    ("title", "description"), lang, req, problems)
+        tiers = header.get("tiers")
+        for name, scheme in tiers.items() if isinstance(tiers, dict) else ():
+            if isinstance(scheme, dict):
+                _check_pair(doc, _Pair(scheme, scheme.get(lang), ["ruleset", "tiers", name],
+                                       ["ruleset", "tiers", name, lang], f"tier scheme {name}"), ("title",), lang, req,
+                            problems)
+        for i, raw in enumerate(rules):
+            if not isinstance(raw, dict):
+                continue
+            what = f"rule {raw.get('id')}"
+            own = raw.get(lang)
+            _check_pair(doc, _Pair(raw, own, ["rules", i], ["rules", i, lang], what), RULE_TEXTS, lang, req, problems)
+            duty = raw.get("duty")
+            if isinstance(duty, dict) and (isinstance(own, dict) or not req):
+                _check_pair(doc, _Pair(duty, own.get("duty") if isinstance(own, dict) else None, ["rules", i, "duty"],
+                                       ["rules", i, lang, "duty"], f"{what} duty"), DUTY_TEXTS, lang, req, problems)
+            elif isinstance(own, dict) and isinstance(own.get("duty"), dict) and not isinstance(duty, dict):
+                problems.add(doc.where(["rules", i, lang, "duty"], f"{what}: {lang} `duty` translates nothing (the "
+                                       "rule has no duty)", code="missing_language"))

@@ -127,16 +127,35 @@ def combine(rulesets: Iterable[Ruleset]) -> RuleSet:
     return RuleSet(rulesets)
 
 
-def load_rules(paths: Sequence[str | Path] | str | Path | None = None) -> RuleSet:
-    """Load rulesets from files or directories; by default the bundled ones."""
+def load_rules(paths: Sequence[str | Path] | str | Path | None = None, lang: str = "en") -> RuleSet:
+    """Load rulesets from files or directories; by default the bundled ones.
+
+    ``lang`` (``en`` or ``zh``) is the language of the rules' text: their titles, messages,
+    remediations, "would change", duties, tier titles and cited instruments
+    (``engine.ruleset.translate``); ids, facts and conditions are the same in every language.
+    The rules are parsed and cached once, every language together, so the SHA-256 and the
+    compile cache's key are those of the files whatever the language."""
+    from engine.ruleset.translate import LANGS
+
+    if lang not in LANGS:
+        raise RulesetError(Problem(message=f"unknown language {lang!r}", code="usage",
+                                   hint=f"one of: {', '.join(LANGS)}"))
     if paths is None:
-        return _bundled_rules()
+        return _bundled_rules(lang)
     if isinstance(paths, str | Path):
         paths = [paths]
     files = ruleset_files(paths)
     if not files:
         raise RulesetError(Problem(message="no ruleset files found", file=", ".join(map(str, paths))))
-    return _load_cached(files, [str(f) for f in files])
+    return _in(_load_cached(files, [str(f) for f in files]), lang)
+
+
+def _in(rules: RuleSet, lang: str) -> RuleSet:
+    if lang == "en":
+        return rules
+    from engine.ruleset.translate import in_language
+
+    return in_language(rules, lang)
 
 
 def _declared_sources(raw: bytes, name: str) -> str | None:
@@ -205,8 +224,10 @@ def _load_cached(files: list[Path], names: list[str]) -> RuleSet:
     return replace(ruleset, cache_key=key) if ruleset.cache_key != key else ruleset
 
 
-@lru_cache(maxsize=1)
-def _bundled_rules() -> RuleSet:
+@lru_cache(maxsize=2)
+def _bundled_rules(lang: str = "en") -> RuleSet:
+    if lang != "en":  # the same English rules, so one parse and one set of compiled matchers' conditions
+        return _in(_bundled_rules("en"), lang)
     directory = bundled("rulesets")
     files = ruleset_files([directory])
     return _load_cached(files, [f"rulesets/{f.name}" for f in files])

@@ -32,6 +32,9 @@ class Citation:
     url: str | None = None
     date: str | None = None
     note: str | None = None
+    # The instrument's title in each other language it has one in (``zh``: its official Chinese title).
+    # Pairs, not a dict: a citation stays hashable.
+    titles: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {"instrument": self.instrument, "article": self.article, "url": self.url, "date": self.date,
@@ -80,6 +83,9 @@ class Rule:
     # The condition as written, with its named conditions ({ref: name}) and parameters
     # ({param: name}) unexpanded: for the generated docs. None when it has neither.
     source_when: dict[str, Any] | None = None
+    # The rule's text in each other language the ruleset gives (``zh``): title, message,
+    # remediation, would_change and duty ({obligation, deadline}), as far as the rule has them.
+    texts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def window_for(self, scenario: str | None) -> Window:
         if scenario and scenario in self.scenarios:
@@ -159,6 +165,10 @@ class Ruleset:
     definitions: dict[str, Any] = field(default_factory=dict)
     parameters: dict[str, Parameter] = field(default_factory=dict)
     sources: str | None = None
+    # The languages the ruleset declares (``languages:``; English alone when it declares none) and
+    # its header's text in each other language: {lang: {"title", "description", "tiers": {name: title}}}.
+    languages: tuple[str, ...] = ("en",)
+    texts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @cached_property
     def variant_ids(self) -> frozenset[str]:
@@ -176,6 +186,8 @@ class RuleSet:
 
     rulesets: tuple[Ruleset, ...]
     cache_key: str = ""  # content key of the files it came from (engine.source.cache); "" when built in memory
+    # The language of the rules' text (engine.ruleset.translate.in_language), which results carry.
+    lang: str = "en"
     rules: tuple[Rule, ...] = field(init=False)
     by_id: dict[str, Rule] = field(init=False)
     tiers: dict[str, TierScheme] = field(init=False)

@@ -22,7 +22,15 @@ from engine.errors import Problem, ProblemList, RulesetError, did_you_mean
 from engine.lang import conditions as C
 from engine.ruleset import define as D
 from engine.ruleset import parameters as P
-from engine.ruleset.check_rules import Context, check_header, check_rule, placeholders
+from engine.ruleset.check_rules import (
+    DUTY_TEXTS,
+    Context,
+    check_header,
+    check_rule,
+    check_translations,
+    declared_languages,
+    placeholders,
+)
 from engine.ruleset.model import (
     Citation,
     DimensionPolicy,
@@ -33,7 +41,7 @@ from engine.ruleset.model import (
     TierScheme,
     Window,
 )
-from engine.ruleset.schema import SCHEMA
+from engine.ruleset.schema import SCHEMA, TRANSLATED
 from engine.ruleset.sources import Sources, declared, read_sources, resolve_citations
 from engine.scale import GRADED_LEVELS as LEVEL_NAMES
 from engine.source.safeyaml import Document
@@ -122,6 +130,8 @@ def _citations(raw: list[dict[str, Any]]) -> tuple[Citation, ...]:
             url=c.get("url"),
             date=c.get("date"),
             note=c.get("note"),
+            titles=tuple((lang, c[lang]["instrument"]) for lang in TRANSLATED
+                         if isinstance(c.get(lang), dict) and "instrument" in c[lang]),
         )
         for c in raw
     )
@@ -140,20 +150,34 @@ def _prepare(doc: Document, raw: dict[str, Any], i: int, lang: _Language, proble
     if "citations" in raw:
         common["citations"] = resolve_citations(doc, raw["citations"], [*base, "citations"], lang.sources, problems)
     if "when" not in raw:
-        return [(P.substitute_text(doc, common, base, lang.params, problems), doc, False)]
+        return [(_with_params(doc, common, base, lang.params, problems), doc, False)]
     state = D.Expansion(report_under=(*base, "when"))
     expanded = D.expand(doc, raw["when"], lang.defs, [*base, "when"], [*base, "when"], problems, state)
     lang.used.update(state.used)
     located = D.Relocated.of(doc, state.origins)
-    names = P.mentioned(expanded) | P.mentioned({k: raw.get(k) for k in P.TEXT_FIELDS})
+    names = P.mentioned(expanded) | P.mentioned({k: raw.get(k) for k in (*P.TEXT_FIELDS, *TRANSLATED)})
     out: list[tuple[dict[str, Any], Document, bool]] = []
     for variant in P.variants(common, names, lang.params):
-        rule = P.substitute_text(doc, variant, base, lang.params, problems)
+        rule = _with_params(doc, variant, base, lang.params, problems)
         before = len(problems.problems)
         rule["when"] = P.resolve(located, expanded, [*base, "when"], lang.params, variant, problems)
         if state.origins or P.mentioned(raw["when"]):
             rule["source_when"] = raw["when"]
         out.append((rule, located, state.ok and len(problems.problems) == before))
+    return out
+
+
+def _with_params(doc: Document, rule: dict[str, Any], base: list[str | int], params: dict[str, Parameter],
+                 problems: ProblemList) -> dict[str, Any]:
+    """``parameters.substitute_text`` on the rule's English text and on each translation of it
+    (``zh:``), each value the one in force in the rule's window."""
+    out = P.substitute_text(doc, rule, base, params, problems)
+    for lang in TRANSLATED:
+        own = rule.get(lang)
+        if isinstance(own, dict):
+            window = {k: v for k, v in rule.items() if k not in P.TEXT_FIELDS}
+            done = P.substitute_text(doc, {**window, **own}, [*base, lang], params, problems)
+            out[lang] = {k: done[k] for k in own}
     return out
 
 
@@ -224,6 +248,7 @@ def parse_ruleset(doc: Document, sources: Sources | None = None) -> Ruleset:
     ctx = Context(cat, tiers_raw, tiers, scenarios_raw if isinstance(scenarios_raw, dict) else {})
     raw_rules: list[Any] = data["rules"] if isinstance(data.get("rules"), list) else []
     check_header(doc, header, ctx, problems)
+    check_translations(doc, header, raw_rules, TRANSLATED, problems)
     lang = _language(doc, data, header, sources, problems)
     prepared: list[tuple[int, dict[str, Any]]] = []
     for i, raw in enumerate(raw_rules):
@@ -260,7 +285,7 @@ def written_out(doc: Document, sources: Sources | None = None) -> dict[str, Any]
     rules = []
     for i, (raw, original) in enumerate(zip(data["rules"], doc.data["rules"], strict=True)):
         variants = _prepare(doc, raw, i, lang, ProblemList())
-        resolved = ("when", "citations", *P.TEXT_FIELDS, *(_WINDOW if len(variants) > 1 else ()))
+        resolved = ("when", "citations", *P.TEXT_FIELDS, *TRANSLATED, *(_WINDOW if len(variants) > 1 else ()))
         for rule, _, _ in variants:
             rule.pop("source_when", None)
             rules.append({k: (v if k in resolved else original[k]) for k, v in rule.items()})
@@ -281,6 +306,10 @@ def _build_rule(doc: Document, raw: dict[str, Any], i: int, header: dict[str, An
     for fld in ("message", "remediation", "would_change"):
         if raw.get(fld):
             placeholders(doc, raw[fld], ["rules", i, fld], cat, lists, problems)
+        for lang in TRANSLATED:
+            own = raw.get(lang)
+            if isinstance(own, dict) and own.get(fld):
+                placeholders(doc, own[fld], ["rules", i, lang, fld], cat, lists, problems)
     return Rule(
         id=raw["id"],
         title=raw["title"],
@@ -309,7 +338,16 @@ def _build_rule(doc: Document, raw: dict[str, Any], i: int, header: dict[str, An
         file=doc.file,
         line=doc.positions.get(f"/rules/{i}", (None, None))[0],
         source_when=raw.get("source_when"),
+        texts={lang: _texts(raw[lang]) for lang in TRANSLATED if isinstance(raw.get(lang), dict)},
     )
+
+
+def _texts(own: dict[str, Any]) -> dict[str, Any]:
+    """A rule's translation as the Rule holds it: its text fields, the message stripped as the English is."""
+    out = {k: (v.strip() if k == "message" else v) for k, v in own.items() if k != "duty"}
+    if isinstance(own.get("duty"), dict):
+        out["duty"] = {k: v for k, v in own["duty"].items() if k in DUTY_TEXTS}
+    return out
 
 
 def _build_ruleset(doc: Document, header: dict[str, Any], input_kind: str, rules: tuple[Rule, ...],
@@ -342,4 +380,18 @@ def _build_ruleset(doc: Document, header: dict[str, Any], input_kind: str, rules
         definitions=lang.defs,
         parameters=lang.params,
         sources=lang.sources.file if lang.sources else None,
+        languages=declared_languages(header),
+        texts=_header_texts(header, ctx.tiers),
     )
+
+
+def _header_texts(header: dict[str, Any], tiers: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The header's text in each other language it gives: {lang: {title, description, tiers: {name: title}}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for lang in TRANSLATED:
+        given = header.get(lang)
+        own: dict[str, Any] = given if isinstance(given, dict) else {}
+        titles = {k: v[lang]["title"] for k, v in tiers.items() if isinstance(v.get(lang), dict) and "title" in v[lang]}
+        if own or titles:
+            out[lang] = {**{k: v for k, v in own.items() if k in ("title", "description")}, "tiers": titles}
+    return out

@@ -28,6 +28,20 @@ _REQUIRES: dict[str, Any] = {
     "uniqueItems": True,
 }
 
+# ---- languages (issue 21): the English text is written in the rule; each other language a ruleset
+# declares (``languages: [en, zh]``) beside it, as ``zh: {title, message, ...}``.
+LANGUAGES = ("en", "zh")
+TRANSLATED = tuple(lang for lang in LANGUAGES if lang != "en")
+_LANGUAGES: dict[str, Any] = {"type": "array", "items": {"enum": list(LANGUAGES)}, "minItems": 1, "uniqueItems": True,
+                              "contains": {"const": "en"}}
+
+
+def _translation(*fields: str, **nested: dict[str, Any]) -> dict[str, Any]:
+    """The ``zh:`` mapping beside the English: the named text fields (and nested mappings), no others."""
+    return {"type": "object", "additionalProperties": False, "minProperties": 1,
+            "properties": {**dict.fromkeys(fields, _TEXT), **nested}}
+
+
 _COMPARISON: dict[str, Any] = {
     "type": "object",
     "required": ["fact"],
@@ -110,6 +124,8 @@ SCHEMA: dict[str, Any] = {
                 "input": {"enum": ["case", "document"]},
                 "requires": _REQUIRES,
                 "sources": _SOURCES_FILE,
+                "languages": _LANGUAGES,
+                **{lang: _translation("title", "description") for lang in TRANSLATED},
                 "scenarios": {
                     "type": "object",
                     "propertyNames": {"pattern": r"^[a-z0-9][a-z0-9-]*$"},
@@ -132,6 +148,7 @@ SCHEMA: dict[str, Any] = {
                             "order": {"type": "array", "items": {"type": "string"}, "minItems": 1},
                             "default": {"type": "string"},
                             "binding": {"type": "boolean"},
+                            **{lang: _translation("title") for lang in TRANSLATED},
                         },
                     },
                 },
@@ -214,6 +231,8 @@ SCHEMA: dict[str, Any] = {
                 "date": _DATE,
                 "confidence": {"enum": list(CONFIDENCES)},
                 "note": _TEXT,
+                # the instrument under its official title in another language (e.g. a CAC measure's《…》)
+                **{lang: _translation("instrument") for lang in TRANSLATED},
             },
         },
         "window": {
@@ -263,6 +282,8 @@ SCHEMA: dict[str, Any] = {
                 },
                 "tags": {"type": "array", "items": {"type": "string", "maxLength": 200}, "uniqueItems": True},
                 "citations": {"type": "array", "items": _CITATION_ITEM, "minItems": 1},
+                **{lang: _translation("title", "message", "remediation", "would_change",
+                                      duty=_translation("obligation", "deadline")) for lang in TRANSLATED},
             },
         },
     },
