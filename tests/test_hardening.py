@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import unicodedata
@@ -381,6 +382,30 @@ def test_no_engine_module_calls_eval_exec_compile_or_an_unsafe_yaml_loader() -> 
                     node.value.id, node.attr) in banned_attrs:
                 found.append(f"{path.name}:{node.lineno}: {node.value.id}.{node.attr}")
     assert found == []
+
+
+#: What lets a script run a string as code: eval, the Function constructor (``new Function(...)``,
+#: ``Function(...)``), and the string forms of setTimeout / setInterval.
+_SCRIPT_EVAL = re.compile(r"\beval\s*\(|\bFunction\s*\(|\bset(?:Timeout|Interval)\s*\(\s*[\"'`]")
+
+
+def test_no_script_shipped_in_engine_can_evaluate_a_string_as_code() -> None:
+    """The HTML reports inline scripts (the dashboard's and d3's); none may turn data into code.
+    The full d3 bundle failed this (d3-dsv's ``new Function`` over column names), so only the d3
+    modules the dashboard calls are vendored."""
+    scripts = sorted((ROOT / "engine").rglob("*.js"))
+    assert scripts, "the dashboard's scripts are in engine/report/assets"
+    found = [f"{p.relative_to(ROOT)}: {m.group(0)!r}" for p in scripts
+             for m in _SCRIPT_EVAL.finditer(p.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+def test_the_script_scan_above_would_catch_each_way_of_evaluating_a_string() -> None:
+    for code in ('eval("1")', 'new Function("d","return d")', "Function('return 1')()", 'setTimeout("x()", 1)',
+                 "setInterval('x()', 1)"):
+        assert _SCRIPT_EVAL.search(code), code
+    for code in ("d3.format(',')", "setTimeout(() => x(), 1)", "isFunction(x)", "evaluate(x)"):
+        assert not _SCRIPT_EVAL.search(code), code
 
 
 def test_the_ast_scan_above_would_catch_an_eval() -> None:
