@@ -139,4 +139,9 @@ class Materials(BaseModel):
     made_with_chinese_rare_earth_technology: Flag | None = None
     destination_country: Country | None = None
     us_military_end_user: Flag | None = None
+    us_military_end_use: Flag | None = Field(
+        None,
+        description="the items will serve a military end use in or for the United States, whoever the buyer is "
+        "(MOFCOM Announcement No. 46 [2024] Art. 1 bars dual-use exports to US military users or military uses)",
+    )
     notes: Text | None = None
