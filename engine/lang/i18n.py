@@ -189,7 +189,8 @@ _ZH: dict[str, str] = {
     "waiver.kind.prohibited": "【禁止等级】",
     "waiver.kind.entity_list": "【实体清单】",
     "waiver.expired.title": "{rule}的豁免已于{expires}到期：该发现重新计入评级",
-    "waiver.expired.message": "由{approver}批准的{rule}豁免{ticket}（{where}）已于{expires}到期；该豁免不再适用，{rule}计入评级。",
+    "waiver.expired.message": "由{approver}批准的{rule}豁免{ticket}（{where}）已于{expires}到期；"
+                              "该豁免不再适用，{rule}计入评级。",
     "waiver.expired.source": "豁免文件 {where}",
     "waiver.expired.remedy": "经重新批准续期该豁免（设定新的到期日），或整改{rule}。",
 }

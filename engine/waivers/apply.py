@@ -102,7 +102,8 @@ def explanation_note(findings: list[dict[str, Any]], rules: RuleSet, rule_of: Ca
     """The sentence the explanation gains: every waived finding, by whom and until when, the
     prohibited tiers and Entity List hits marked."""
     p = i18n.PHRASES.get(lang, i18n.PHRASES["en"])
-    protected, others = [], []
+    protected: list[str] = []
+    others: list[str] = []
     for f in findings:
         w = f.get("waived")
         if not isinstance(w, Mapping):
