@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from engine.assessment.result import Assessment
     from engine.case.model import Case
     from engine.ruleset.model import RuleSet
+    from engine.waivers.model import WaiverSet
 
 __all__ = ["assess", "assess_dict", "assess_documents", "assess_files", "assess_many", "counterfactuals", "load_case",
            "load_rules", "read_document"]
@@ -125,7 +126,7 @@ def assess(case: Case | Mapping[str, Any] | str | Path, rules: RuleSet | None = 
 def assess_files(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Path] | None = None,
                  as_of: str | dt.date | None = None, scenario: str | None = None, *,
                  sets: Sequence[str] = (), limits: Limits | None = None,
-                 lang: str | None = None) -> list[dict[str, Any]]:
+                 lang: str | None = None, waivers: WaiverSet | None = None) -> list[dict[str, Any]]:
     """Assess case files (``-``: standard input), the assessments of ``airisk assess``, in order.
 
     Every file is read and validated before any is assessed, and every problem of every file is
@@ -133,14 +134,15 @@ def assess_files(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Pa
     bundled rulesets); ``sets`` are what-if overrides (``PATH=VALUE``): each assessment is then
     of the changed case, with a ``what_if`` section saying what changed. ``limits`` default to
     the environment's (``AIRISK_MAX_BYTES`` etc., docs/limits.md); ``lang`` (``en``, ``zh``) is the
-    language of the assessments' text (default: the rules', English for the bundled ones)."""
-    return assess_documents(names, rules, as_of, scenario, sets=sets, limits=limits, lang=lang)[0]
+    language of the assessments' text (default: the rules', English for the bundled ones);
+    ``waivers`` (``engine.waivers.load(path)``) marks the findings they cover (docs/waivers.md)."""
+    return assess_documents(names, rules, as_of, scenario, sets=sets, limits=limits, lang=lang, waivers=waivers)[0]
 
 
 def assess_documents(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Path] | None = None,
                      as_of: str | dt.date | None = None, scenario: str | None = None, *,
-                     sets: Sequence[str] = (), limits: Limits | None = None, lang: str | None = None
-                     ) -> tuple[list[dict[str, Any]], list[Document]]:
+                     sets: Sequence[str] = (), limits: Limits | None = None, lang: str | None = None,
+                     waivers: WaiverSet | None = None) -> tuple[list[dict[str, Any]], list[Document]]:
     """``assess_files``, with the parsed input of each assessment beside it, in the same order:
     its file and the position of every value, for formats that point into the case file
     (``engine.render.Source.of(document)``; SARIF, GitHub annotations)."""
@@ -153,9 +155,9 @@ def assess_documents(names: Sequence[str | Path], rules: RuleSet | Sequence[str 
     if scenario is not None:
         engine.in_force(day, scenario)  # unknown scenario → located error before any output
     docs = _read_all(engine, names, limits)
-    results = [_assess(engine, doc.data, plain, doc.file, day, scenario) for doc, plain in docs]
+    results = [_assess(engine, doc.data, plain, doc.file, day, scenario, waivers) for doc, plain in docs]
     if sets:  # what-if (issue 16): re-assess each case with the overrides, validated like the case
-        results = [_what_if(engine, doc, before, sets, day, scenario)
+        results = [_what_if(engine, doc, before, sets, day, scenario, waivers)
                    for (doc, _), before in zip(docs, results, strict=True)]
     return results, [doc for doc, _ in docs]
 
@@ -172,12 +174,13 @@ def _checked(engine: Engine, data: Any, file: str | None, doc: Document | None =
     return plain_case(data, file=file, doc=doc)
 
 
-def _assess(engine: Engine, data: Any, plain: Any, file: str | None, day: str, scenario: str | None) -> dict[str, Any]:
+def _assess(engine: Engine, data: Any, plain: Any, file: str | None, day: str, scenario: str | None,
+            waivers: WaiverSet | None = None) -> dict[str, Any]:
     """The assessment of one input: its validated case (``_checked``), or a document's data."""
     if plain is not None:
-        out: dict[str, Any] = engine.assess_plain(plain, as_of=day, scenario=scenario)
+        out: dict[str, Any] = engine.assess_plain(plain, as_of=day, scenario=scenario, waivers=waivers)
         return out
-    result: dict[str, Any] = engine.assess_data(data, as_of=day, scenario=scenario, file=file)
+    result: dict[str, Any] = engine.assess_data(data, as_of=day, scenario=scenario, file=file, waivers=waivers)
     return result
 
 
@@ -197,13 +200,13 @@ def _read_all(engine: Engine, names: Sequence[str | Path], limits: Limits) -> li
 
 
 def _what_if(engine: Engine, doc: Document, before: dict[str, Any], sets: Sequence[str], day: str,
-             scenario: str | None) -> dict[str, Any]:
+             scenario: str | None, waivers: WaiverSet | None = None) -> dict[str, Any]:
     """The assessment of the case changed by the ``--set`` overrides, with what changed."""
     from engine.authoring import whatif
 
     overrides = whatif.parse_sets(tuple(sets))
     changed = whatif.apply(doc.data, overrides, doc.file)
-    after = _assess(engine, changed, _checked(engine, changed, doc.file), doc.file, day, scenario)
+    after = _assess(engine, changed, _checked(engine, changed, doc.file), doc.file, day, scenario, waivers)
     after["what_if"] = whatif.diff(before, after, overrides)
     return after
 

@@ -26,6 +26,7 @@ from engine.report.cli import report_command
 from engine.ruleset.model import LEVEL_ORDER, Rule
 from engine.scale import DIMENSIONS
 from engine.version import __version__
+from engine.waivers.cli import WAIVERS_OPTION, load_option, report_notices, waivers_group
 
 
 class _Main(click.Group):
@@ -84,8 +85,10 @@ def main() -> None:
               help="What-if: override a fact (repeatable; dotted path, list index as a number, null removes); "
                    "the report shows what changed from the unmodified case.")
 @LANG_OPTION
+@WAIVERS_OPTION
 def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, scenario: str | None, fmt: str,
-           output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...], lang: str) -> None:
+           output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...], lang: str,
+           waivers: str | None) -> None:
     """Assess CASE files (YAML or JSON; '-' reads stdin) and print explained ratings.
 
     Input limits (file size, line length, nesting depth, ...) are set by
@@ -96,11 +99,15 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
 
     try:
         check_output(output)  # an unwritable --output fails now, not after the work
-        results, docs = api.assess_documents(cases, list(rules) or None, as_of, scenario, sets=sets, lang=lang)
+        accepted = load_option(waivers)
+        results, docs = api.assess_documents(cases, list(rules) or None, as_of, scenario, sets=sets, lang=lang,
+                                             waivers=accepted)
         out = get(fmt)
         context = RenderContext(colour=out.colour and output in (None, "-") and use_colour(sys.stdout),
                                 fail_on=fail_on, fail_on_known=fail_on_known, sources=[Source.of(d) for d in docs])
         write_output(out.render(results, context=context), output)
+        if results:
+            report_notices(accepted, results[0]["provenance"]["as_of"])
     except AiriskError as exc:
         fail(exc)
     if fail_on and any(gate_level(r, fail_on_known) >= LEVEL_ORDER[fail_on] for r in results):
@@ -199,9 +206,9 @@ def test_command(paths: tuple[str, ...], junit: str | None, min_coverage: float 
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["case", "ruleset", "assessment"]))
+@click.argument("name", type=click.Choice(["case", "ruleset", "assessment", "waivers"]))
 def schema(name: str) -> None:
-    """Print the JSON Schema of a case, a ruleset or an assessment."""
+    """Print the JSON Schema of a case, a ruleset, an assessment or a waiver file."""
     from engine.authoring.schemas import text
 
     click.echo(text(name), nl=False)
@@ -310,10 +317,11 @@ def _rule_text(rule: Rule) -> str:
               help="Run on a Dask cluster (e.g. tcp://scheduler:8786); INPUT is a glob of .jsonl files and "
                    "--output a directory (one NAME.jsonl per input file). Needs `pip install airisk[dask]`.")
 @LANG_OPTION
+@WAIVERS_OPTION
 def batch_command(input_path: str, output: str | None, workers: int, rules: tuple[str, ...],
                   as_of: str | None, scenario: str | None, fail_on: str | None, fail_on_known: bool,
                   max_line_bytes: int, chunk_lines: int, progress: bool | None, verify: bool,
-                  report: str | None, dask_address: str | None, lang: str) -> None:
+                  report: str | None, dask_address: str | None, lang: str, waivers: str | None) -> None:
     """Assess one case per line of INPUT (JSON lines; '-' or none reads stdin).
 
     Writes one JSON line per input line, in input order: {"line", "case_id",
@@ -340,7 +348,11 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
         raise SystemExit(2)
     try:
         check_output(report)  # an unwritable --report fails now, not after the run
+        accepted = load_option(waivers)
         if dask_address is not None:
+            if accepted is not None:
+                raise click.UsageError("--waivers applies to local runs; apply them to a Dask run's output with "
+                                       "`airisk assess --waivers` or the library (engine.waivers)")
             if lang != "en":
                 raise click.UsageError("--lang applies to local runs; with --dask the records are in English")
             from engine.batch.distributed import run_dask_cli
@@ -354,7 +366,7 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
         options = BatchOptions(input=input_path, output=output, workers=workers, as_of=as_of,
                                scenario=scenario, fail_on=fail_on, fail_on_known=fail_on_known,
                                max_line_bytes=max_line_bytes,
-                               chunk_lines=chunk_lines, progress=progress, verify=verify)
+                               chunk_lines=chunk_lines, progress=progress, verify=verify, waivers=accepted)
         code, _ = run_batch(load_rules_arg(rules, lang), options)
     except AiriskError as exc:
         fail(exc)
@@ -367,6 +379,7 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
 
 main.add_command(batch_command)
 main.add_command(report_command)
+main.add_command(waivers_group)
 
 from engine.render.cli import render_command  # noqa: E402  (airisk render: batch results in any format)
 

@@ -28,6 +28,7 @@ from engine.version import __version__
 
 if TYPE_CHECKING:  # the case model loads on first use: a document ruleset never needs it
     from engine.case.model import Case
+    from engine.waivers.model import WaiverSet
 
 
 def parse_as_of(value: str | dt.date | None) -> str:
@@ -104,7 +105,8 @@ class Engine:
             return self._matchers[key][0]
 
     def assess_data(self, data: Mapping[str, Any], *, as_of: str | dt.date | None = None,
-                    scenario: str | None = None, file: str | None = None, verify: bool = False) -> dict[str, Any]:
+                    scenario: str | None = None, file: str | None = None, verify: bool = False,
+                    waivers: WaiverSet | None = None) -> dict[str, Any]:
         """Assess a case given as plain data (validated here) → assessment dict."""
         if self.rules.input == "document":
             if not isinstance(data, Mapping):
@@ -112,20 +114,21 @@ class Engine:
             view = dict(data)
             meta = {"id": str(data.get("id", data.get("case_id", ""))), "name": data.get("name"),
                     "kind": data.get("kind")}
-            return self.assess_view(view, meta, as_of=as_of, scenario=scenario, verify=verify)
+            return self.assess_view(view, meta, as_of=as_of, scenario=scenario, verify=verify, waivers=waivers)
         from engine.case.validation import case_from_data
 
         case = case_from_data(data, file=file)
-        return self.assess_case(case, as_of=as_of, scenario=scenario, verify=verify)
+        return self.assess_case(case, as_of=as_of, scenario=scenario, verify=verify, waivers=waivers)
 
     def assess_case(self, case: Case, *, as_of: str | dt.date | None = None,
-                    scenario: str | None = None, verify: bool = False) -> dict[str, Any]:
+                    scenario: str | None = None, verify: bool = False,
+                    waivers: WaiverSet | None = None) -> dict[str, Any]:
         return self.assess_plain(case.model_dump(mode="json", exclude_none=True), as_of=as_of, scenario=scenario,
-                                 verify=verify)
+                                 verify=verify, waivers=waivers)
 
     def assess_plain(self, plain: dict[str, Any], *, as_of: str | dt.date | None = None,
                      scenario: str | None = None, verify: bool = False, brief: bool = False,
-                     bounds: bool = True) -> dict[str, Any]:
+                     bounds: bool = True, waivers: WaiverSet | None = None) -> dict[str, Any]:
         """Assess a case already validated and dumped as JSON data (``Case.model_dump(mode="json",
         exclude_none=True)``, or ``engine.case.validation.plain_case``, which gives the same).
 
@@ -139,7 +142,7 @@ class Engine:
         meta = {"id": plain["id"], "name": plain.get("name"), "kind": plain.get("kind")}
         day = parse_as_of(as_of)  # country-group membership is dated: derivation needs the day
         return self.assess_view(build_view(plain, day), meta, as_of=day, scenario=scenario, verify=verify,
-                                brief=brief, bounds=bounds)
+                                brief=brief, bounds=bounds, waivers=waivers)
 
     def plan(self, active: tuple[Rule, ...], scenario: str | None) -> Plan:
         """The case-independent part of assessing against ``active`` (built once per process)."""
@@ -156,10 +159,12 @@ class Engine:
 
     def assess_view(self, view: dict[str, Any], meta: dict[str, Any], *, as_of: str | dt.date | None,
                     scenario: str | None, verify: bool = False, brief: bool = False,
-                    bounds: bool = True) -> dict[str, Any]:
+                    bounds: bool = True, waivers: WaiverSet | None = None) -> dict[str, Any]:
         """Assess a derived case view. ``verify`` checks the Rete core's fired set against the
         reference evaluator in both directions (``EngineError`` ``engine_disagreement`` if they
-        differ); without it, only each fired rule is checked, as its evidence is built."""
+        differ); without it, only each fired rule is checked, as its evidence is built.
+        ``waivers``: accepted risk (``engine.waivers``): covered findings are marked and do not
+        count; an expired waiver adds a ``WAIVER-EXPIRED`` finding."""
         day = parse_as_of(as_of)
         active = self.in_force(day, scenario)
         plan = self.plan(active, scenario)
@@ -170,14 +175,25 @@ class Engine:
         scoped_out, not_assessed, applicable = plan.scope(view, kind)
         make = plan.brief_finding if brief else plan.finding
         findings = [make(rule_id, view, self.share_static) for rule_id in plan.in_order(fired, scoped_out)]
+        waived: set[str] = set()
+        if waivers is not None:
+            from engine.waivers.apply import apply
+
+            waived, expired = apply(waivers, findings, view, str(meta["id"]), day, self.rules.lang)
+            findings.extend(expired)
         candidates = plan.candidates(view)
         unknown = [] if brief else plan.needs_information(fired, view, scoped_out, candidates)
         if self._scorer is None:
             self._scorer = Scorer(self.rules, self._tier_dimension)
         dims = self._scorer.score(findings, view, not_assessed, applicable)
         searched = (candidates - scoped_out if scoped_out else candidates) if bounds else set()
-        rating_range, decisive, exact, fillings = plan.bounds(view, searched, fired, scoped_out, dims, self._scorer)
+        counted = fired - waived if waived else fired  # a waived finding fired: it stops counting everywhere
+        rating_range, decisive, exact, fillings = plan.bounds(view, searched, counted, scoped_out, dims, self._scorer)
         rating, explanation = overall(dims, plan.titles, rating_range, decisive, self.rules.lang)
+        if waived:
+            from engine.waivers.apply import explanation_note
+
+            explanation += explanation_note(findings, self.rules, plan.by_id.get, self.rules.lang)
         return shaped(
             ASSESSMENT, case_id=meta["id"], case_name=meta.get("name"), kind=kind, rating=rating,
             lang=self.rules.lang,
@@ -187,7 +203,9 @@ class Engine:
             bounds=shaped(BOUNDS, exact=exact, range_fillings=fillings), explanation=explanation,
             dimensions=dims, findings=findings, needs_information=unknown, derived=_derived_of(view),
             provenance=shaped(PROVENANCE, engine_version=__version__, as_of=day, scenario=scenario,
-                              rulesets=plan.rulesets if self.share_static else [dict(r) for r in plan.rulesets]),
+                              rulesets=plan.rulesets if self.share_static else [dict(r) for r in plan.rulesets],
+                              waivers=None if waivers is None else
+                              {"file": waivers.file, "sha256": waivers.sha256, "waivers": len(waivers.waivers)}),
             what_if=None)
 
     def verify(self, active: tuple[Rule, ...], fired: set[str], view: dict[str, Any]) -> None:

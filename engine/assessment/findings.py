@@ -50,7 +50,7 @@ def finding_fields(rule: Rule, window: Window, citations: list[dict[str, Any]], 
         points=rule.points, basis=rule.basis, title=rule.title, message=message, evidence=evidence,
         citations=[dict(c) for c in citations], remediation=remediation, would_change=would_change,
         effective=shaped(EFFECTIVE_WINDOW, effective_from=window.effective_from, effective_to=window.effective_to),
-        tier=dict(rule.tier), duty=duty, tags=list(rule.tags))
+        tier=dict(rule.tier), duty=duty, tags=list(rule.tags), waived=None)
 
 
 def general_finding(rule: Rule, view: dict[str, Any], scenario: str | None, parts: RuleParts) -> dict[str, Any]:

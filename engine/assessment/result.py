@@ -54,6 +54,29 @@ class Duty(BaseModel):
     deadline: str | None
 
 
+class Waived(BaseModel):
+    """The waiver that covers a finding: accepted risk, by whom, why and until when."""
+
+    model_config = _OUT
+    reason: str
+    approver: str
+    ticket: str | None
+    created: str
+    expires: str
+    rule: str = Field(description="the waiver's rule id or pattern")
+    file: str = Field(description="the waiver file")
+    line: int | None = Field(description="the waiver's line in that file")
+
+
+class WaiverFile(BaseModel):
+    """The waiver file an assessment applied."""
+
+    model_config = _OUT
+    file: str
+    sha256: str
+    waivers: int = Field(description="waivers in the file")
+
+
 class Finding(BaseModel):
     """A rule that fired, with everything needed to defend it."""
 
@@ -74,6 +97,8 @@ class Finding(BaseModel):
     tier: dict[str, str]
     duty: Duty | None
     tags: list[str]
+    waived: Waived | None = Field(description="the live waiver that covers this finding (`--waivers`): it stays "
+                                               "in the report and does not count toward the level; null otherwise")
 
 
 class NeedsInformation(BaseModel):
@@ -158,6 +183,8 @@ class Provenance(BaseModel):
     as_of: str
     scenario: str | None
     rulesets: list[RulesetProvenance]
+    waivers: WaiverFile | None = Field(description="the waiver file applied (`--waivers`), with its SHA-256; null "
+                                                   "when none")
 
 
 class Coverage(BaseModel):
@@ -223,7 +250,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "Evidence": Evidence, "CitationOut": CitationOut, "EffectiveWindow": EffectiveWindow, "Duty": Duty,
     "Finding": Finding, "NeedsInformation": NeedsInformation, "TierResult": TierResult, "NotAssessed": NotAssessed,
     "DecisiveUnknown": DecisiveUnknown, "RangeFillings": RangeFillings, "DimensionResult": DimensionResult,
-    "RulesetProvenance": RulesetProvenance, "Provenance": Provenance, "Coverage": Coverage, "Bounds": Bounds,
+    "RulesetProvenance": RulesetProvenance, "Provenance": Provenance, "Waived": Waived, "WaiverFile": WaiverFile,
+    "Coverage": Coverage, "Bounds": Bounds,
     "Assessment": Assessment,
 }
 """Each output model by name (the names of engine.assessment.shape.SHAPES)."""

@@ -72,7 +72,7 @@ class Scorer:
             top = -2
             for f in own:
                 sev = severity_rank[f["severity"]]
-                if sev >= 0:  # not "info"
+                if sev >= 0 and f["waived"] is None:  # not "info", not waived (engine.waivers)
                     scored.append(f)
                     points += f["points"]
                     if sev > top:

@@ -18,7 +18,7 @@ CITATION = ("instrument", "article", "url", "date", "confidence", "note")
 EFFECTIVE_WINDOW = ("effective_from", "effective_to")
 DUTY = ("jurisdiction", "obligation", "deadline")
 FINDING = ("rule_id", "ruleset", "dimension", "severity", "points", "basis", "title", "message", "evidence",
-           "citations", "remediation", "would_change", "effective", "tier", "duty", "tags")
+           "citations", "remediation", "would_change", "effective", "tier", "duty", "tags", "waived")
 NEEDS_INFORMATION = ("rule_id", "dimension", "title", "missing")
 TIER_RESULT = ("title", "tier", "binding", "rules")
 NOT_ASSESSED = ("rules", "missing_sections")
@@ -27,7 +27,9 @@ RANGE_FILLINGS = ("best", "worst")
 DIMENSION_RESULT = ("assessed", "level", "level_range", "score", "findings", "drivers", "confidence",
                     "missing_facts", "decisive_unknowns", "range_fillings", "tiers", "duties", "not_assessed")
 RULESET_PROVENANCE = ("id", "version", "sha256", "rules", "rules_in_force")
-PROVENANCE = ("engine_version", "as_of", "scenario", "rulesets")
+WAIVED = ("reason", "approver", "ticket", "created", "expires", "rule", "file", "line")
+WAIVER_FILE = ("file", "sha256", "waivers")
+PROVENANCE = ("engine_version", "as_of", "scenario", "rulesets", "waivers")
 COVERAGE = ("assessed", "not_assessed")
 BOUNDS = ("exact", "range_fillings")
 ASSESSMENT = ("case_id", "case_name", "kind", "lang", "rating", "rating_range", "decisive_unknowns", "coverage",
@@ -40,6 +42,7 @@ SHAPES: dict[str, tuple[str, ...]] = {
     "NotAssessed": NOT_ASSESSED, "DecisiveUnknown": DECISIVE_UNKNOWN, "RangeFillings": RANGE_FILLINGS,
     "DimensionResult": DIMENSION_RESULT, "RulesetProvenance": RULESET_PROVENANCE, "Provenance": PROVENANCE,
     "Coverage": COVERAGE, "Bounds": BOUNDS, "Assessment": ASSESSMENT,
+    "Waived": WAIVED, "WaiverFile": WAIVER_FILE,
 }
 """Each output model's name -> its fields in order."""
 

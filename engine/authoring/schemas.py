@@ -19,11 +19,11 @@ from engine.assessment.result import Assessment
 from engine.case.model import Case
 from engine.ruleset.schema import SCHEMA as RULESET_SCHEMA
 
-NAMES = ("case", "ruleset", "assessment")
+NAMES = ("case", "ruleset", "assessment", "waivers")
 
 
 def schema(name: str) -> dict[str, Any]:
-    """The JSON Schema called ``name`` (case, ruleset or assessment)."""
+    """The JSON Schema called ``name`` (case, ruleset, assessment or waivers)."""
     if name == "case":
         out = Case.model_json_schema()
         out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -36,6 +36,10 @@ def schema(name: str) -> dict[str, Any]:
         return out
     if name == "ruleset":
         return RULESET_SCHEMA
+    if name == "waivers":
+        from engine.waivers.schema import SCHEMA as WAIVERS_SCHEMA
+
+        return WAIVERS_SCHEMA
     raise KeyError(name)
 
 

@@ -28,9 +28,11 @@ class Stats:
     retried_chunks: int = 0
     started: float = field(default_factory=time.perf_counter)
     bytes_read: int = 0
+    waivers_used: set[int] = field(default_factory=set)  # waivers that covered a finding (stale reports)
 
     def add(self, counts: Counts) -> None:
         """Count the records of one chunk."""
+        self.waivers_used |= counts.waivers_used
         self.by_level.update(counts.known)
         self.by_worst.update(counts.worst)
         self.errors += counts.errors

@@ -68,6 +68,8 @@ class Counts:
     known: Counter[str] = field(default_factory=Counter)
     worst: Counter[str] = field(default_factory=Counter)
     errors: int = 0
+    #: waivers (their index in the file) that covered a finding, live or expired (stale reports)
+    waivers_used: set[int] = field(default_factory=set)
 
     @property
     def lines(self) -> int:
@@ -88,23 +90,29 @@ class Counts:
         self.known.update(other.known)
         self.worst.update(other.worst)
         self.errors += other.errors
+        self.waivers_used |= other.waivers_used
 
     def to_wire(self) -> dict[str, Any]:
         """Plain data, to send from a worker process."""
-        return {"known": dict(self.known), "worst": dict(self.worst), "errors": self.errors}
+        wire: dict[str, Any] = {"known": dict(self.known), "worst": dict(self.worst), "errors": self.errors}
+        if self.waivers_used:
+            wire["waivers_used"] = sorted(self.waivers_used)
+        return wire
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Counts:
         """The counts ``to_wire`` sent."""
-        return cls(Counter(data["known"]), Counter(data["worst"]), int(data["errors"]))
+        return cls(Counter(data["known"]), Counter(data["worst"]), int(data["errors"]),
+                   {int(i) for i in data.get("waivers_used", ())})
 
 
 class Assessor:
     """Turns input lines (or parsed cases) into records, with one Engine."""
 
     def __init__(self, engine: Any, as_of: str, scenario: str | None, max_line_bytes: int,
-                 verify: bool = False) -> None:
+                 verify: bool = False, waivers: Any = None) -> None:
         self.engine = engine
+        self.waivers = waivers  # an engine.waivers.WaiverSet, or None
         self.as_of = as_of
         self.scenario = scenario
         self.max_line_bytes = max_line_bytes
@@ -120,9 +128,11 @@ class Assessor:
             return error_record(n, None, [too_deep])
         try:
             if isinstance(data, Case):
-                result = self.engine.assess_case(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify)
+                result = self.engine.assess_case(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify,
+                                                 waivers=self.waivers)
             elif isinstance(data, Mapping):
-                result = self.engine.assess_data(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify)
+                result = self.engine.assess_data(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify,
+                                                 waivers=self.waivers)
             else:
                 kind = "null" if data is None else type(data).__name__
                 return error_record(n, None, [Problem(message=f"a case must be a JSON object, not {kind}",
@@ -173,13 +183,15 @@ class Assessor:
             rec = self.line_record(n, raw)
             counts.count(rec)
             out.append(encode(rec))
+        if self.waivers is not None:
+            counts.waivers_used = self.waivers.used | self.waivers.expired_hits
         out.append(b"")
         return b"\n".join(out), counts
 
 
 def make_assessor(rules: Any, as_of: str | dt.date | None, scenario: str | None,
                   max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, *, shared: bool = True,
-                  verify: bool = False) -> Assessor:
+                  verify: bool = False, waivers: Any = None) -> Assessor:
     """An Assessor for a RuleSet; the as-of date is fixed once here (default today).
 
     ``shared`` reuses the process-wide Engine; a worker process builds its own. ``verify``
@@ -189,7 +201,7 @@ def make_assessor(rules: Any, as_of: str | dt.date | None, scenario: str | None,
     engine = engine_for(rules) if shared else Engine(rules)
     day = parse_as_of(as_of)
     engine.in_force(day, scenario)  # an unknown scenario is a usage error, before any line
-    return Assessor(engine, day, scenario, max_line_bytes, verify)
+    return Assessor(engine, day, scenario, max_line_bytes, verify, waivers)
 
 
 def iter_records(cases: Iterable[Any], assessor: Assessor) -> Iterator[dict[str, Any]]:

@@ -81,6 +81,8 @@ class BatchOptions:
     # docs/durable-rules.md) is avoided at its cause; this stays as a last resort, so that a crash
     # in native code costs a re-run of one chunk (reported as an incident), not the whole run.
     isolate: bool = True
+    # Accepted risk (engine.waivers.WaiverSet): covered findings are marked waived and do not count.
+    waivers: Any = None
 
 
 def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = None,
@@ -93,7 +95,7 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
     err = stderr if stderr is not None else sys.stderr
     in_process = options.workers <= 1 and not options.isolate
     assessor = make_assessor(rules, options.as_of, options.scenario, options.max_line_bytes, shared=in_process,
-                             verify=options.verify)
+                             verify=options.verify, waivers=options.waivers)
     stats = Stats()
     source, total = _open_input(options.input)
     show = options.progress if options.progress is not None else bool(getattr(err, "isatty", lambda: False)())
@@ -109,7 +111,7 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
             blobs = serial_blobs(assessor, feed, stats, options.chunk_lines)
         else:
             spec = WorkerSpec(rules, assessor.as_of, assessor.scenario, options.max_line_bytes,
-                              verify=options.verify)
+                              verify=options.verify, waivers=options.waivers)
             runner = ParallelRunner(spec, max(1, options.workers), target=target, stats=stats)
             blobs = runner.run(feed, options.chunk_lines)
         ending = _write(blobs, runner, sink, progress)
@@ -184,6 +186,13 @@ def _conclude(ending: str, sink: AtomicOutput, stats: Stats, options: BatchOptio
         return 128 + received[0] if received else EXIT_INTERRUPTED
     sink.commit()
     err.write(stats.summary() + "\n")
+    if options.waivers is not None:
+        from engine.assessment.engine import parse_as_of
+        from engine.waivers.check import notices
+
+        options.waivers.used |= stats.waivers_used  # what the workers saw, for the stale report
+        for notice in notices(options.waivers, parse_as_of(options.as_of)):
+            err.write(f"airisk: {notice.kind}: {notice.text}\n")
     if stats.errors:
         return EXIT_LINE_ERRORS
     if stats.gate(options.fail_on, options.fail_on_known):

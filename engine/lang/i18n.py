@@ -97,6 +97,17 @@ _EN: dict[str, str] = {
     "mark.P-q": "primary text seen quoted (the instrument's words, read in a reliable quotation)",
     "mark.S": "secondary source (law firm, news, analyst)",
     "mark.UNCONFIRMED": "not confirmed from any source: the rule is advisory only, and its finding says so",
+    # waivers (engine.waivers)
+    "waiver.note": " Waived (accepted risk, not counted): {items}.",
+    "waiver.line": "WAIVED (not counted) by {approver} until {expires}{ticket}: {reason} ({where})",
+    "waiver.item": "{rule}{mark} by {approver} until {expires}",
+    "waiver.kind.prohibited": " [prohibited tier]",
+    "waiver.kind.entity_list": " [Entity List]",
+    "waiver.expired.title": "Waiver of {rule} expired on {expires}: the finding counts again",
+    "waiver.expired.message": "The waiver of {rule} approved by {approver}{ticket} ({where}) expired on {expires}; "
+                              "it no longer applies and {rule} counts toward the rating.",
+    "waiver.expired.source": "Waiver file {where}",
+    "waiver.expired.remedy": "Renew the waiver with a new approval (a new expiry date), or remediate {rule}.",
 }
 
 _ZH: dict[str, str] = {
@@ -172,6 +183,16 @@ _ZH: dict[str, str] = {
     "mark.P-q": "经引用所见的原始文本（在可靠引述中读到的文件原文）",
     "mark.S": "二手来源（律师事务所、新闻、分析机构）",
     "mark.UNCONFIRMED": "未经任何来源证实：该规则仅为参考性，其发现会注明这一点",
+    "waiver.note": " 已豁免（已接受的风险，不计入评级）：{items}。",
+    "waiver.line": "已豁免（不计入评级），由{approver}批准，有效期至{expires}{ticket}：{reason}（{where}）",
+    "waiver.item": "{rule}{mark}，由{approver}批准，有效期至{expires}",
+    "waiver.kind.prohibited": "【禁止等级】",
+    "waiver.kind.entity_list": "【实体清单】",
+    "waiver.expired.title": "{rule}的豁免已于{expires}到期：该发现重新计入评级",
+    "waiver.expired.message": "由{approver}批准的{rule}豁免{ticket}（{where}）已于{expires}到期；"
+                              "该豁免不再适用，{rule}计入评级。",
+    "waiver.expired.source": "豁免文件 {where}",
+    "waiver.expired.remedy": "经重新批准续期该豁免（设定新的到期日），或整改{rule}。",
 }
 
 PHRASES: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}

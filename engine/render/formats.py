@@ -175,6 +175,8 @@ def _text_findings(a: dict[str, Any], colour: bool) -> list[str]:
         sev = name(lang, f["severity"], upper=True)
         lines.append(f"- [{_c(sev, _LEVEL_COLOUR.get(f['severity'], '0'), colour)}] {f['rule_id']} {f['title']}"
                      + phrase(lang, "text.points", points=f"{f['points']:g}", basis=name(lang, f["basis"])))
+        if f.get("waived"):
+            lines.append("    " + phrase(lang, "waiver.line", **_waiver_values(f["waived"])))
         lines.append(f"    {f['message']}")
         for ev in f["evidence"]:
             lines.append(f"    · {_evidence_line(ev)}")
@@ -252,11 +254,20 @@ def _md_table(a: dict[str, Any]) -> list[str]:
     return out
 
 
+def _waiver_values(w: dict[str, Any]) -> dict[str, Any]:
+    """The placeholders of the ``waiver.line`` phrase for a finding's ``waived`` block."""
+    where = f"{w['file']}:{w['line']}" if w.get("line") else w["file"]
+    return {"approver": w["approver"], "expires": w["expires"], "reason": w["reason"], "where": where,
+            "ticket": f", {w['ticket']}" if w.get("ticket") else ""}
+
+
 def _md_finding(f: dict[str, Any], lang: str, marks: set[str]) -> list[str]:
     """One finding: its heading, grading, message, evidence, sources, window, remedy and what would change it."""
     out = [f"### {f['rule_id']} — {f['title']}", "",
            phrase(lang, "md.meta", severity=name(lang, f["severity"]), dimension=name(lang, f["dimension"]),
                   points=f"{f['points']:g}", basis=name(lang, f["basis"])), "", f["message"], ""]
+    if f.get("waived"):
+        out[-1:-1] = ["", "> " + phrase(lang, "waiver.line", **_waiver_values(f["waived"]))]
     for ev in f["evidence"]:
         out.append(f"- `{_evidence_line(ev)}`")
     for c in f["citations"]:
@@ -317,6 +328,8 @@ def _md_provenance(a: dict[str, Any]) -> list[str]:
         out.append(f"| {r['id']} | {r['version']} | {r['rules_in_force']}/{r['rules']} | `{r['sha256']}` |")
     out.append("")
     waivers = prov.get("waivers")
+    if isinstance(waivers, dict):  # the one waiver file applied (engine.waivers): {file, sha256, waivers}
+        waivers = [waivers]
     if waivers:
         out += [phrase(lang, "md.waivers"), ""]
         for w in waivers:

@@ -347,6 +347,13 @@ def _expired_waiver_location(f: Mapping[str, Any], artifacts: _Artifacts) -> dic
             if where is not None:
                 line = w.get("line")
                 return _location(where, line if isinstance(line, int) and line > 0 else None)
+    # engine.waivers: the evidence of a WAIVER-EXPIRED finding names the waiver's file and line
+    seen = {e.get("fact"): e.get("value") for e in f.get("evidence") or () if isinstance(e, Mapping)}
+    if isinstance(seen.get("waiver.file"), str):
+        where = artifacts.add(str(seen["waiver.file"]))
+        if where is not None:
+            line = seen.get("waiver.line")
+            return _location(where, line if isinstance(line, int) and line > 0 else None)
     return None
 
 
