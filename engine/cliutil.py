@@ -26,10 +26,31 @@ def fail(exc: AiriskError) -> NoReturn:
 
 
 def load_rules_arg(rules: Sequence[str], lang: str = "en") -> Any:
-    """The rulesets named by ``--rules`` (none: the bundled ones), their text in ``lang``."""
-    from engine.api import load_rules
+    """The rules a command assesses with: the bundled rulesets plus those named by ``--rules``
+    (one with a bundled ruleset's id replaces it), or with ``--no-bundled`` only those named
+    (``engine.config.conventions.rulesets_for``); their text in ``lang``."""
+    from engine.config.conventions import rulesets_for
 
-    return load_rules(list(rules) if rules else None, lang)
+    return rulesets_for(rules, lang)
+
+
+def _remember(key: str) -> Any:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value or key not in ctx.meta:  # a group's --quiet stays on for its command
+            ctx.meta[key] = value
+
+    return callback
+
+
+#: ``--no-bundled``: ``--rules`` replaces the bundled rulesets instead of adding to them. Read by
+#: ``load_rules_arg`` (so the command's signature does not change); the config key ``no_bundled``.
+NO_BUNDLED_OPTION = click.option("--no-bundled", "no_bundled", is_flag=True, expose_value=False,
+                                 callback=_remember("airisk.no_bundled"),
+                                 help="Use only the --rules rulesets, not the bundled ones (--rules alone adds to "
+                                      "them).")
+#: ``--quiet`` on a command (as on the group): no informational stderr; errors are still printed.
+QUIET_OPTION = click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_remember("airisk.quiet"),
+                            help="No informational output on stderr (summaries, notices); errors are still printed.")
 
 
 #: ``--lang en|zh``: the language of the rules' text and of the report (``engine.lang.i18n``).

@@ -60,6 +60,19 @@ def rating_counts(assessment: Mapping[str, Any]) -> tuple[str, str]:
     return rating, (span[1] if span else rating)
 
 
+#: How many cases per level a chunk's counts (and a run's stats) keep by name.
+NAMED_PER_LEVEL = 10
+
+
+def merge_named(into: dict[str, list[list[Any]]], other: dict[str, list[list[Any]]]) -> None:
+    """Add ``other``'s named cases to ``into``, keeping the first ``NAMED_PER_LEVEL`` by input line
+    (chunks may arrive in any order; the result does not depend on it)."""
+    for key, entries in other.items():
+        both = into.get(key, []) + entries
+        both.sort(key=lambda e: (e[0] if isinstance(e[0], int) else 0))
+        into[key] = both[:NAMED_PER_LEVEL]
+
+
 @dataclass
 class Counts:
     """What a chunk of records holds: cases by rating on the known facts, by worst case over the
@@ -68,6 +81,9 @@ class Counts:
     known: Counter[str] = field(default_factory=Counter)
     worst: Counter[str] = field(default_factory=Counter)
     errors: int = 0
+    #: The first cases (by input line) at each level, for the --fail-on notice that names them:
+    #: ``{"known:high": [[line, case_id, known, worst], ...]}``, at most ``NAMED_PER_LEVEL`` each.
+    named: dict[str, list[list[Any]]] = field(default_factory=dict)
 
     @property
     def lines(self) -> int:
@@ -80,6 +96,11 @@ class Counts:
             known, worst = rating_counts(record["assessment"])
             self.known[known] += 1
             self.worst[worst] += 1
+            entry = [record.get("line"), record.get("case_id"), known, worst]
+            for key in ("known:" + known, "worst:" + worst):
+                bucket = self.named.setdefault(key, [])
+                if len(bucket) < NAMED_PER_LEVEL:
+                    bucket.append(entry)
         else:
             self.errors += 1
 
@@ -88,15 +109,17 @@ class Counts:
         self.known.update(other.known)
         self.worst.update(other.worst)
         self.errors += other.errors
+        merge_named(self.named, other.named)
 
     def to_wire(self) -> dict[str, Any]:
         """Plain data, to send from a worker process."""
-        return {"known": dict(self.known), "worst": dict(self.worst), "errors": self.errors}
+        return {"known": dict(self.known), "worst": dict(self.worst), "errors": self.errors, "named": self.named}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Counts:
         """The counts ``to_wire`` sent."""
-        return cls(Counter(data["known"]), Counter(data["worst"]), int(data["errors"]))
+        return cls(Counter(data["known"]), Counter(data["worst"]), int(data["errors"]),
+                   {k: [list(e) for e in v] for k, v in data.get("named", {}).items()})
 
 
 class Assessor:
