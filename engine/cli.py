@@ -244,7 +244,8 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable), added to the bundled rulesets.")
+@click.option("--rules", "paths", multiple=True, type=click.Path(),
+              help="Ruleset file or directory (repeatable), added to the bundled rulesets.")
 @NO_BUNDLED_OPTION
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Only rules in force on this date.")
 @click.option("--dimension", type=click.Choice(list(DIMENSIONS)), default=None)
@@ -268,7 +269,8 @@ def rules_list(paths: tuple[str, ...], as_of: str | None, dimension: str | None)
 
 @rules.command("show")
 @click.argument("rule_id")
-@click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable), added to the bundled rulesets.")
+@click.option("--rules", "paths", multiple=True, type=click.Path(),
+              help="Ruleset file or directory (repeatable), added to the bundled rulesets.")
 @NO_BUNDLED_OPTION
 def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
     """Everything about one rule, as YAML-like text (each dated variant, when it has several)."""
@@ -380,7 +382,6 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
             if lang != "en":
                 raise click.UsageError("--lang applies to local runs; with --dask the records are in English")
             from engine.batch.distributed import run_dask_cli
-
             from engine.config.conventions import rule_files_for
 
             code = run_dask_cli(dask_address, input_path, output, rules=rule_files_for(rules), as_of=as_of,
@@ -417,7 +418,8 @@ main.add_command(render_command)
 
 
 @rules.command("docs")
-@click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable), added to the bundled rulesets.")
+@click.option("--rules", "paths", multiple=True, type=click.Path(),
+              help="Ruleset file or directory (repeatable), added to the bundled rulesets.")
 @NO_BUNDLED_OPTION
 @click.option("--output", "-o", "output", default="docs/rules", show_default=True, type=click.Path(file_okay=False),
               help="Directory for index.md and one <ruleset>.md each.")

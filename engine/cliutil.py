@@ -9,10 +9,13 @@ from typing import Any, NoReturn
 
 import click
 
+from engine.config.conventions import gate_level, rulesets_for
 from engine.errors import AiriskError
 from engine.lang.i18n import LANGS
-from engine.ruleset.model import LEVEL_ORDER
 from engine.scale import LEVELS
+
+__all__ = ["EXIT_INTERNAL", "LANG_OPTION", "LEVEL_CHOICE", "NO_BUNDLED_OPTION", "QUIET_OPTION", "FormatChoice",
+           "fail", "gate_level", "load_rules_arg"]
 
 LEVEL_CHOICE = click.Choice(list(LEVELS))
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug in airisk, never a verdict on the input
@@ -29,8 +32,6 @@ def load_rules_arg(rules: Sequence[str], lang: str = "en") -> Any:
     """The rules a command assesses with: the bundled rulesets plus those named by ``--rules``
     (one with a bundled ruleset's id replaces it), or with ``--no-bundled`` only those named
     (``engine.config.conventions.rulesets_for``); their text in ``lang``."""
-    from engine.config.conventions import rulesets_for
-
     return rulesets_for(rules, lang)
 
 
@@ -76,11 +77,3 @@ class FormatChoice(click.Choice):  # type: ignore[type-arg]
     @choices.setter
     def choices(self, _value: Any) -> None:
         """Set by ``click.Choice``; the registry is the only source."""
-
-
-def gate_level(result: dict[str, Any], known_only: bool) -> int:
-    """The level a --fail-on gate compares: the worst case over the unknown facts (fails closed),
-    or with --fail-on-known the rating on the known facts. A case no dimension of which is
-    assessed has no level and passes."""
-    level = result["rating"] if known_only or not result.get("rating_range") else result["rating_range"][1]
-    return -1 if level is None else LEVEL_ORDER[level]

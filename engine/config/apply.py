@@ -30,9 +30,7 @@ def _accepts(param: click.Parameter, value: Any) -> bool:
     if isinstance(kind, click.Choice):
         values = value if isinstance(value, list) else [value]
         return all(v in kind.choices for v in values)
-    if isinstance(value, list) and not param.multiple:
-        return False
-    return True
+    return param.multiple or not isinstance(value, list)
 
 
 def command_defaults(command: click.Command, config: Config) -> dict[str, Any]:

@@ -125,13 +125,13 @@ def gate_notice(fail_on: str, tripped: Sequence[tuple[str, str, str | None]], to
     return text + (f" and {more} more" if more > 0 else "")
 
 
-def tripped_cases(results: Iterable[dict[str, Any]], fail_on: str, known_only: bool) -> list[tuple[str, str, str | None]]:
+def tripped_cases(results: Iterable[dict[str, Any]], fail_on: str,
+                  known_only: bool) -> list[tuple[str, str, str | None]]:
     """The assessments at or above ``fail_on`` as the gate compares them: (case id, level, known rating)."""
-    from engine.cliutil import gate_level
     from engine.scale import LEVEL_ORDER, LEVELS
 
-    names = list(LEVELS)
-    out = []
+    names: list[str] = list(LEVELS)
+    out: list[tuple[str, str, str | None]] = []
     for r in results:
         level = gate_level(r, known_only)
         if level >= LEVEL_ORDER[fail_on]:
@@ -145,7 +145,7 @@ def version_text() -> str:
     from engine.api import load_rules
     from engine.version import __version__
 
-    lines = [f"airisk {__version__}", "bundled rulesets (sha256 of the file, then its sources file if any):"]
+    lines = [f"airisk, version {__version__}", "bundled rulesets (sha256 of the file, then its sources file if any):"]
     for rs in load_rules(None).rulesets:
         lines.append(f"  {rs.id} {rs.version} sha256:{rs.sha256}  {rs.file}")
     return "\n".join(lines) + "\n"
@@ -172,3 +172,17 @@ def batch_gate_notice(stats: Any, fail_on: str, known_only: bool) -> str:
                      key=lambda e: e[0] if isinstance(e[0], int) else 0)
     tripped = [(str(cid), worst if side == "worst" else known, known) for _line, cid, known, worst in entries]
     return gate_notice(fail_on, tripped[:NAMED_CASES], sum(counts[lvl] for lvl in levels))
+
+
+def gate_level(result: dict[str, Any], known_only: bool) -> int:
+    """The level a --fail-on gate compares: the worst case over the unknown facts (fails closed),
+    or with --fail-on-known the rating on the known facts. A case no dimension of which is
+    assessed has no level and passes."""
+    level = result["rating"] if known_only or not result.get("rating_range") else result["rating_range"][1]
+    return -1 if level is None else _level_order(level)
+
+
+def _level_order(level: str) -> int:
+    from engine.scale import LEVEL_ORDER
+
+    return LEVEL_ORDER[level]
