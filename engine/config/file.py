@@ -170,7 +170,7 @@ def find_config(explicit: str | None = None, *, disabled: bool = False, cwd: Pat
 
 def _has_tool_table(path: Path) -> bool:
     try:
-        return b"[tool.airisk]" in path.read_bytes()[: CONFIG_LIMITS.max_bytes * 4]
+        return b"[tool.airisk" in path.read_bytes()[: CONFIG_LIMITS.max_bytes * 4]
     except OSError:
         return False
 
