@@ -53,7 +53,8 @@ def ids_listed(result: Result) -> set[str]:
 def test_flags_override_the_config_file_and_the_file_overrides_the_defaults(tmp_path: Path) -> None:
     (tmp_path / "airisk.yaml").write_text(f"as_of: {AS_OF}\nfail_on: high\nformat: json\n")
     from_file = run("assess", str(H20))
-    assert from_file.exit_code == 1  # fail_on: high from the file trips
+    assert from_file.exit_code == 1  # fail_on: high from the file trips, and the notice says where it was set
+    assert from_file.stderr.startswith("airisk: --fail-on high (from airisk.yaml:2): 1 case(s) at or above high")
     assert json.loads(from_file.stdout)["provenance"]["as_of"] == AS_OF  # format and as_of from the file
     flags = run("assess", str(H20), "--format", "text", "--as-of", "2026-11-22", "--fail-on", "critical",
                 "--fail-on-known")

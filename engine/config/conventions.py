@@ -102,6 +102,17 @@ def case_inputs(args: Sequence[str]) -> tuple[list[str], bool]:
     return names, many
 
 
+def setting_origin(param: str, key: str) -> str | None:
+    """Where the configuration file set this command's ``param`` (``airisk.yaml:3``), or None
+    when it came from the command line, the environment or the option's own default
+    (``click.Context.get_parameter_source``)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT_MAP:
+        return None
+    config = ctx.meta.get(META_CONFIG)
+    return None if config is None else str(config.source(key))
+
+
 def quiet() -> bool:
     """Whether ``--quiet`` was given (on the group or the command)."""
     return bool(_meta().get(META_QUIET))
@@ -121,7 +132,9 @@ def gate_notice(fail_on: str, tripped: Sequence[tuple[str, str, str | None]], to
     shown = [f"{cid} ({level}" + (f"; rated {known} on the known facts" if known and known != level else "") + ")"
              for cid, level, known in tripped[:NAMED_CASES]]
     more = count - len(shown)
-    text = f"airisk: --fail-on {fail_on}: {count} case(s) at or above {fail_on}: " + ", ".join(shown)
+    origin = setting_origin("fail_on", "fail_on")
+    gate = f"--fail-on {fail_on}" + (f" (from {origin})" if origin else "")
+    text = f"airisk: {gate}: {count} case(s) at or above {fail_on}: " + ", ".join(shown)
     return text + (f" and {more} more" if more > 0 else "")
 
 
