@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import shutil
 from pathlib import Path
@@ -269,3 +270,11 @@ def test_the_named_cases_do_not_depend_on_the_order_chunks_arrive_in(lines: list
     for part in parts:
         merge_named(merged, {"worst:high": part[:NAMED_PER_LEVEL]})
     assert merged["worst:high"] == entries[:NAMED_PER_LEVEL]
+
+
+def test_a_config_path_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    assert run("--config", "conf", "config").exit_code == 2  # click's own check of --config
+    os.mkfifo(tmp_path / "fifo")  # no writer: opening it would block
+    result = run("config", env={"AIRISK_CONFIG": "fifo"})
+    assert result.exit_code == 2 and "fifo: /: a configuration file must be a regular file" in result.stderr

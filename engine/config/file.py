@@ -50,7 +50,6 @@ class Key:
     expected: str  # what the value must be, for the error message
     check: Callable[[Any], Any]  # the value as the option takes it; raises ValueError when wrong
     path: bool = False  # a path (or list of paths), relative to the file's directory
-    help: str = ""
 
 
 def _text(value: Any) -> str:
@@ -118,9 +117,8 @@ def _langs() -> tuple[str, ...]:
 
 #: Every key the file may hold, in the order ``airisk config`` lists them.
 KEYS: dict[str, Key] = {k.name: k for k in (
-    Key("rulesets", "--rules", "a list of ruleset files or directories", _paths, path=True,
-        help="added to the bundled rulesets (replacing one of the same id)"),
-    Key("no_bundled", "--no-bundled", "true or false", _bool, help="use only `rulesets`, not the bundled ones"),
+    Key("rulesets", "--rules", "a list of ruleset files or directories", _paths, path=True),
+    Key("no_bundled", "--no-bundled", "true or false", _bool),
     Key("as_of", "--as-of", "a date YYYY-MM-DD", _date),
     Key("scenario", "--scenario", "a scenario name", _text),
     Key("fail_on", "--fail-on", "one of the levels", _one_of(_levels)),
@@ -170,7 +168,8 @@ def find_config(explicit: str | None = None, *, disabled: bool = False, cwd: Pat
 
 def _has_tool_table(path: Path) -> bool:
     try:
-        return b"[tool.airisk" in path.read_bytes()[: CONFIG_LIMITS.max_bytes * 4]
+        with path.open("rb") as fh:
+            return b"[tool.airisk" in fh.read(CONFIG_LIMITS.max_bytes * 4)
     except OSError:
         return False
 
@@ -200,12 +199,12 @@ def _shown(path: Path) -> str:
 
 
 def _read(path: Path, shown: str) -> bytes:
+    if path.exists() and not path.is_file():  # checked before opening: a FIFO would block the open
+        raise ConfigError(Problem(message="a configuration file must be a regular file", file=shown,
+                                  code="io_error"))
     try:
         with path.open("rb") as fh:
-            if not path.is_file():
-                raise ConfigError(Problem(message="a configuration file must be a regular file", file=shown,
-                                          code="io_error"))
-            return fh.read(CONFIG_LIMITS.max_bytes + 1)
+            return fh.read(CONFIG_LIMITS.max_bytes * 4 + 1)
     except OSError as exc:
         raise ConfigError(Problem(message=f"cannot read the configuration file: {exc.strerror}", file=shown,
                                   code="io_error")) from None
