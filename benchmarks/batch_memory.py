@@ -31,7 +31,7 @@ def main() -> None:
         source, rules = generated_cases(20_000), []
     else:
         rules_file, source = peerbench_inputs()
-        rules = ["--rules", str(rules_file)]
+        rules = ["--no-bundled", "--rules", str(rules_file)]
     block = source.read_bytes()
     per_block = block.count(b"\n")
     proc = subprocess.Popen(batch_argv("-", "--workers", str(a.workers), *rules), cwd=ROOT,

@@ -52,7 +52,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.peerbench:
         rules_file, corpus = peerbench_inputs()
-        source, rules, label = str(corpus), ["--rules", str(rules_file)], "peerbench 64 rules, 20,000 cases"
+        source, rules = str(corpus), ["--no-bundled", "--rules", str(rules_file)]
+        label = "peerbench 64 rules, 20,000 cases"
     else:
         source, rules = str(generated_cases(a.cases)), []
         label = f"bundled rulesets, {a.cases:,} generated cases"

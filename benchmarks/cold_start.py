@@ -65,7 +65,7 @@ def main() -> None:
     airisk = [py, "-m", "engine.cli"]
     rows: dict[str, tuple[list[str], dict[str, str]]] = {
         "floor": ([py, "-c", "import orjson"], env),
-        "batch-empty": ([*airisk, "batch", "--rules", rules, "--as-of", AS_OF, "--no-progress",
+        "batch-empty": ([*airisk, "batch", "--no-bundled", "--rules", rules, "--as-of", AS_OF, "--no-progress",
                          "--workers", "1"], env),
         "assess": ([*airisk, "assess", "cases/guizhou-icc.yaml", "--format", "json", "--as-of", AS_OF], env),
         "assess-no-cache": ([*airisk, "assess", "cases/guizhou-icc.yaml", "--format", "json", "--as-of", AS_OF],

@@ -51,7 +51,7 @@ def batch_input(peerbench: bool, cases: int) -> tuple[str, list[str], int]:
     rules, corpus = peerbench_inputs()
     with open(corpus, "rb") as fh:
         lines = sum(1 for _ in fh)
-    return str(corpus), ["--rules", str(rules)], lines
+    return str(corpus), ["--no-bundled", "--rules", str(rules)], lines
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,7 @@ PY="${AIRISK_PYTHON:-$(command -v python)}"
 mkdir -p "$PEERBENCH_WORK/build"
 "$PY" "$HERE/peerbench_translate.py" "${PEERBENCH_RULES_FILE:-$PB/rules.yaml}" "$PEERBENCH_WORK/build/airisk-rules.yaml"
 VERSION="airisk $("$PY" -c 'import engine; print(engine.__version__)') (durable-rules 2.0.28)"
-CMD="$PY -m engine.cli batch --rules \$PEERBENCH_WORK/build/airisk-rules.yaml --as-of 2026-11-22 --no-progress"
+CMD="$PY -m engine.cli batch --no-bundled --rules \$PEERBENCH_WORK/build/airisk-rules.yaml --as-of 2026-11-22 --no-progress"
 cd "$PB"
 exec ./run_all.sh \
   --extra "airisk-w1=$CMD --workers 1" --extra-version "$VERSION, 1 worker" \

@@ -11,6 +11,7 @@ test, for ``rules docs --check`` a stale file); 2 usage, input or output error
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from pathlib import Path
@@ -19,13 +20,23 @@ from typing import Any
 import click
 import orjson
 
-from engine.cliutil import EXIT_INTERNAL, LANG_OPTION, LEVEL_CHOICE, FormatChoice, fail, gate_level, load_rules_arg
+from engine.cliutil import (
+    EXIT_INTERNAL,
+    LANG_OPTION,
+    LEVEL_CHOICE,
+    NO_BUNDLED_OPTION,
+    QUIET_OPTION,
+    FormatChoice,
+    fail,
+    gate_level,
+    load_rules_arg,
+)
+from engine.config.cli import config_command, configure, group_options
 from engine.errors import AiriskError
 from engine.render.sink import check_output, write_output
 from engine.report.cli import report_command
 from engine.ruleset.model import LEVEL_ORDER, Rule
 from engine.scale import DIMENSIONS
-from engine.version import __version__
 from engine.waivers.cli import WAIVERS_OPTION, load_option, report_notices, waivers_group
 
 
@@ -57,20 +68,29 @@ def _debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="airisk")
+@group_options
 @click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
               help="On an internal error, print the traceback.")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context, config_file: str | None, no_config: bool) -> None:
     """Explained AI-governance risk ratings: tiered safety, export-control exposure, overcapacity.
 
     Exit codes: 0 done; 1 a gate tripped (--fail-on, a failing table test, stale docs);
-    2 usage, input or output error; 3 batch lines were errors; 70 internal error; 130 interrupted."""
+    2 usage, input or output error; 3 batch lines were errors; 70 internal error; 130 interrupted.
+
+    Option defaults come from airisk.yaml or pyproject.toml [tool.airisk] (see `airisk config`)."""
+    configure(ctx, config_file, no_config)  # the config file's values become every command's defaults
+
+
+main.add_command(config_command)
 
 
 @main.command()
 @click.argument("cases", nargs=-1, required=True)
 @click.option("--rules", "rules", multiple=True, type=click.Path(),
-              help="Ruleset file or directory (repeatable); default: bundled.")
+              help="Ruleset file or directory (repeatable), added to the bundled rulesets (one with a "
+                   "bundled ruleset's id replaces it); --no-bundled: only these.")
+@NO_BUNDLED_OPTION
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="Assess under the rules in force on this date (default today).")
 @click.option("--scenario", default=None, help="Alternative date set declared by a ruleset, e.g. digital-omnibus.")
@@ -86,31 +106,37 @@ def main() -> None:
                    "the report shows what changed from the unmodified case.")
 @LANG_OPTION
 @WAIVERS_OPTION
+@QUIET_OPTION
 def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, scenario: str | None, fmt: str,
            output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...], lang: str,
            waivers: str | None) -> None:
-    """Assess CASE files (YAML or JSON; '-' reads stdin) and print explained ratings.
+    """Assess CASE files (YAML or JSON; '-' reads stdin; a directory: its *.yaml, *.yml and *.json
+    files, sorted by name) and print explained ratings. With --format json, one CASE file gives
+    one object; a directory or several CASEs give a list (even of one).
 
     Input limits (file size, line length, nesting depth, ...) are set by
     AIRISK_MAX_BYTES and similar environment variables: see docs/limits.md."""
     from engine import api
+    from engine.config.conventions import case_inputs, gate_notice, notice, quiet, render_cases, tripped_cases
     from engine.render import RenderContext, Source, get
     from engine.render.formats import use_colour
 
     try:
         check_output(output)  # an unwritable --output fails now, not after the work
+        names, many = case_inputs(cases)
         accepted = load_option(waivers)
-        results, docs = api.assess_documents(cases, list(rules) or None, as_of, scenario, sets=sets, lang=lang,
-                                             waivers=accepted)
+        results, docs = api.assess_documents(names, load_rules_arg(rules, lang), as_of, scenario, sets=sets,
+                                             lang=lang, waivers=accepted)
         out = get(fmt)
         context = RenderContext(colour=out.colour and output in (None, "-") and use_colour(sys.stdout),
                                 fail_on=fail_on, fail_on_known=fail_on_known, sources=[Source.of(d) for d in docs])
-        write_output(out.render(results, context=context), output)
+        write_output(render_cases(out, results, context, many), output)
         if results:
-            report_notices(accepted, results[0]["provenance"]["as_of"])
+            report_notices(accepted, results[0]["provenance"]["as_of"], quiet=quiet())
     except AiriskError as exc:
         fail(exc)
     if fail_on and any(gate_level(r, fail_on_known) >= LEVEL_ORDER[fail_on] for r in results):
+        notice(gate_notice(fail_on, tripped_cases(results, fail_on, fail_on_known)))
         raise SystemExit(1)
 
 
@@ -120,7 +146,9 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
 @click.command("explain")
 @click.argument("case")
 @click.option("--rules", "rules", multiple=True, type=click.Path(),
-              help="Ruleset file or directory (repeatable); default: bundled.")
+              help="Ruleset file or directory (repeatable), added to the bundled rulesets (one with a "
+                   "bundled ruleset's id replaces it); --no-bundled: only these.")
+@NO_BUNDLED_OPTION
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Assess as of this date (default today).")
 @click.option("--scenario", default=None, help="Alternative date set declared by a ruleset.")
 @click.option("--below", type=LEVEL_CHOICE, default=None,
@@ -170,7 +198,9 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
     else:
         for p in problems:
             click.echo(str(p))
-        click.echo(f"{len(checked)} file(s) checked, {len(problems)} problem(s)", err=True)
+        from engine.config.conventions import notice
+
+        notice(f"{len(checked)} file(s) checked, {len(problems)} problem(s)")
     raise SystemExit(2 if problems else 0)
 
 
@@ -220,7 +250,9 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable).")
+@click.option("--rules", "paths", multiple=True, type=click.Path(),
+              help="Ruleset file or directory (repeatable), added to the bundled rulesets.")
+@NO_BUNDLED_OPTION
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="Only rules in force on this date.")
 @click.option("--dimension", type=click.Choice(list(DIMENSIONS)), default=None)
 def rules_list(paths: tuple[str, ...], as_of: str | None, dimension: str | None) -> None:
@@ -243,7 +275,9 @@ def rules_list(paths: tuple[str, ...], as_of: str | None, dimension: str | None)
 
 @rules.command("show")
 @click.argument("rule_id")
-@click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable).")
+@click.option("--rules", "paths", multiple=True, type=click.Path(),
+              help="Ruleset file or directory (repeatable), added to the bundled rulesets.")
+@NO_BUNDLED_OPTION
 def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
     """Everything about one rule, as YAML-like text (each dated variant, when it has several)."""
     from engine.errors import did_you_mean
@@ -292,7 +326,9 @@ def _rule_text(rule: Rule) -> str:
 @click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 256),
               help="Worker processes.")
 @click.option("--rules", "rules", multiple=True, type=click.Path(),
-              help="Ruleset file or directory (repeatable); default: bundled.")
+              help="Ruleset file or directory (repeatable), added to the bundled rulesets (one with a "
+                   "bundled ruleset's id replaces it); --no-bundled: only these.")
+@NO_BUNDLED_OPTION
 @click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
               help="Assess every line as of this date (default today).")
 @click.option("--scenario", default=None, help="Alternative date set declared by a ruleset.")
@@ -318,6 +354,7 @@ def _rule_text(rule: Rule) -> str:
                    "--output a directory (one NAME.jsonl per input file). Needs `pip install airisk[dask]`.")
 @LANG_OPTION
 @WAIVERS_OPTION
+@QUIET_OPTION
 def batch_command(input_path: str, output: str | None, workers: int, rules: tuple[str, ...],
                   as_of: str | None, scenario: str | None, fail_on: str | None, fail_on_known: bool,
                   max_line_bytes: int, chunk_lines: int, progress: bool | None, verify: bool,
@@ -356,8 +393,9 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
             if lang != "en":
                 raise click.UsageError("--lang applies to local runs; with --dask the records are in English")
             from engine.batch.distributed import run_dask_cli
+            from engine.config.conventions import rule_files_for
 
-            code = run_dask_cli(dask_address, input_path, output, rules=list(rules) or None, as_of=as_of,
+            code = run_dask_cli(dask_address, input_path, output, rules=rule_files_for(rules), as_of=as_of,
                                 scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes,
                                 fail_on_known=fail_on_known)
             raise SystemExit(code)
@@ -367,9 +405,13 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
                                scenario=scenario, fail_on=fail_on, fail_on_known=fail_on_known,
                                max_line_bytes=max_line_bytes,
                                chunk_lines=chunk_lines, progress=progress, verify=verify, waivers=accepted)
-        code, _ = run_batch(load_rules_arg(rules, lang), options)
+        from engine.config.conventions import batch_gate_notice, notice, quiet
+
+        code, stats = run_batch(load_rules_arg(rules, lang), options, stderr=io.StringIO() if quiet() else None)
     except AiriskError as exc:
         fail(exc)
+    if code == 1 and fail_on:
+        notice(batch_gate_notice(stats, fail_on, fail_on_known))
     if report is not None and output is not None and os.path.exists(output):
         from engine.report.cli import write_report
 
@@ -388,7 +430,9 @@ main.add_command(render_command)
 
 
 @rules.command("docs")
-@click.option("--rules", "paths", multiple=True, type=click.Path(), help="Ruleset file or directory (repeatable).")
+@click.option("--rules", "paths", multiple=True, type=click.Path(),
+              help="Ruleset file or directory (repeatable), added to the bundled rulesets.")
+@NO_BUNDLED_OPTION
 @click.option("--output", "-o", "output", default="docs/rules", show_default=True, type=click.Path(file_okay=False),
               help="Directory for index.md and one <ruleset>.md each.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the files in --output differ.")

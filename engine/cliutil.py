@@ -9,10 +9,13 @@ from typing import Any, NoReturn
 
 import click
 
+from engine.config.conventions import gate_level, rulesets_for
 from engine.errors import AiriskError
 from engine.lang.i18n import LANGS
-from engine.ruleset.model import LEVEL_ORDER
 from engine.scale import LEVELS
+
+__all__ = ["EXIT_INTERNAL", "LANG_OPTION", "LEVEL_CHOICE", "NO_BUNDLED_OPTION", "QUIET_OPTION", "FormatChoice",
+           "fail", "gate_level", "load_rules_arg"]
 
 LEVEL_CHOICE = click.Choice(list(LEVELS))
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE: a bug in airisk, never a verdict on the input
@@ -26,10 +29,29 @@ def fail(exc: AiriskError) -> NoReturn:
 
 
 def load_rules_arg(rules: Sequence[str], lang: str = "en") -> Any:
-    """The rulesets named by ``--rules`` (none: the bundled ones), their text in ``lang``."""
-    from engine.api import load_rules
+    """The rules a command assesses with: the bundled rulesets plus those named by ``--rules``
+    (one with a bundled ruleset's id replaces it), or with ``--no-bundled`` only those named
+    (``engine.config.conventions.rulesets_for``); their text in ``lang``."""
+    return rulesets_for(rules, lang)
 
-    return load_rules(list(rules) if rules else None, lang)
+
+def _remember(key: str) -> Any:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value or key not in ctx.meta:  # a group's --quiet stays on for its command
+            ctx.meta[key] = value
+
+    return callback
+
+
+#: ``--no-bundled``: ``--rules`` replaces the bundled rulesets instead of adding to them. Read by
+#: ``load_rules_arg`` (so the command's signature does not change); the config key ``no_bundled``.
+NO_BUNDLED_OPTION = click.option("--no-bundled", "no_bundled", is_flag=True, expose_value=False,
+                                 callback=_remember("airisk.no_bundled"),
+                                 help="Use only the --rules rulesets, not the bundled ones (--rules alone adds to "
+                                      "them).")
+#: ``--quiet`` on a command (as on the group): no informational stderr; errors are still printed.
+QUIET_OPTION = click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_remember("airisk.quiet"),
+                            help="No informational output on stderr (summaries, notices); errors are still printed.")
 
 
 #: ``--lang en|zh``: the language of the rules' text and of the report (``engine.lang.i18n``).
@@ -55,11 +77,3 @@ class FormatChoice(click.Choice):  # type: ignore[type-arg]
     @choices.setter
     def choices(self, _value: Any) -> None:
         """Set by ``click.Choice``; the registry is the only source."""
-
-
-def gate_level(result: dict[str, Any], known_only: bool) -> int:
-    """The level a --fail-on gate compares: the worst case over the unknown facts (fails closed),
-    or with --fail-on-known the rating on the known facts. A case no dimension of which is
-    assessed has no level and passes."""
-    level = result["rating"] if known_only or not result.get("rating_range") else result["rating_range"][1]
-    return -1 if level is None else LEVEL_ORDER[level]

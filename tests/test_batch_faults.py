@@ -117,8 +117,8 @@ def test_a_worker_killed_from_outside_mid_run_costs_a_retry_and_the_output_is_co
     n = 6000
     data = lines(n)
     out = tmp_path / "out.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--rules", str(rules_file), "--as-of",
-                             AS_OF, "--workers", "2", "--chunk-lines", "50", "--output", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--no-bundled", "--rules", str(rules_file),
+                             "--as-of", AS_OF, "--workers", "2", "--chunk-lines", "50", "--output", str(out)],
                             stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     assert proc.stdin is not None
     proc.stdin.write(data[: len(data) // 3])
@@ -143,8 +143,8 @@ def test_output_file_is_atomic_so_a_killed_run_leaves_the_old_file_not_a_half_on
         rules_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
     out.write_bytes(b"previous complete output\n")
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--rules", str(rules_file), "--as-of",
-                             AS_OF, "--chunk-lines", "10", "--output", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--no-bundled", "--rules", str(rules_file),
+                             "--as-of", AS_OF, "--chunk-lines", "10", "--output", str(out)],
                             stdin=subprocess.PIPE, stderr=(tmp_path / "stderr.txt").open("wb"), cwd=ROOT)
     assert proc.stdin is not None
     proc.stdin.write(lines(5000))  # several MB of output: the buffered temp file is written to
@@ -166,8 +166,8 @@ def test_output_file_is_atomic_so_a_killed_run_leaves_the_old_file_not_a_half_on
 
 def test_ctrl_c_writes_what_is_done_in_order_prints_the_summary_and_exits_130(
         rules_file: Path, tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--rules", str(rules_file), "--as-of",
-                             AS_OF, "--chunk-lines", "10", "--workers", "2"],
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--no-bundled", "--rules", str(rules_file),
+                             "--as-of", AS_OF, "--chunk-lines", "10", "--workers", "2"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(lines(300))

@@ -92,8 +92,8 @@ def test_assess_help_offers_the_registered_formats() -> None:
 def test_fail_on_exits_one_when_the_rating_reaches_the_level(tiny_rules: Path, tmp_path: Path) -> None:
     case = tmp_path / "c.yaml"
     case.write_text("id: c\nkind: project\nname: C\nlocation: {country: CN}\n")
-    assert run("assess", str(case), "--rules", str(tiny_rules), "--fail-on", "high").exit_code == 1
-    assert run("assess", str(case), "--rules", str(tiny_rules), "--fail-on", "critical").exit_code == 0
+    assert run("assess", str(case), "--no-bundled", "--rules", str(tiny_rules), "--fail-on", "high").exit_code == 1
+    assert run("assess", str(case), "--no-bundled", "--rules", str(tiny_rules), "--fail-on", "critical").exit_code == 0
 
 
 def test_a_malformed_case_exits_two_names_file_line_and_field_and_prints_nothing_to_stdout(bad_case: Path) -> None:
@@ -113,7 +113,7 @@ def test_one_bad_case_among_good_ones_prints_nothing_to_stdout(bad_case: Path) -
 def test_a_malformed_ruleset_exits_two_with_its_location(tmp_path: Path) -> None:
     rules = tmp_path / "r.yaml"
     rules.write_text("ruleset: {id: r, version: '1', title: R}\nrules:\n  - id: R-001\n    title: x\n")
-    result = CliRunner().invoke(main, ["assess", CASE, "--rules", str(rules)], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["assess", CASE, "--no-bundled", "--rules", str(rules)], catch_exceptions=False)
     assert result.exit_code == 2 and result.stdout == ""
     assert f"{rules}:3:5: /rules/0: 'dimension' is required" in result.stderr
 
@@ -170,17 +170,17 @@ def test_schema_rejects_an_unknown_name() -> None:
 
 
 def test_rules_list_shows_one_line_per_rule_and_filters(tiny_rules: Path) -> None:
-    result = run("rules", "list", "--rules", str(tiny_rules))
+    result = run("rules", "list", "--no-bundled", "--rules", str(tiny_rules))
     assert result.exit_code == 0
     assert result.output.split()[0] == "TNY-001"
-    assert run("rules", "list", "--rules", str(tiny_rules), "--as-of", "2019-01-01").output == ""
-    assert run("rules", "list", "--rules", str(tiny_rules), "--dimension", "safety").output == ""
+    assert run("rules", "list", "--no-bundled", "--rules", str(tiny_rules), "--as-of", "2019-01-01").output == ""
+    assert run("rules", "list", "--no-bundled", "--rules", str(tiny_rules), "--dimension", "safety").output == ""
 
 
 def test_rules_show_prints_the_rule_and_suggests_close_ids(tiny_rules: Path) -> None:
-    result = run("rules", "show", "TNY-001", "--rules", str(tiny_rules))
+    result = run("rules", "show", "TNY-001", "--no-bundled", "--rules", str(tiny_rules))
     assert result.exit_code == 0 and "id: TNY-001" in result.output and "citations:" in result.output
-    missing = CliRunner().invoke(main, ["rules", "show", "TNY-002", "--rules", str(tiny_rules)])
+    missing = CliRunner().invoke(main, ["rules", "show", "TNY-002", "--no-bundled", "--rules", str(tiny_rules)])
     assert missing.exit_code == 2 and "did you mean 'TNY-001'?" in missing.stderr
 
 
@@ -195,7 +195,7 @@ def test_rules_show_gives_each_dated_variant_and_the_condition_as_written(tmp_pa
         "    severity: low\n    points: 5\n    basis: advisory\n    effective_from: 2020-01-01\n"
         "    when: {ref: many}\n    message: m\n    citations: [{instrument: test, confidence: S}]\n",
         encoding="utf-8")
-    result = run("rules", "show", "DTD-001", "--rules", str(path))
+    result = run("rules", "show", "DTD-001", "--no-bundled", "--rules", str(path))
     assert result.exit_code == 0, result.output
     first, second = result.output.split("---\n")
     assert "title: At least 10 units" in first and "effective_to: '2024-12-31'" in first

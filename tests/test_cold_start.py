@@ -296,7 +296,7 @@ def test_a_warm_batch_on_a_document_ruleset_loads_no_yaml_pydantic_or_jsonschema
         "  - id: DOC-001\n    title: Big\n    dimension: overcapacity\n    severity: high\n    points: 10\n"
         "    basis: heuristic\n    effective_from: 2020-01-01\n    when: {fact: pue, gt: 1.5}\n"
         "    message: m\n    citations: [{instrument: test, confidence: S}]\n")
-    args = ["batch", "--rules", str(rules), "--as-of", "2026-11-22", "--no-progress", "--workers", "1"]
+    args = ["batch", "--no-bundled", "--rules", str(rules), "--as-of", "2026-11-22", "--no-progress", "--workers", "1"]
     _loaded(args, tmp_path / "cache")
     warm, out = _loaded(args, tmp_path / "cache")
     assert warm == ""

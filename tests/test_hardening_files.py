@@ -26,7 +26,7 @@ needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs mkfifo"
 def test_a_fifo_given_as_rules_is_refused_not_waited_on(tmp_path: Path, command: str) -> None:
     fifo = tmp_path / "rules.yaml"
     os.mkfifo(fifo)
-    args = [command, str(fifo)] if command == "validate" else [command, "--rules", str(fifo), str(CASE)]
+    args = [command, str(fifo)] if command == "validate" else [command, "--no-bundled", "--rules", str(fifo), str(CASE)]
     proc = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, capture_output=True, timeout=60)
     assert proc.returncode == 2, proc.stderr[-800:]
     assert b"Traceback" not in proc.stderr

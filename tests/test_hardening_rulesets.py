@@ -47,7 +47,7 @@ def test_validate_rejects_an_explosive_rule_located_and_naming_the_limit(tmp_pat
     out = proc.stdout + proc.stderr
     assert b"h.yaml:10:5: /rules/0/when: rule H-001" in out and limit.encode() in out
     assert b"Traceback" not in out and b"RecursionError" not in out
-    assess = run("assess", "--rules", str(path), str(CASE))
+    assess = run("assess", "--no-bundled", "--rules", str(path), str(CASE))
     assert assess.returncode == 2 and assess.stdout == b"" and limit.encode() in assess.stderr
 
 
@@ -57,5 +57,5 @@ def test_a_rule_at_the_limit_compiles_and_runs_quickly(tmp_path: Path, kind: str
     assert MAX_ALTERNATIVES >= 2**6
     path = tmp_path / "h.yaml"
     path.write_text(hostile(kind, n))
-    proc = run("assess", "--rules", str(path), str(CASE))
+    proc = run("assess", "--no-bundled", "--rules", str(path), str(CASE))
     assert proc.returncode == 0, proc.stderr[-800:]

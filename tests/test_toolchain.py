@@ -318,7 +318,7 @@ def test_conditions_are_rendered_in_words() -> None:
 def test_rules_docs_writes_the_reference_and_check_detects_drift(tmp_path: Path) -> None:
     out_dir = tmp_path / "rules"
     mini = str(FIX / "tables" / "mini.yaml")
-    code, out, _ = invoke("rules", "docs", "--rules", mini, "--output", str(out_dir))
+    code, out, _ = invoke("rules", "docs", "--no-bundled", "--rules", mini, "--output", str(out_dir))
     assert code == 0
     assert sorted(p.name for p in out_dir.iterdir()) == ["index.md", "mini.md"]
     assert out.splitlines() == [f"wrote {out_dir / 'index.md'}", f"wrote {out_dir / 'mini.md'}"]
@@ -326,16 +326,16 @@ def test_rules_docs_writes_the_reference_and_check_detects_drift(tmp_path: Path)
     assert page.startswith(HEADER)
     assert "### MINI-002: A large accelerator line" in page
     assert "- some item of `accelerators` where the item's `count` ≥ 1,000" in page
-    assert invoke("rules", "docs", "--rules", mini, "--output", str(out_dir), "--check") == (0, "", "")
+    assert invoke("rules", "docs", "--no-bundled", "--rules", mini, "--output", str(out_dir), "--check") == (0, "", "")
     (out_dir / "mini.md").write_text(page.replace("PUE of 1.5 or more", "PUE of 1.4 or more"))
-    code, out, _ = invoke("rules", "docs", "--rules", mini, "--output", str(out_dir), "--check")
+    code, out, _ = invoke("rules", "docs", "--no-bundled", "--rules", mini, "--output", str(out_dir), "--check")
     assert code == 1
     assert out == f"{out_dir / 'mini.md'}: out of date (run `airisk rules docs`)\n"
 
 
 def test_rules_docs_exits_2_on_a_broken_ruleset() -> None:
     code, out, err = invoke(
-        "rules", "docs", "--rules", str(FIX / "five-errors.yaml"), "--output", "/nonexistent"
+        "rules", "docs", "--no-bundled", "--rules", str(FIX / "five-errors.yaml"), "--output", "/nonexistent"
     )
     assert code == 2
     assert out == ""

@@ -21,6 +21,11 @@ from engine.ruleset.schema import SCHEMA as RULESET_SCHEMA
 
 NAMES = ("case", "ruleset", "assessment", "waivers")
 
+#: The one shape of `airisk assess --format json` (issue 20), stated in the assessment schema.
+MULTI_CASE_SHAPE = ("airisk assess --format json: a single CASE file argument gives one object of this schema; a "
+                    "directory argument or several CASE arguments give an array of them (#/$defs/AssessmentList), "
+                    "even of one. airisk batch writes one record per line instead.")
+
 
 def schema(name: str) -> dict[str, Any]:
     """The JSON Schema called ``name`` (case, ruleset, assessment or waivers)."""
@@ -33,6 +38,12 @@ def schema(name: str) -> dict[str, Any]:
         out = Assessment.model_json_schema()
         out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         out["$id"] = "https://airisk.dev/schemas/assessment.schema.json"
+        out["$comment"] = MULTI_CASE_SHAPE
+        out.setdefault("$defs", {})["AssessmentList"] = {
+            "description": "What `airisk assess --format json` writes for a directory or several CASE arguments: "
+                           "an array of assessments (even of one), in the order of the arguments, each "
+                           "directory's files sorted by name. A single CASE file gives one assessment object.",
+            "items": {"$ref": "#"}, "type": "array"}
         return out
     if name == "ruleset":
         return RULESET_SCHEMA

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
-from engine.batch.records import UNRATED, Counts
+from engine.batch.records import UNRATED, Counts, merge_named
 from engine.scale import MOST_SEVERE_FIRST as LEVELS
 
 
@@ -29,6 +29,7 @@ class Stats:
     started: float = field(default_factory=time.perf_counter)
     bytes_read: int = 0
     waivers_used: set[int] = field(default_factory=set)  # waivers that covered a finding (stale reports)
+    named: dict[str, list[list[Any]]] = field(default_factory=dict)  # Counts.named, over the run
 
     def add(self, counts: Counts) -> None:
         """Count the records of one chunk."""
@@ -37,6 +38,7 @@ class Stats:
         self.by_worst.update(counts.worst)
         self.errors += counts.errors
         self.lines += counts.lines
+        merge_named(self.named, counts.named)
 
     def gate(self, fail_on: str | None, known_only: bool = False) -> bool:
         """Whether a --fail-on gate trips: some case's worst case over its unknown facts (or,

@@ -60,6 +60,19 @@ def rating_counts(assessment: Mapping[str, Any]) -> tuple[str, str]:
     return rating, (span[1] if span else rating)
 
 
+#: How many cases per level a chunk's counts (and a run's stats) keep by name.
+NAMED_PER_LEVEL = 10
+
+
+def merge_named(into: dict[str, list[list[Any]]], other: dict[str, list[list[Any]]]) -> None:
+    """Add ``other``'s named cases to ``into``, keeping the first ``NAMED_PER_LEVEL`` by input line
+    (chunks may arrive in any order; the result does not depend on it)."""
+    for key, entries in other.items():
+        both = into.get(key, []) + entries
+        both.sort(key=lambda e: (e[0] if isinstance(e[0], int) else 0))
+        into[key] = both[:NAMED_PER_LEVEL]
+
+
 @dataclass
 class Counts:
     """What a chunk of records holds: cases by rating on the known facts, by worst case over the
@@ -70,6 +83,9 @@ class Counts:
     errors: int = 0
     #: waivers (their index in the file) that covered a finding, live or expired (stale reports)
     waivers_used: set[int] = field(default_factory=set)
+    #: The first cases (by input line) at each level, for the --fail-on notice that names them:
+    #: ``{"known:high": [[line, case_id, known, worst], ...]}``, at most ``NAMED_PER_LEVEL`` each.
+    named: dict[str, list[list[Any]]] = field(default_factory=dict)
 
     @property
     def lines(self) -> int:
@@ -82,6 +98,11 @@ class Counts:
             known, worst = rating_counts(record["assessment"])
             self.known[known] += 1
             self.worst[worst] += 1
+            entry = [record.get("line"), record.get("case_id"), known, worst]
+            for key in ("known:" + known, "worst:" + worst):
+                bucket = self.named.setdefault(key, [])
+                if len(bucket) < NAMED_PER_LEVEL:
+                    bucket.append(entry)
         else:
             self.errors += 1
 
@@ -91,10 +112,12 @@ class Counts:
         self.worst.update(other.worst)
         self.errors += other.errors
         self.waivers_used |= other.waivers_used
+        merge_named(self.named, other.named)
 
     def to_wire(self) -> dict[str, Any]:
         """Plain data, to send from a worker process."""
-        wire: dict[str, Any] = {"known": dict(self.known), "worst": dict(self.worst), "errors": self.errors}
+        wire: dict[str, Any] = {"known": dict(self.known), "worst": dict(self.worst), "errors": self.errors,
+                                "named": self.named}
         if self.waivers_used:
             wire["waivers_used"] = sorted(self.waivers_used)
         return wire
@@ -103,7 +126,8 @@ class Counts:
     def from_wire(cls, data: Mapping[str, Any]) -> Counts:
         """The counts ``to_wire`` sent."""
         return cls(Counter(data["known"]), Counter(data["worst"]), int(data["errors"]),
-                   {int(i) for i in data.get("waivers_used", ())})
+                   waivers_used={int(i) for i in data.get("waivers_used", ())},
+                   named={k: [list(e) for e in v] for k, v in data.get("named", {}).items()})
 
 
 class Assessor:

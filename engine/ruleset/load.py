@@ -231,3 +231,42 @@ def _bundled_rules(lang: str = "en") -> RuleSet:
     directory = bundled("rulesets")
     files = ruleset_files([directory])
     return _load_cached(files, [f"rulesets/{f.name}" for f in files])
+
+
+def with_bundled_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
+    """The ruleset files (and their display names) of the bundled rulesets plus those in
+    ``paths``, as ``load_rules_with_bundled`` combines them."""
+    given = ruleset_files(paths)
+    if not given:
+        raise RulesetError(Problem(message="no ruleset files found", file=", ".join(map(str, paths))))
+    own = _load_cached(given, [str(f) for f in given])  # checked first: its errors name only its files
+    ids = {rs.id for rs in own.rulesets}
+    by_name = {f"rulesets/{f.name}": f for f in ruleset_files([bundled("rulesets")])}
+    kept = [(by_name[rs.file], rs.file) for rs in _bundled_rules("en").rulesets
+            if rs.id not in ids and rs.file in by_name]
+    return [f for f, _ in kept] + given, [n for _, n in kept] + [str(f) for f in given]
+
+
+def load_rules_with_bundled(paths: Sequence[str | Path], lang: str = "en") -> RuleSet:
+    """The bundled rulesets plus those in ``paths`` (the command line's ``--rules``).
+
+    A ruleset in ``paths`` whose id is that of a bundled ruleset replaces the bundled one (an
+    edited copy of ``export-controls.yaml`` is assessed instead of the original, not beside it);
+    the others are added after the bundled ones. Any other clash (a rule id, a dimension policy
+    or a tier scheme declared twice) is the located error ``combine`` reports, with a hint."""
+    from engine.ruleset.translate import LANGS
+
+    if lang not in LANGS:
+        raise RulesetError(Problem(message=f"unknown language {lang!r}", code="usage",
+                                   hint=f"one of: {', '.join(LANGS)}"))
+    files, names = with_bundled_files(paths)
+    try:
+        return _in(_load_cached(files, names), lang)
+    except RulesetError as exc:
+        from dataclasses import replace
+
+        hint = ("--rules adds to the bundled rulesets: give the ruleset a bundled ruleset's id to replace it, "
+                "or pass --no-bundled to use only the rulesets given")
+        raise RulesetError([replace(p, hint=p.hint or hint) if p.code == "duplicate_policy" or
+                            p.code == "duplicate_id" or "cannot be combined" in p.message else p
+                            for p in exc.problems]) from None
