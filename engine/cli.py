@@ -83,9 +83,12 @@ def main() -> None:
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="What-if: override a fact (repeatable; dotted path, list index as a number, null removes); "
                    "the report shows what changed from the unmodified case.")
+@click.option("--horizon", "horizon", default=365, show_default=True, type=click.IntRange(0), metavar="DAYS",
+              help="List the changes due in the next DAYS days under the explanation (`upcoming`); 0: none.")
 @LANG_OPTION
 def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, scenario: str | None, fmt: str,
-           output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...], lang: str) -> None:
+           output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...], horizon: int,
+           lang: str) -> None:
     """Assess CASE files (YAML or JSON; '-' reads stdin) and print explained ratings.
 
     Input limits (file size, line length, nesting depth, ...) are set by
@@ -96,7 +99,8 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
 
     try:
         check_output(output)  # an unwritable --output fails now, not after the work
-        results, docs = api.assess_documents(cases, list(rules) or None, as_of, scenario, sets=sets, lang=lang)
+        results, docs = api.assess_documents(cases, list(rules) or None, as_of, scenario, sets=sets, lang=lang,
+                                             horizon=horizon)
         out = get(fmt)
         context = RenderContext(colour=out.colour and output in (None, "-") and use_colour(sys.stdout),
                                 fail_on=fail_on, fail_on_known=fail_on_known, sources=[Source.of(d) for d in docs])
