@@ -376,6 +376,11 @@ from engine.render.cli import render_command  # noqa: E402  (airisk render: batc
 
 main.add_command(render_command)
 
+from engine.timeline.cli import diff_command, timeline_command  # noqa: E402  (issue 19)
+
+main.add_command(timeline_command)
+main.add_command(diff_command)
+
 
 
 @rules.command("docs")

@@ -1,0 +1,285 @@
+"""Impact diff of a portfolio, at batch speed: the worker pool of ``airisk batch``, streaming.
+
+A portfolio is a JSON-lines file (``-``: standard input) or case files (YAML or JSON; a directory
+stands for the case files under it). Each case is assessed twice, under the two settings that
+differ (``Side``: rules, as-of date, scenario), by the worker processes of ``engine.batch.pool``
+(``diff_worker_main`` is their target), and the two assessments become one diff record
+(``engine.timeline.diff.compare``), written in input order. Memory stays flat: the pool's reorder
+window and the summary's counts are all that is kept. Two earlier batch outputs are compared with
+``diff_outputs``, which streams the new file and matches the old one by case id.
+
+``diff_partition`` is the same work for one partition of a Dask bag (``engine.batch.distributed``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing.connection as mpc
+import os
+import signal
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from engine.batch.pool import ParallelRunner, WorkerSpec, _die_with_parent
+from engine.batch.reader import Line, LineFeed, read_lines
+from engine.batch.records import Assessor, Counts, encode_record, make_assessor
+from engine.errors import AiriskError, InputError, Problem
+from engine.timeline.diff import PostProcess, compare, error_diff
+
+__all__ = ["DiffSpec", "Differ", "case_files", "diff_outputs", "diff_partition", "diff_worker_main", "run_diff"]
+
+
+@dataclass
+class DiffSpec(WorkerSpec):
+    """What a diff worker needs: the old side in the ``WorkerSpec`` fields, the new side here.
+
+    ``files``: each input line is a case file's name, not a case. ``post``: applied to every
+    assessment before the two are compared (``engine.timeline.diff.PostProcess``)."""
+
+    new_rules: Any = None
+    new_as_of: str = ""
+    new_scenario: str | None = None
+    files: bool = False
+    post: PostProcess = field(default=None)
+
+
+class Differ:
+    """Diff records for input lines (or case files), with one Assessor per side."""
+
+    def __init__(self, spec: DiffSpec, *, shared: bool = True) -> None:
+        self.old = make_assessor(spec.rules, spec.as_of, spec.scenario, spec.max_line_bytes, shared=shared)
+        same = spec.new_rules is spec.rules
+        self.new = (Assessor(self.old.engine, spec.new_as_of, spec.new_scenario, spec.max_line_bytes) if same
+                    else make_assessor(spec.new_rules, spec.new_as_of, spec.new_scenario, spec.max_line_bytes,
+                                       shared=shared))
+        self.new.engine.in_force(spec.new_as_of, spec.new_scenario)  # an unknown scenario fails here
+        self.files = spec.files
+        self.post = spec.post
+
+    def _pair(self, n: int, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        if "error" in old or "error" in new:
+            side = "both" if "error" in old and "error" in new else "old" if "error" in old else "new"
+            bad = old if "error" in old else new
+            return error_diff(n, bad.get("case_id") or old.get("case_id") or new.get("case_id"), side, bad["error"])
+        a, b = old["assessment"], new["assessment"]
+        if self.post is not None:
+            a, b = self.post(a), self.post(b)
+        return compare(a, b, n)
+
+    def line(self, n: int, raw: bytes | None) -> dict[str, Any]:
+        """The diff record of one input line (or, with ``files``, of the case file it names)."""
+        if self.files:
+            return self._file(n, (raw or b"").decode())
+        old = self.old.line_record(n, raw)
+        if "error" in old and old["error"]["code"] in ("line_too_long", "blank_line", "invalid_json", "too_deep",
+                                                      "duplicate_key"):
+            return error_diff(n, old["case_id"], "both", old["error"])  # the line itself is bad
+        new = self.new.record(n, orjson.loads(raw)) if raw is not None else old
+        return self._pair(n, old, new)
+
+    def _file(self, n: int, name: str) -> dict[str, Any]:
+        from engine.api import read_document
+        from engine.batch.records import error_record
+        from engine.case.validation import plain_case
+
+        def assess(assessor: Assessor, plain: dict[str, Any], file: str) -> dict[str, Any]:
+            try:
+                a = assessor.engine.assess_plain(plain, as_of=assessor.as_of, scenario=assessor.scenario)
+            except AiriskError as exc:
+                return error_record(n, plain.get("id"), exc.problems)
+            return {"line": n, "case_id": a["case_id"], "assessment": a}
+
+        try:
+            doc = read_document(name)
+            plain = plain_case(doc.data, file=doc.file, doc=doc)
+        except AiriskError as exc:
+            return error_diff(n, None, "both", error_record(n, None, exc.problems)["error"])
+        return self._pair(n, assess(self.old, plain, doc.file or name), assess(self.new, plain, doc.file or name))
+
+    def chunk(self, lines: Sequence[Line]) -> tuple[bytes, Counts]:
+        """JSON lines of the diff records of a chunk, and their counts (errors only)."""
+        out = []
+        counts = Counts()
+        for n, raw in lines:
+            rec = self.line(n, raw)
+            if "error" in rec:
+                counts.errors += 1
+            else:
+                counts.known["changed" if rec["changed"] else "unchanged"] += 1
+            out.append(encode_record(rec))
+        out.append(b"")
+        return b"\n".join(out), counts
+
+
+def diff_worker_main(conn: mpc.Connection, spec: WorkerSpec) -> None:
+    """A diff worker process (an ``engine.batch.pool`` target): build both sides once, then diff
+    chunks until told to stop."""
+    if not isinstance(spec, DiffSpec):
+        raise TypeError("a diff worker needs a DiffSpec")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(spec.parent_pid)
+    from engine.assessment import engine as pipeline
+
+    pipeline.engine_for.cache_clear()  # never reuse durable handles inherited over fork
+    differ = Differ(spec, shared=False)
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        key, lines = msg
+        blob, counts = differ.chunk(lines)
+        conn.send_bytes(orjson.dumps([key, counts.to_wire()]) + b"\n" + blob)
+
+
+def case_files(names: Iterable[str]) -> list[str]:
+    """Case files named, a directory standing for its ``*.yaml``, ``*.yml`` and ``*.json`` files
+    (test tables excluded), sorted; a missing path is an ``InputError``."""
+    out: list[str] = []
+    problems = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            out += sorted(str(p) for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")
+                          and not p.name.endswith(".tests.yaml") and p.is_file())
+        elif path.exists():
+            out.append(name)
+        else:
+            problems.append(Problem(message="no such file or directory", file=name, code="io_error"))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def _lines(source: IO[bytes] | None, files: Sequence[str], max_line_bytes: int) -> Iterator[Line]:
+    if source is not None:
+        yield from read_lines(source, max_line_bytes)
+    else:
+        yield from ((n, name.encode()) for n, name in enumerate(files, start=1))
+
+
+def run_diff(spec: DiffSpec, source: IO[bytes] | None, files: Sequence[str] = (), *, workers: int = 1,
+             chunk_lines: int = 64) -> Iterator[bytes]:
+    """Diff records as JSON-lines blobs in input order, from ``source`` (JSON lines) or, when it
+    is None, from the case ``files`` (``spec.files`` must then be true). ``workers`` processes
+    (1: in this process)."""
+    feed = LineFeed(_lines(source, files, spec.max_line_bytes))
+    try:
+        if workers <= 1:
+            differ = Differ(spec)
+            for chunk in feed.chunks(chunk_lines):
+                yield differ.chunk(chunk)[0]
+            return
+        runner = ParallelRunner(spec, workers, target=diff_worker_main)
+        yield from runner.run(feed, chunk_lines)
+    finally:
+        feed.close()
+
+
+def diff_partition(lines: Iterable[str | bytes], spec: DiffSpec, start: int = 1) -> list[dict[str, Any]]:
+    """The diff records of one partition of JSON lines (for ``dask.bag.Bag.map_partitions``),
+    numbered from ``start``."""
+    differ = Differ(spec)
+    out = []
+    for n, raw in enumerate(lines, start=start):
+        data = raw.encode() if isinstance(raw, str) else raw
+        out.append(differ.line(n, data.rstrip(b"\r\n")))
+    return out
+
+
+# --------------------------------------------------------------------------- two batch outputs
+
+
+def _records(path: str) -> Generator[tuple[int, int, dict[str, Any]], None, None]:
+    """(line, byte offset, record) of a batch output; a line that is not a record is an InputError
+    at its line."""
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise InputError(Problem(message=f"cannot read batch output: {exc.strerror}", file=path,
+                                 code="io_error")) from None
+    with stream:
+        offset = 0
+        for n, raw in enumerate(iter(stream.readline, b""), start=1):
+            here, offset = offset, offset + len(raw)
+            yield n, here, _record(path, n, raw.rstrip(b"\r\n"))
+
+
+def _record(path: str, n: int, raw: bytes) -> dict[str, Any]:
+    try:
+        rec = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(Problem(message=f"not a batch record: malformed JSON: {exc}", file=path, line=n,
+                                 code="invalid_json")) from None
+    if not isinstance(rec, dict) or ("assessment" not in rec and "error" not in rec):
+        raise InputError(Problem(message="not a batch record: expected an object with \"assessment\" or \"error\"",
+                                 file=path, line=n, code="not_a_record",
+                                 hint="give two outputs of `airisk batch`"))
+    if "assessment" in rec:
+        a = rec["assessment"]
+        for key in ("case_id", "rating", "rating_range", "dimensions", "findings"):
+            if not isinstance(a, dict) or key not in a:
+                raise InputError(Problem(message=f"assessment without {key!r}", file=path, line=n,
+                                         pointer=f"/assessment/{key}", code="not_a_record"))
+    return rec
+
+
+def _case_id(rec: dict[str, Any]) -> Any:
+    return rec["assessment"]["case_id"] if "assessment" in rec else rec.get("case_id")
+
+
+def diff_outputs(old_path: str, new_path: str, post: PostProcess = None) -> Iterator[dict[str, Any]]:
+    """Diff records of two ``airisk batch`` outputs matched by case id, in the new output's order;
+    then a record for each case only the old output has. Read in step while the ids agree line by
+    line; otherwise the old output is indexed once (case id → byte offset)."""
+    old_iter = _records(old_path)
+    index: dict[Any, int] | None = None
+    seen: set[Any] = set()
+    handle = open(old_path, "rb")  # noqa: SIM115 - closed in finally
+    try:
+        for n, _, rec in _records(new_path):
+            cid = _case_id(rec)
+            seen.add(cid)
+            old: dict[str, Any] | None = None
+            if index is None:
+                nxt = next(old_iter, None)
+                if nxt is not None and _case_id(nxt[2]) == cid:
+                    old = nxt[2]
+                else:
+                    index = {}
+                    for _, start, r in _records(old_path):
+                        index.setdefault(_case_id(r), start)
+            if index is not None:
+                found = index.get(cid)
+                if found is not None:
+                    handle.seek(found)
+                    old = _record(old_path, 0, handle.readline().rstrip(b"\r\n"))
+            if old is None:
+                yield error_diff(n, cid, "old", {"code": "not_in_old", "message": f"case {cid!r} is not in {old_path}"})
+            elif "error" in old or "error" in rec:
+                side = "both" if "error" in old and "error" in rec else "old" if "error" in old else "new"
+                yield error_diff(n, cid, side, (old if "error" in old else rec)["error"])
+            else:
+                a, b = old["assessment"], rec["assessment"]
+                if post is not None:
+                    a, b = post(a), post(b)
+                yield compare(a, b, n)
+        for _, _, rec in _records(old_path):
+            cid = _case_id(rec)
+            if cid not in seen:
+                seen.add(cid)
+                yield error_diff(None, cid, "new", {"code": "not_in_new",
+                                                    "message": f"case {cid!r} is not in {new_path}"})
+    finally:
+        handle.close()
+        old_iter.close()
+
+
+def workers_default() -> int:
+    """One worker per CPU this process may use."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
