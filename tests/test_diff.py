@@ -197,3 +197,15 @@ def test_batch_outputs_in_another_order_are_matched_by_case_id(portfolio: dict[s
     assert [r["case_id"] for r in recs[:50]] == ids
     assert all("error" not in r for r in recs[:50])
     assert {r["error"]["code"] for r in recs[50:]} == {"not_in_new"} and len(recs) == GENERATED
+
+
+def test_the_dashboard_reads_the_diff_records(portfolio: dict[str, Path], tmp_path: Path) -> None:
+    diff = tmp_path / "diff.jsonl"
+    recs = list(diff_outputs(str(portfolio["original"]), str(portfolio["moved"])))
+    diff.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in recs))
+    moved = next(r for r in recs if r["status"] != "same")
+    assert moved["distance"] >= 0 and moved["added"][0]["rule_id"] == "OVC-001"
+    page = tmp_path / "report.html"
+    result = run("report", str(portfolio["moved"]), "-o", str(page), "--diff", str(diff))
+    assert result.exit_code == 0, result.stderr
+    assert moved["case_id"] in page.read_text()

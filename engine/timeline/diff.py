@@ -1,6 +1,8 @@
 """Impact diff: what a new date or a rule change does to one case, and to a portfolio.
 
-``compare(old, new)`` is the diff record of one case between two of its assessments: the rating
+``compare(old, new)`` is the diff record of one case between two of its assessments (``status``
+``same``, ``changed``: findings or ranges only, or ``moved``: the rating or a level; ``distance``:
+level steps moved; the shape the dashboard's ``airisk report --diff`` reads): the rating
 and each dimension's level and range before and after, the findings added, removed and reworded
 (rule ids, messages), and, for each move, the rules that account for it (a finding of that
 dimension added, removed or reworded, a rule that starts or stops deciding one of its decisive
@@ -81,10 +83,15 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], line: int | None = N
                       "direction": _direction(before.get("level"), after["level"]), "rules": sorted(rules),
                       "unexplained": not rules})
     changed = bool(moves or touched or old["rating"] != new["rating"] or old["rating_range"] != new["rating_range"])
-    return {"line": line, "case_id": new["case_id"], "changed": changed,
-            "rating": {"from": old["rating"], "to": new["rating"]},
-            "rating_range": {"from": old["rating_range"], "to": new["rating_range"]},
-            "moves": moves, "added": added, "removed": removed, "reworded": reworded}
+    moved = old["rating"] != new["rating"] or any(m["from"] != m["to"] for m in moves)
+    record = {"line": line, "case_id": new["case_id"], "status": "moved" if moved else "changed" if changed else "same",
+              "changed": changed, "distance": 0,
+              "rating": {"from": old["rating"], "to": new["rating"]},
+              "rating_range": {"from": old["rating_range"], "to": new["rating_range"]},
+              "dimensions": {m["dimension"]: {"from": m["from"], "to": m["to"]} for m in moves if m["from"] != m["to"]},
+              "moves": moves, "added": added, "removed": removed, "reworded": reworded}
+    record["distance"] = _magnitude(record)
+    return record
 
 
 def error_diff(line: int | None, case_id: Any, side: str, error: Mapping[str, Any]) -> dict[str, Any]:
