@@ -101,7 +101,7 @@ def case_context(a: Mapping[str, Any], t: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _upcoming(a: dict[str, Any]) -> dict[str, Any] | None:
+def _upcoming(a: Mapping[str, Any]) -> dict[str, Any] | None:
     """The assessment's ``upcoming`` list (issue 19) as the page's table reads it: each day's
     one-line summary, its dimension and rating moves and the rules that appear and disappear."""
     entries = a.get("upcoming")
