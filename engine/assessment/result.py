@@ -229,8 +229,9 @@ class Assessment(BaseModel):
     bounds: Bounds
     explanation: str
     upcoming: list[Upcoming] | None = Field(
-        None, description="with `airisk assess --horizon DAYS` (default 365) or `airisk batch --horizon`: the "
-                          "changes due in the next DAYS days, in date order; absent otherwise")
+        None, description="with `airisk assess --horizon DAYS` (default 365; the library's "
+                          "`assess_documents(horizon=)`): the changes due in the next DAYS days, in date order; "
+                          "absent otherwise (batch records carry none)")
     dimensions: dict[str, DimensionResult]
     findings: list[Finding]
     needs_information: list[NeedsInformation]
