@@ -16,7 +16,7 @@ from engine.api import load_rules
 from engine.batch.run import BatchOptions, run_batch
 from engine.cli import main
 from engine.timeline.diff import Summary, compare, rises_to
-from engine.timeline.portfolio import DiffSpec, diff_outputs, diff_partition, run_diff
+from engine.timeline.portfolio import DiffSpec, diff_bag, diff_outputs, diff_partition, run_diff
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -185,7 +185,22 @@ def test_the_pool_gives_the_records_of_two_batch_outputs_diffed_and_the_same_for
     assert pooled == serial
     from_outputs = list(diff_outputs(str(portfolio["original"]), str(portfolio["moved"])))[:80]
     assert [orjson.loads(line) for line in pooled.splitlines()] == from_outputs
-    assert diff_partition(head.read_bytes().splitlines()[:5], spec) == from_outputs[:5]
+    old_rules, new_rules = [str(ROOT / "rulesets" / "overcapacity.yaml")], [str(portfolio["moved-rules"])]
+    part = diff_partition(head.read_bytes().splitlines()[:5], old_rules, new_rules, "2026-06-01")
+    assert part == from_outputs[:5]
+
+
+def test_a_dask_bag_gives_the_records_of_the_local_diff(portfolio: dict[str, Path], tmp_path: Path) -> None:
+    db = pytest.importorskip("dask.bag")
+    import dask
+
+    head = tmp_path / "part.jsonl"
+    head.write_bytes(b"\n".join(portfolio["cases"].read_bytes().splitlines()[:20]) + b"\n")
+    bag = db.read_text(str(head), blocksize=None)
+    with dask.config.set(scheduler="synchronous"):
+        got = diff_bag(bag, [str(ROOT / "rulesets" / "overcapacity.yaml")], [str(portfolio["moved-rules"])],
+                       "2026-06-01").compute()
+    assert got == list(diff_outputs(str(portfolio["original"]), str(portfolio["moved"])))[:20]
 
 
 def test_batch_outputs_in_another_order_are_matched_by_case_id(portfolio: dict[str, Path], tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ differ (``Side``: rules, as-of date, scenario), by the worker processes of ``eng
 window and the summary's counts are all that is kept. Two earlier batch outputs are compared with
 ``diff_outputs``, which streams the new file and matches the old one by case id.
 
-``diff_partition`` is the same work for one partition of a Dask bag (``engine.batch.distributed``).
+``diff_partition`` / ``diff_bag`` are the same work for the partitions of a Dask bag (as
+``engine.batch.distributed`` is for batch).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import multiprocessing.connection as mpc
 import os
 import signal
+import threading
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +26,13 @@ from typing import IO, Any
 import orjson
 
 from engine.batch.pool import ParallelRunner, WorkerSpec, _die_with_parent
-from engine.batch.reader import Line, LineFeed, read_lines
+from engine.batch.reader import DEFAULT_MAX_LINE_BYTES, Line, LineFeed, read_lines
 from engine.batch.records import Assessor, Counts, encode_record, make_assessor
 from engine.errors import AiriskError, InputError, Problem
 from engine.timeline.diff import PostProcess, compare, error_diff
 
-__all__ = ["DiffSpec", "Differ", "case_files", "diff_outputs", "diff_partition", "diff_worker_main", "run_diff"]
+__all__ = ["DiffSpec", "Differ", "case_files", "diff_bag", "diff_outputs", "diff_partition", "diff_worker_main",
+           "run_diff"]
 
 
 @dataclass
@@ -181,15 +184,50 @@ def run_diff(spec: DiffSpec, source: IO[bytes] | None, files: Sequence[str] = ()
         feed.close()
 
 
-def diff_partition(lines: Iterable[str | bytes], spec: DiffSpec, start: int = 1) -> list[dict[str, Any]]:
-    """The diff records of one partition of JSON lines (for ``dask.bag.Bag.map_partitions``),
-    numbered from ``start``."""
-    differ = Differ(spec)
-    out = []
-    for n, raw in enumerate(lines, start=start):
-        data = raw.encode() if isinstance(raw, str) else raw
-        out.append(differ.line(n, data.rstrip(b"\r\n")))
-    return out
+_DIFFERS: dict[tuple[Any, ...], Differ] = {}
+_DIFFERS_LOCK = threading.Lock()
+
+
+def diff_partition(lines: Iterable[Any], rules: Sequence[str] | None = None,
+                   against_rules: Sequence[str] | None = None, as_of: str | None = None,
+                   against_as_of: str | None = None, scenario: str | None = None,
+                   against_scenario: str | None = None) -> list[dict[str, Any]]:
+    """The diff records of one partition of JSON lines (or ``(line number, line)`` pairs), for
+    ``dask.bag.Bag.map_partitions`` (``diff_bag``). Rulesets are given as paths (None: bundled) and
+    loaded once per process; the matching core is not thread-safe, so partitions in one process
+    take turns. Line numbers count from 1 in each partition."""
+    from engine.assessment.engine import parse_as_of
+    from engine.ruleset.load import load_rules
+
+    old_day = parse_as_of(as_of)
+    key = (tuple(rules or ()), tuple(against_rules or ()), old_day, against_as_of, scenario, against_scenario)
+    with _DIFFERS_LOCK:
+        differ = _DIFFERS.get(key)
+        if differ is None:
+            old_rules = load_rules(list(rules) if rules else None)
+            new_rules = load_rules(list(against_rules)) if against_rules else old_rules
+            spec = DiffSpec(old_rules, old_day, scenario, DEFAULT_MAX_LINE_BYTES, new_rules=new_rules,
+                            new_as_of=parse_as_of(against_as_of) if against_as_of else old_day,
+                            new_scenario=against_scenario if against_scenario is not None else scenario)
+            differ = _DIFFERS[key] = Differ(spec)
+        out = []
+        for n, item in enumerate(lines, start=1):
+            if isinstance(item, tuple):
+                n, item = item
+            raw = item.encode() if isinstance(item, str) else item
+            out.append(differ.line(n, raw.rstrip(b"\r\n")))
+        return out
+
+
+def diff_bag(bag: Any, rules: Sequence[str] | None = None, against_rules: Sequence[str] | None = None,
+             as_of: str | None = None, against_as_of: str | None = None, scenario: str | None = None,
+             against_scenario: str | None = None) -> Any:
+    """A ``dask.bag`` of JSON lines (one partition per file: ``dask.bag.read_text(paths,
+    blocksize=None)``) → a bag of diff records, the records ``run_diff`` gives for each file."""
+    from engine.assessment.engine import parse_as_of
+
+    return bag.map_partitions(diff_partition, rules, against_rules, parse_as_of(as_of),
+                              parse_as_of(against_as_of) if against_as_of else None, scenario, against_scenario)
 
 
 # --------------------------------------------------------------------------- two batch outputs
