@@ -224,3 +224,11 @@ def test_the_dashboard_reads_the_diff_records(portfolio: dict[str, Path], tmp_pa
     result = run("report", str(portfolio["moved"]), "-o", str(page), "--diff", str(diff))
     assert result.exit_code == 0, result.stderr
     assert moved["case_id"] in page.read_text()
+
+
+def test_over_four_years_every_move_of_the_examples_still_names_a_rule() -> None:
+    # 2023 → 2026: dimensions become assessed as their first rules come into force (named too).
+    result = run("diff", CASES, "--as-of", "2023-01-01", "--against-as-of", "2026-12-01", "--summary",
+                 "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["changed"] == 25 and data["unexplained_moves"] == 0

@@ -6,7 +6,8 @@ level steps moved; the shape the dashboard's ``airisk report --diff`` reads): th
 and each dimension's level and range before and after, the findings added, removed and reworded
 (rule ids, messages), and, for each move, the rules that account for it (a finding of that
 dimension added, removed or reworded, a rule that starts or stops deciding one of its decisive
-unknowns, or a rule of that dimension that starts or stops needing information). A move no rule
+unknowns, a rule of that dimension that starts or stops needing information, or, for a dimension
+that becomes assessed or stops being, the rules of it in force on one side only). A move no rule
 accounts for is marked ``unexplained``: the summary counts those, and a test holds the example
 cases to none.
 
@@ -59,8 +60,13 @@ def _undecided(a: Mapping[str, Any]) -> dict[str, set[str]]:
     return out
 
 
-def compare(old: Mapping[str, Any], new: Mapping[str, Any], line: int | None = None) -> dict[str, Any]:
-    """The diff record of one case between its assessments ``old`` and ``new`` (module doc)."""
+def compare(old: Mapping[str, Any], new: Mapping[str, Any], line: int | None = None,
+            in_force: Mapping[str, set[str]] | None = None) -> dict[str, Any]:
+    """The diff record of one case between its assessments ``old`` and ``new`` (module doc).
+
+    ``in_force``: per dimension, the rules in force on one side only (when the caller knows the two
+    sides' rules): they account for a dimension that becomes assessed or stops being assessed with
+    no finding of its own changing (its first applicable rules came into force, or its last left)."""
     old_f = {f["rule_id"]: f for f in old["findings"]}
     new_f = {f["rule_id"]: f for f in new["findings"]}
     added = [_finding(f) for k, f in new_f.items() if k not in old_f]
@@ -78,6 +84,8 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], line: int | None = N
         rules = {f["rule_id"] for f in touched if f["dimension"] == name}
         rules |= _decisive_rules(before) ^ _decisive_rules(after)
         rules |= undecided_old.get(name, set()) ^ undecided_new.get(name, set())
+        if not rules and in_force and (before.get("level") is None) != (after["level"] is None):
+            rules = set(in_force.get(name, ()))
         moves.append({"dimension": name, "from": before.get("level"), "to": after["level"],
                       "from_range": before.get("level_range"), "to_range": after["level_range"],
                       "direction": _direction(before.get("level"), after["level"]), "rules": sorted(rules),

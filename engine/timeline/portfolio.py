@@ -61,6 +61,12 @@ class Differ:
         self.new.engine.in_force(spec.new_as_of, spec.new_scenario)  # an unknown scenario fails here
         self.files = spec.files
         self.post = spec.post
+        # Per dimension, the rules in force on one side only (the same for every case of the run).
+        old_ids = {(r.id, r.dimension) for r in self.old.engine.in_force(self.old.as_of, self.old.scenario)}
+        new_ids = {(r.id, r.dimension) for r in self.new.engine.in_force(self.new.as_of, self.new.scenario)}
+        self.in_force: dict[str, set[str]] = {}
+        for rule_id, dimension in old_ids ^ new_ids:
+            self.in_force.setdefault(dimension, set()).add(rule_id)
 
     def _pair(self, n: int, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if "error" in old or "error" in new:
@@ -70,7 +76,7 @@ class Differ:
         a, b = old["assessment"], new["assessment"]
         if self.post is not None:
             a, b = self.post(a), self.post(b)
-        return compare(a, b, n)
+        return compare(a, b, n, self.in_force)
 
     def line(self, n: int, raw: bytes | None) -> dict[str, Any]:
         """The diff record of one input line (or, with ``files``, of the case file it names)."""
