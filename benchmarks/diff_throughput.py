@@ -2,6 +2,7 @@
 
     python benchmarks/diff_throughput.py                       # 100,000 generated cases, 2 workers
     python benchmarks/diff_throughput.py --cases 10000 --seed 7 --workers 1 --rounds 3
+    cp -r rulesets /tmp/copy && python benchmarks/diff_throughput.py --cases 10000 --against-rules /tmp/copy
 
 Runs, interleaved, `airisk batch` as of one date and `airisk diff` of the same cases between that
 date and another (``--against-as-of``, default the same date: a self-diff, which must report no
@@ -47,6 +48,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--as-of", default=AS_OF)
     ap.add_argument("--against-as-of", default=None, help="the diff's new date (default: --as-of, a self-diff)")
+    ap.add_argument("--against-rules", default=None, metavar="DIR",
+                    help="the diff's new rulesets (e.g. a copy of rulesets/: the bundled rules against themselves, "
+                         "loaded twice)")
     a = ap.parse_args()
     source = str(generated_cases(a.cases, a.seed))
     against = a.against_as_of or a.as_of
@@ -62,15 +66,17 @@ def main() -> None:
                                    str(a.workers), "--output", out])
             rates["batch"].append(a.cases / wall)
             peaks["batch"] = peak
+            rules = ["--rules", str(ROOT / "rulesets"), "--against-rules", a.against_rules] if a.against_rules else []
             wall, peak, _ = timed([*cli, "diff", source, "--as-of", a.as_of, "--against-as-of", against,
-                                   "--workers", str(a.workers), "--output", out])
+                                   *rules, "--workers", str(a.workers), "--output", out])
             rates["diff"].append(a.cases / wall)
             peaks["diff"] = peak
             with open(out, "rb") as fh:
                 changed = sum(1 for line in fh if b'"changed":true' in line)
     batch, diff = statistics.median(rates["batch"]), statistics.median(rates["diff"])
     print(f"{a.cases:,} generated cases (seed {a.seed}), {a.workers} worker(s), {a.rounds} round(s); "
-          f"batch as of {a.as_of}, diff {a.as_of} → {against}")
+          f"batch as of {a.as_of}, diff {a.as_of} → {against}"
+          + (f", bundled rules → {a.against_rules}" if a.against_rules else ""))
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}; "
           f"after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"batch  {batch:8.1f} cases/s   peak RSS {peaks['batch']}")
