@@ -173,18 +173,19 @@ def _lines(source: IO[bytes] | None, files: Sequence[str], max_line_bytes: int) 
 
 
 def run_diff(spec: DiffSpec, source: IO[bytes] | None, files: Sequence[str] = (), *, workers: int = 1,
-             chunk_lines: int = 64) -> Iterator[bytes]:
+             chunk_lines: int = 64, isolate: bool = True) -> Iterator[bytes]:
     """Diff records as JSON-lines blobs in input order, from ``source`` (JSON lines) or, when it
-    is None, from the case ``files`` (``spec.files`` must then be true). ``workers`` processes
-    (1: in this process)."""
+    is None, from the case ``files`` (``spec.files`` must then be true), on ``workers`` worker
+    processes. As in ``airisk batch``, one worker is a process too (a crash in native code costs a
+    chunk, not the run) unless ``isolate`` is false: then the work is done in this process."""
     feed = LineFeed(_lines(source, files, spec.max_line_bytes))
     try:
-        if workers <= 1:
+        if workers <= 1 and not isolate:
             differ = Differ(spec)
             for chunk in feed.chunks(chunk_lines):
                 yield differ.chunk(chunk)[0]
             return
-        runner = ParallelRunner(spec, workers, target=diff_worker_main)
+        runner = ParallelRunner(spec, max(1, workers), target=diff_worker_main)
         yield from runner.run(feed, chunk_lines)
     finally:
         feed.close()
