@@ -108,6 +108,7 @@ def test_timeline_command_prints_text_markdown_and_json() -> None:
     text = run("timeline", case, "--from", "2025-03-01", "--to", "2025-05-01")
     assert text.exit_code == 0, text.output
     assert "2025-04-09  rating low → high" in text.output and "+ USX-130 [HIGH]" in text.output
+    assert "  levels: safety not assessed, export_control high, overcapacity low" in text.output
     md = run("timeline", case, "--from", "2025-03-01", "--to", "2025-05-01", "--format", "markdown")
     assert md.exit_code == 0 and "## 2025-04-09" in md.output
     data = json.loads(run("timeline", case, "--from", "2025-03-01", "--to", "2025-05-01", "--format", "json").output)

@@ -53,10 +53,11 @@ def render_timeline(t: dict[str, Any], fmt: str = "text") -> str:
     for s in t["steps"]:
         head = (f"rating {_level(s['was']['rating'])} → {_level(s['rating'])} "
                 f"[{_range(s['was']['rating_range'])} → {_range(s['rating_range'])}]")
+        levels = f"levels: {_levels(s['dimensions'])}"
         if md:
-            out += [f"## {s['date']}", "", describe(s), "", head, ""]
+            out += [f"## {s['date']}", "", describe(s), "", head, "", levels, ""]
         else:
-            out += ["", f"{s['date']}  {head}", f"  {describe(s)[len(s['date']) + 2:]}"]
+            out += ["", f"{s['date']}  {head}", f"  {describe(s)[len(s['date']) + 2:]}", f"  {levels}"]
         for sign, key in (("+", "appeared"), ("−", "disappeared"), ("~", "changed")):
             for f in s[key]:
                 out += _finding_lines(sign, f, md)
