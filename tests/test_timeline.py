@@ -113,6 +113,8 @@ def test_timeline_command_prints_text_markdown_and_json() -> None:
     assert md.exit_code == 0 and "## 2025-04-09" in md.output
     data = json.loads(run("timeline", case, "--from", "2025-03-01", "--to", "2025-05-01", "--format", "json").output)
     assert [s["date"] for s in data["steps"]] == ["2025-04-09"]
+    assert "2025-04-09" in {d["date"] for d in data["days"]} and len(data["days"]) > len(data["steps"])
+    assert f"{len(data['days'])} day(s) of change in the window" in text.output
     assert data["start"]["rating"] == "low"
 
 

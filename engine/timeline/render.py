@@ -64,4 +64,7 @@ def render_timeline(t: dict[str, Any], fmt: str = "text") -> str:
         if s["rules_changing"]:
             line = "rules starting or ending that day: " + ", ".join(s["rules_changing"])
             out += ["", line, ""] if md else [f"  {line}"]
+    tail = (f"{len(t['days'])} day(s) of change in the window (rules starting or ending, country groups); "
+            f"{len(t['steps'])} changed this case")
+    out += ["", tail]
     return "\n".join(out).rstrip() + "\n"

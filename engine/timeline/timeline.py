@@ -220,9 +220,12 @@ class History:
         walk = self.steps(plain, start, end, every_day=every_day)
         first, _ = next(walk)
         steps = [s for _, s in walk if s is not None]
+        days = [{"date": c.day, "starting": sorted({r.id for r in c.starting}),
+                 "ending": sorted({r.id for r in c.ending}), "country_groups": c.groups}
+                for c in self.calendar.between(parse_as_of(start), parse_as_of(end))]
         return {"case_id": first["case_id"], "case_name": first["case_name"], "from": parse_as_of(start),
                 "to": parse_as_of(end), "scenario": self.scenario, "start": _start_of(first), "steps": steps,
-                "provenance": first["provenance"]}
+                "days": days, "provenance": first["provenance"]}
 
     def upcoming(self, plain: dict[str, Any], assessment: dict[str, Any], horizon: int) -> list[dict[str, Any]]:
         """The ``upcoming`` list of ``assessment`` (of ``plain``): its steps in the ``horizon`` days
