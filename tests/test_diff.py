@@ -232,3 +232,22 @@ def test_over_four_years_every_move_of_the_examples_still_names_a_rule() -> None
                  "--format", "json")
     data = json.loads(result.stdout)
     assert data["changed"] == 25 and data["unexplained_moves"] == 0
+
+
+def test_a_diff_read_backwards_swaps_added_and_removed_and_reverses_every_move() -> None:
+    import engine
+
+    flip = {"up": "down", "down": "up", "range": "range"}
+    for name in ("ec-h20-china-icc", "ts-workplace-emotion"):
+        pool = [engine.assess_dict(str(ROOT / "cases" / f"{name}.yaml"), as_of=day)
+                for day in ("2025-01-01", "2025-05-01", "2026-12-01")]
+        for a in pool:
+            assert compare(a, a)["status"] == "same" and not compare(a, a)["changed"]
+            for b in pool:
+                forth, back = compare(a, b), compare(b, a)
+                assert forth["changed"] == back["changed"] and forth["distance"] == back["distance"]
+                assert {f["rule_id"] for f in forth["added"]} == {f["rule_id"] for f in back["removed"]}
+                assert {(m["dimension"], m["from"], m["to"]) for m in forth["moves"]} == {
+                    (m["dimension"], m["to"], m["from"]) for m in back["moves"]}
+                assert sorted(flip[m["direction"]] for m in forth["moves"]) == sorted(
+                    m["direction"] for m in back["moves"])
