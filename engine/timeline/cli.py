@@ -102,7 +102,14 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
 
     INPUTS: a JSON-lines portfolio ('-': stdin), or case files and directories of them. One
     record per case, in input order: rating and dimension moves, findings added, removed and
-    reworded, and the rules accounting for each move."""
+    reworded, and the rules accounting for each move.
+
+    \b
+    Exit codes:
+      0    done
+      1    --fail-on-increase: a case rose to that level or above
+      2    usage or input error (file, line and field on stderr)
+      3    some cases could not be compared (their records say why)"""
     from engine.render.sink import AtomicOutput, check_output
     from engine.timeline.diff import Summary, render_summary, rises_to
     from engine.timeline.portfolio import DiffSpec, case_files, diff_outputs, run_diff
