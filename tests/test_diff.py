@@ -251,3 +251,29 @@ def test_a_diff_read_backwards_swaps_added_and_removed_and_reverses_every_move()
                     (m["dimension"], m["to"], m["from"]) for m in back["moves"]}
                 assert sorted(flip[m["direction"]] for m in forth["moves"]) == sorted(
                     m["direction"] for m in back["moves"])
+
+
+def test_the_cli_runs_the_diff_on_a_dask_scheduler(portfolio: dict[str, Path], tmp_path: Path) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    lines = portfolio["cases"].read_bytes().splitlines()[:20]
+    data = tmp_path / "data"
+    data.mkdir()
+    for k in range(2):
+        (data / f"part-{k}.jsonl").write_bytes(b"\n".join(lines[k * 10:(k + 1) * 10]) + b"\n")
+    expected = list(diff_outputs(str(portfolio["original"]), str(portfolio["moved"])))[:20]
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp://",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        result = run("diff", str(data / "*.jsonl"), "--dask", cluster.scheduler_address, "--output", str(out),
+                     "--rules", str(ROOT / "rulesets" / "overcapacity.yaml"), "--against-rules",
+                     str(portfolio["moved-rules"]), "--as-of", "2026-06-01", "--summary", "--format", "json",
+                     "--fail-on-increase", "low")
+    got = [orjson.loads(x) for k in range(2) for x in (out / f"part-{k}.jsonl").read_bytes().splitlines()]
+    for rec in got[10:]:
+        rec["line"] += 10  # line numbers count from 1 in each file
+    assert got == expected
+    summary = json.loads(result.stdout)
+    assert summary["cases"] == 20 and summary["changed"] == sum(r["changed"] for r in expected)
+    assert result.exit_code == (1 if any(rises_to(r, "low") for r in expected) else 0)
+    no_output = run("diff", str(data / "*.jsonl"), "--dask", cluster.scheduler_address, "--against-as-of", "2025-01-01")
+    assert no_output.exit_code == 2 and "--output DIRECTORY" in no_output.stderr

@@ -89,10 +89,13 @@ def _is_lines(name: str) -> bool:
 @click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 256), help="Worker processes.")
 @click.option("--chunk-lines", default=64, show_default=True, type=click.IntRange(1), help="Cases per chunk.")
 @click.option("--top", default=10, show_default=True, type=click.IntRange(1), help="Cases listed as moved most.")
+@click.option("--dask", "dask_address", default=None, metavar="SCHEDULER",
+              help="Run on a Dask cluster: INPUT is a glob of .jsonl files and --output a directory (one NAME.jsonl "
+                   "of diff records per input file). Needs `pip install airisk[dask]`.")
 def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str | None, rules: tuple[str, ...],
                  against_rules: tuple[str, ...], scenario: str | None, against_scenario: str | None,
                  output: str | None, summary: bool, fmt: str, fail_on_increase: str | None, workers: int,
-                 chunk_lines: int, top: int) -> None:
+                 chunk_lines: int, top: int, dask_address: str | None) -> None:
     """Impact diff of a portfolio between two assessments that differ in one thing.
 
     \b
@@ -111,7 +114,7 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
       2    usage or input error (file, line and field on stderr)
       3    some cases could not be compared (their records say why)"""
     from engine.render.sink import AtomicOutput, check_output
-    from engine.timeline.diff import Summary, render_summary, rises_to
+    from engine.timeline.diff import Summary, rises_to
     from engine.timeline.portfolio import DiffSpec, case_files, diff_outputs, run_diff
 
     portfolio = bool(against_as_of or against_rules or against_scenario)
@@ -119,6 +122,13 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
     rose = False
     sink: AtomicOutput | None = None
     try:
+        if dask_address is not None:
+            stats = _dask(dask_address, inputs, output, portfolio, rules, against_rules, as_of, against_as_of,
+                          scenario, against_scenario, top)
+            rose = fail_on_increase is not None and stats.rose_to(fail_on_increase)
+            if summary:
+                _write_summary(stats, fmt)
+            _finish(stats, rose)
         check_output(output)
         if portfolio:
             from engine.assessment.engine import parse_as_of
@@ -156,19 +166,46 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
         if sink is not None:
             sink.commit()
         if summary:
-            data = stats.to_dict()
-            text = (orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n" if fmt == "json"
-                    else render_summary(data, fmt))
-            sys.stdout.write(text)
+            _write_summary(stats, fmt)
     except AiriskError as exc:
         if sink is not None:
             sink.abort()
         fail(exc)
+    _finish(stats, rose)
+
+
+def _write_summary(stats: Any, fmt: str) -> None:
+    from engine.timeline.diff import render_summary
+
+    data = stats.to_dict()
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n" if fmt == "json"
+                     else render_summary(data, fmt))
+
+
+def _finish(stats: Any, rose: bool) -> None:
+    """Exit: 1 when a case rose to --fail-on-increase, else 3 when some cases were errors, else 0."""
     if stats.errors:
         click.echo(f"airisk: {stats.errors} case(s) could not be compared (their records say why)", err=True)
     if rose:
         raise SystemExit(1)
     raise SystemExit(3 if stats.errors else 0)
+
+
+def _dask(address: str, inputs: tuple[str, ...], output: str | None, portfolio: bool, rules: tuple[str, ...],
+          against_rules: tuple[str, ...], as_of: str | None, against_as_of: str | None, scenario: str | None,
+          against_scenario: str | None, top: int) -> Any:
+    """``--dask``: the portfolio diff on a cluster (``engine.timeline.portfolio.run_dask_diff``)."""
+    from engine.timeline.portfolio import run_dask_diff
+
+    if not portfolio or len(inputs) != 1:
+        raise InputError(Problem(message="--dask needs one INPUT glob of .jsonl files and what differs "
+                                         "(--against-as-of, --against-rules or --against-scenario)", code="usage"))
+    if not output or output == "-":
+        raise InputError(Problem(message="--dask needs --output DIRECTORY (one output file per input file)",
+                                 code="usage"))
+    return run_dask_diff(address, inputs[0], output, rules=list(rules) or None, against_rules=list(against_rules)
+                         or None, as_of=as_of, against_as_of=against_as_of, scenario=scenario,
+                         against_scenario=against_scenario, top=top)
 
 
 def _open(path: str) -> Any:

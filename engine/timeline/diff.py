@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.scale import LEVEL_ORDER
 
-__all__ = ["PostProcess", "Summary", "compare", "error_diff", "rises_to"]
+__all__ = ["PostProcess", "Summary", "compare", "error_diff", "rise", "rises_to"]
 
 #: A function applied to each assessment before it is compared (``None``: none). The place for a
 #: step that changes an assessment after the engine made it, such as waivers (issue 20): it takes
@@ -107,18 +107,24 @@ def error_diff(line: int | None, case_id: Any, side: str, error: Mapping[str, An
     return {"line": line, "case_id": case_id, "side": side, "error": dict(error)}
 
 
-def rises_to(record: Mapping[str, Any], level: str) -> bool:
-    """Whether a case rises to ``level`` or above: its rating on the known facts, or its worst case
-    over the unknown facts (the top of its range), is higher than before and at or above ``level``."""
+def rise(record: Mapping[str, Any]) -> int:
+    """The highest level (``LEVEL_ORDER`` rank; -1: none) a case rose to: its rating on the known
+    facts, or its worst case over the unknown facts (the top of its range), where it is higher
+    than before."""
     if "error" in record:
-        return False
-    gate = LEVEL_ORDER[level]
+        return -1
     r, span = record["rating"], record["rating_range"]
-    if _rank(r["to"]) > _rank(r["from"]) and _rank(r["to"]) >= gate:
-        return True
+    found = _rank(r["to"]) if _rank(r["to"]) > _rank(r["from"]) else -1
     worst_old = span["from"][1] if span["from"] else None
     worst_new = span["to"][1] if span["to"] else None
-    return _rank(worst_new) > _rank(worst_old) and _rank(worst_new) >= gate
+    if _rank(worst_new) > _rank(worst_old):
+        found = max(found, _rank(worst_new))
+    return found
+
+
+def rises_to(record: Mapping[str, Any], level: str) -> bool:
+    """Whether a case rises to ``level`` or above (``rise``)."""
+    return rise(record) >= LEVEL_ORDER[level]
 
 
 def _magnitude(record: Mapping[str, Any]) -> int:
@@ -142,6 +148,25 @@ class Summary:
         self.unexplained_cases: list[str] = []
         self.top = top
         self._heap: list[tuple[int, int, str, str]] = []  # (magnitude, -line, case id, rating move)
+        self.highest_rise = -1  # the highest level any case rose to (``rise``)
+
+    def merge(self, other: Summary) -> None:
+        """Add the counts of another part of the portfolio (e.g. another file of a Dask run)."""
+        self.cases += other.cases
+        self.changed += other.changed
+        self.errors += other.errors
+        self.rating.update(other.rating)
+        self.dimensions.update(other.dimensions)
+        self.rules.update(other.rules)
+        self.unexplained += other.unexplained
+        self.unexplained_cases = (self.unexplained_cases + other.unexplained_cases)[:self.top]
+        self._heap = heapq.nlargest(self.top, self._heap + other._heap)
+        heapq.heapify(self._heap)
+        self.highest_rise = max(self.highest_rise, other.highest_rise)
+
+    def rose_to(self, level: str) -> bool:
+        """Whether some case rose to ``level`` or above."""
+        return self.highest_rise >= LEVEL_ORDER[level]
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Count one diff record."""
@@ -149,6 +174,7 @@ class Summary:
         if "error" in record:
             self.errors += 1
             return
+        self.highest_rise = max(self.highest_rise, rise(record))
         if not record["changed"]:
             return
         self.changed += 1

@@ -26,13 +26,13 @@ from typing import IO, Any
 import orjson
 
 from engine.batch.pool import ParallelRunner, WorkerSpec, _die_with_parent
-from engine.batch.reader import DEFAULT_MAX_LINE_BYTES, Line, LineFeed, read_lines
+from engine.batch.reader import DEFAULT_MAX_LINE_BYTES, Line, LineFeed, chunked, read_lines
 from engine.batch.records import Assessor, Counts, encode_record, make_assessor
 from engine.errors import AiriskError, InputError, Problem
-from engine.timeline.diff import PostProcess, compare, error_diff
+from engine.timeline.diff import PostProcess, Summary, compare, error_diff
 
-__all__ = ["DiffSpec", "Differ", "case_files", "diff_bag", "diff_outputs", "diff_partition", "diff_worker_main",
-           "run_diff"]
+__all__ = ["DiffSpec", "Differ", "case_files", "diff_bag", "diff_file", "diff_outputs", "diff_partition",
+           "diff_worker_main", "run_dask_diff", "run_diff"]
 
 
 @dataclass
@@ -195,6 +195,93 @@ _DIFFERS: dict[tuple[Any, ...], Differ] = {}
 _DIFFERS_LOCK = threading.Lock()
 
 
+def _differ(rules: Sequence[str] | None, against_rules: Sequence[str] | None, as_of: str | None,
+            against_as_of: str | None, scenario: str | None, against_scenario: str | None) -> Differ:
+    """This process's Differ for these settings (rulesets by path; built on first use, under the lock)."""
+    from engine.assessment.engine import parse_as_of
+    from engine.ruleset.load import load_rules
+
+    old_day = parse_as_of(as_of)
+    key = (tuple(rules or ()), tuple(against_rules or ()), old_day, against_as_of, scenario, against_scenario)
+    differ = _DIFFERS.get(key)
+    if differ is None:
+        old_rules = load_rules(list(rules) if rules else None)
+        new_rules = load_rules(list(against_rules)) if against_rules else old_rules
+        spec = DiffSpec(old_rules, old_day, scenario, DEFAULT_MAX_LINE_BYTES, new_rules=new_rules,
+                        new_as_of=parse_as_of(against_as_of) if against_as_of else old_day,
+                        new_scenario=against_scenario if against_scenario is not None else scenario)
+        differ = _DIFFERS[key] = Differ(spec)
+    return differ
+
+
+def diff_file(path: str, out_path: str, rules: Sequence[str] | None = None,
+              against_rules: Sequence[str] | None = None, as_of: str | None = None,
+              against_as_of: str | None = None, scenario: str | None = None,
+              against_scenario: str | None = None, top: int = 10) -> Summary:
+    """Diff one JSON-lines file into ``out_path`` (atomically); the summary of its records (a Dask task)."""
+    from engine.render.sink import AtomicOutput
+
+    summary = Summary(top)
+    with _DIFFERS_LOCK:
+        differ = _differ(rules, against_rules, as_of, against_as_of, scenario, against_scenario)
+        sink = AtomicOutput(out_path)
+        try:
+            with open(path, "rb") as fh:
+                for chunk in chunked(read_lines(fh, differ.old.max_line_bytes)):
+                    for n, raw in chunk:
+                        rec = differ.line(n, raw)
+                        summary.add(rec)
+                        sink.write(encode_record(rec) + b"\n")
+        except BaseException:
+            sink.abort()
+            raise
+        sink.commit()
+    return summary
+
+
+def run_dask_diff(address: Any, pattern: str, out_dir: str, *, rules: Sequence[str] | None = None,
+                  against_rules: Sequence[str] | None = None, as_of: str | None = None,
+                  against_as_of: str | None = None, scenario: str | None = None,
+                  against_scenario: str | None = None, top: int = 10) -> Summary:
+    """``airisk diff --dask``: diff every JSON-lines file matching ``pattern`` on the cluster at
+    ``address`` (or a ``Client``), one task per file, each writing ``out_dir/NAME.jsonl``; the
+    merged summary. Paths must be the same on every worker (as for ``airisk batch --dask``)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise InputError(Problem(message="Dask is not installed", code="missing_dependency",
+                                 hint="pip install 'airisk[dask]'")) from None
+    import glob
+
+    from engine.assessment.engine import parse_as_of
+
+    files = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+    if not files or not all(os.path.isfile(f) for f in files):
+        raise InputError(Problem(message=f"no input files match {pattern!r}", code="io_error"))
+    names = [Path(f).name.removesuffix(".jsonl").removesuffix(".ndjson") for f in files]
+    if len(set(names)) != len(names):
+        raise InputError(Problem(message="two input files have the same name; outputs would clash",
+                                 code="io_error", hint="give each input file a distinct name"))
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    old_day = parse_as_of(as_of)
+    new_day = parse_as_of(against_as_of) if against_as_of else old_day
+    paths = [os.path.abspath(r) for r in rules] if rules else None
+    new_paths = [os.path.abspath(r) for r in against_rules] if against_rules else None
+    summary = Summary(top)
+    own = not isinstance(address, Client)
+    client = Client(address) if own else address  # type: ignore[no-untyped-call]
+    try:
+        futures = [client.submit(diff_file, os.path.abspath(f), os.path.abspath(os.path.join(out_dir, f"{n}.jsonl")),
+                                 paths, new_paths, old_day, new_day, scenario, against_scenario, top, pure=False)
+                   for f, n in zip(files, names, strict=True)]
+        for part in client.gather(futures):
+            summary.merge(part)
+    finally:
+        if own:
+            client.close()
+    return summary
+
+
 def diff_partition(lines: Iterable[Any], rules: Sequence[str] | None = None,
                    against_rules: Sequence[str] | None = None, as_of: str | None = None,
                    against_as_of: str | None = None, scenario: str | None = None,
@@ -203,20 +290,8 @@ def diff_partition(lines: Iterable[Any], rules: Sequence[str] | None = None,
     ``dask.bag.Bag.map_partitions`` (``diff_bag``). Rulesets are given as paths (None: bundled) and
     loaded once per process; the matching core is not thread-safe, so partitions in one process
     take turns. Line numbers count from 1 in each partition."""
-    from engine.assessment.engine import parse_as_of
-    from engine.ruleset.load import load_rules
-
-    old_day = parse_as_of(as_of)
-    key = (tuple(rules or ()), tuple(against_rules or ()), old_day, against_as_of, scenario, against_scenario)
     with _DIFFERS_LOCK:
-        differ = _DIFFERS.get(key)
-        if differ is None:
-            old_rules = load_rules(list(rules) if rules else None)
-            new_rules = load_rules(list(against_rules)) if against_rules else old_rules
-            spec = DiffSpec(old_rules, old_day, scenario, DEFAULT_MAX_LINE_BYTES, new_rules=new_rules,
-                            new_as_of=parse_as_of(against_as_of) if against_as_of else old_day,
-                            new_scenario=against_scenario if against_scenario is not None else scenario)
-            differ = _DIFFERS[key] = Differ(spec)
+        differ = _differ(rules, against_rules, as_of, against_as_of, scenario, against_scenario)
         out = []
         for n, item in enumerate(lines, start=1):
             if isinstance(item, tuple):
