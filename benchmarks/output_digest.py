@@ -16,10 +16,8 @@ it exits 1 if any did. For a refactoring that must not change behaviour (issue 1
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,19 +34,13 @@ def _digest(value: Any) -> str:
 
 
 def history() -> list[str]:
-    """Every day a bundled rule starts or stops or a dated parameter changes value, and the days
-    either side: a parameter or gate that picks the wrong value on any such day changes a digest.
-    Read from the YAML text (``effective_from`` / ``effective_to`` values and the quoted date keys
-    of ``parameters:``), not through the engine being refactored."""
-    days: set[dt.date] = set()
-    pattern = re.compile(r"effective_(?:from|to):\s*[\"']?(\d{4}-\d\d-\d\d)|[\"'](\d{4}-\d\d-\d\d)[\"']\s*:")
-    for path in (ROOT / "rulesets").glob("*.yaml"):
-        if path.name.endswith(".tests.yaml"):
-            continue
-        for window, parameter in pattern.findall(path.read_text()):
-            day = dt.date.fromisoformat(window or parameter)
-            days.update((day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)))
-    return sorted(d.isoformat() for d in days)
+    """Every day a bundled rule's window (its own or a scenario's, dated-parameter variants included)
+    starts or ends on, and the days either side: a parameter or gate that picks the wrong value on any
+    such day changes a digest (``engine.timeline.edge_days``)."""
+    import engine
+    from engine.timeline.dates import edge_days
+
+    return edge_days(engine.load_rules().rules)
 
 
 def _neutral(assessment: dict[str, Any]) -> None:

@@ -142,10 +142,14 @@ def assess_files(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Pa
 def assess_documents(names: Sequence[str | Path], rules: RuleSet | Sequence[str | Path] | None = None,
                      as_of: str | dt.date | None = None, scenario: str | None = None, *,
                      sets: Sequence[str] = (), limits: Limits | None = None, lang: str | None = None,
-                     waivers: WaiverSet | None = None) -> tuple[list[dict[str, Any]], list[Document]]:
+                     waivers: WaiverSet | None = None, horizon: int = 0
+                     ) -> tuple[list[dict[str, Any]], list[Document]]:
     """``assess_files``, with the parsed input of each assessment beside it, in the same order:
     its file and the position of every value, for formats that point into the case file
-    (``engine.render.Source.of(document)``; SARIF, GitHub annotations)."""
+    (``engine.render.Source.of(document)``; SARIF, GitHub annotations).
+
+    ``horizon`` (days; 0: none) adds to each assessment of a case its ``upcoming`` list: the
+    changes due in that many days after the as-of date (``engine.timeline``)."""
     from engine.assessment.engine import parse_as_of
     from engine.source.limits import limits_from_env
 
@@ -155,9 +159,10 @@ def assess_documents(names: Sequence[str | Path], rules: RuleSet | Sequence[str 
     if scenario is not None:
         engine.in_force(day, scenario)  # unknown scenario → located error before any output
     docs = _read_all(engine, names, limits)
-    results = [_assess(engine, doc.data, plain, doc.file, day, scenario, waivers) for doc, plain in docs]
+    ahead = 0 if sets else horizon  # with --set, the changed case's upcoming changes are shown
+    results = [_assess(engine, doc.data, plain, doc.file, day, scenario, waivers, ahead) for doc, plain in docs]
     if sets:  # what-if (issue 16): re-assess each case with the overrides, validated like the case
-        results = [_what_if(engine, doc, before, sets, day, scenario, waivers)
+        results = [_what_if(engine, doc, before, sets, day, scenario, waivers, horizon)
                    for (doc, _), before in zip(docs, results, strict=True)]
     return results, [doc for doc, _ in docs]
 
@@ -175,10 +180,15 @@ def _checked(engine: Engine, data: Any, file: str | None, doc: Document | None =
 
 
 def _assess(engine: Engine, data: Any, plain: Any, file: str | None, day: str, scenario: str | None,
-            waivers: WaiverSet | None = None) -> dict[str, Any]:
-    """The assessment of one input: its validated case (``_checked``), or a document's data."""
+            waivers: WaiverSet | None = None, horizon: int = 0) -> dict[str, Any]:
+    """The assessment of one input: its validated case (``_checked``), or a document's data;
+    with ``horizon``, a case's assessment carries its ``upcoming`` changes (under the same waivers)."""
     if plain is not None:
         out: dict[str, Any] = engine.assess_plain(plain, as_of=day, scenario=scenario, waivers=waivers)
+        if horizon:
+            from engine.timeline.timeline import with_upcoming
+
+            out = with_upcoming(engine, plain, out, horizon, waivers)
         return out
     result: dict[str, Any] = engine.assess_data(data, as_of=day, scenario=scenario, file=file, waivers=waivers)
     return result
@@ -200,13 +210,13 @@ def _read_all(engine: Engine, names: Sequence[str | Path], limits: Limits) -> li
 
 
 def _what_if(engine: Engine, doc: Document, before: dict[str, Any], sets: Sequence[str], day: str,
-             scenario: str | None, waivers: WaiverSet | None = None) -> dict[str, Any]:
+             scenario: str | None, waivers: WaiverSet | None = None, horizon: int = 0) -> dict[str, Any]:
     """The assessment of the case changed by the ``--set`` overrides, with what changed."""
     from engine.authoring import whatif
 
     overrides = whatif.parse_sets(tuple(sets))
     changed = whatif.apply(doc.data, overrides, doc.file)
-    after = _assess(engine, changed, _checked(engine, changed, doc.file), doc.file, day, scenario, waivers)
+    after = _assess(engine, changed, _checked(engine, changed, doc.file), doc.file, day, scenario, waivers, horizon)
     after["what_if"] = whatif.diff(before, after, overrides)
     return after
 

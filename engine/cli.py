@@ -104,12 +104,14 @@ main.add_command(config_command)
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
               help="What-if: override a fact (repeatable; dotted path, list index as a number, null removes); "
                    "the report shows what changed from the unmodified case.")
+@click.option("--horizon", "horizon", default=365, show_default=True, type=click.IntRange(0), metavar="DAYS",
+              help="List the changes due in the next DAYS days under the explanation (`upcoming`); 0: none.")
 @LANG_OPTION
 @WAIVERS_OPTION
 @QUIET_OPTION
 def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, scenario: str | None, fmt: str,
-           output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...], lang: str,
-           waivers: str | None) -> None:
+           output: str | None, fail_on: str | None, fail_on_known: bool, sets: tuple[str, ...], horizon: int,
+           lang: str, waivers: str | None) -> None:
     """Assess CASE files (YAML or JSON; '-' reads stdin; a directory: its *.yaml, *.yml and *.json
     files, sorted by name) and print explained ratings. With --format json, one CASE file gives
     one object; a directory or several CASEs give a list (even of one).
@@ -126,7 +128,7 @@ def assess(cases: tuple[str, ...], rules: tuple[str, ...], as_of: str | None, sc
         names, many = case_inputs(cases)
         accepted = load_option(waivers)
         results, docs = api.assess_documents(names, load_rules_arg(rules, lang), as_of, scenario, sets=sets,
-                                             lang=lang, waivers=accepted)
+                                             lang=lang, waivers=accepted, horizon=horizon)
         out = get(fmt)
         context = RenderContext(colour=out.colour and output in (None, "-") and use_colour(sys.stdout),
                                 fail_on=fail_on, fail_on_known=fail_on_known, sources=[Source.of(d) for d in docs])
@@ -426,6 +428,11 @@ main.add_command(waivers_group)
 from engine.render.cli import render_command  # noqa: E402  (airisk render: batch results in any format)
 
 main.add_command(render_command)
+
+from engine.timeline.cli import diff_command, timeline_command  # noqa: E402  (issue 19)
+
+main.add_command(timeline_command)
+main.add_command(diff_command)
 
 
 

@@ -76,7 +76,7 @@ def test_batch_output_is_byte_identical_across_worker_counts_and_hash_seeds(json
 
 
 def test_batch_assessments_equal_what_assess_prints_for_the_same_case(jsonl: Path) -> None:
-    proc = _run(["assess", "--format", "json", "--as-of", AS_OF, str(CASES[0])], "0")
+    proc = _run(["assess", "--format", "json", "--as-of", AS_OF, "--horizon", "0", str(CASES[0])], "0")
     batch = _run(["batch", str(jsonl), "--as-of", AS_OF], "0")
     first = json.loads(batch.stdout.splitlines()[0])
     assert first["assessment"] == json.loads(proc.stdout)

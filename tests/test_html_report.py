@@ -165,9 +165,12 @@ def test_several_cases_make_one_page_with_a_list_of_contents(icc: dict[str, Any]
 
 def test_upcoming_changes_and_waived_findings_are_shown_when_the_result_has_them(icc: dict[str, Any]) -> None:
     a = copy.deepcopy(icc)
-    a["upcoming"] = {"from": AS_OF, "until": "2027-12-02", "horizon_days": 365, "changes": [
-        {"date": "2027-08-02", "summary": "EU GPAI duties start", "rating": {"from": "critical", "to": "critical"},
-         "dimensions": {"safety": {"from": "medium", "to": "high"}}, "added": ["EUA-100"], "removed": []}]}
+    a["upcoming"] = [{  # the shape of engine.assessment.result.Upcoming (issue 19)
+        "date": "2027-08-02", "rating": a["rating"], "rating_range": a["rating_range"],
+        "moves": [{"dimension": "safety", "from": "medium", "to": "high", "from_range": ["medium", "medium"],
+                   "to_range": ["high", "high"]}],
+        "appeared": [{"rule_id": "EUA-100", "dimension": "safety", "severity": "high", "title": "GPAI duties"}],
+        "disappeared": [], "text": "EU GPAI duties start"}]
     a["findings"][0]["waived"] = {"reason": "accepted by the board", "approver": "J. Doe", "ticket": "RISK-42",
                                   "created": "2026-11-01", "expires": "2027-01-31", "rule": a["findings"][0]["rule_id"],
                                   "file": "waivers.yaml", "line": 3}

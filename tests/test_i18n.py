@@ -315,13 +315,13 @@ def test_the_language_changes_the_text_only_never_a_rule_id_a_fact_path_a_level_
 
 
 def test_the_english_json_differs_from_a_language_free_result_by_the_lang_key_alone() -> None:
-    result = run("assess", str(CASE), "--as-of", AS_OF, "--format", "json")
+    result = run("assess", str(CASE), "--as-of", AS_OF, "--format", "json", "--horizon", "0")
     data = json.loads(result.output)
     assert data.pop("lang") == "en"
     again = engine.assess_dict(str(CASE), as_of=AS_OF)
     again.pop("lang")
     assert data == again
-    explicit = run("assess", str(CASE), "--as-of", AS_OF, "--format", "json", "--lang", "en")
+    explicit = run("assess", str(CASE), "--as-of", AS_OF, "--format", "json", "--lang", "en", "--horizon", "0")
     assert explicit.output == result.output
 
 

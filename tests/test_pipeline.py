@@ -281,10 +281,13 @@ def _objects(model: Any, data: Any) -> list[tuple[str, list[str], tuple[str, ...
     from pydantic import BaseModel
 
     from engine.assessment.result import MODELS
+    from engine.assessment.shape import OPTIONAL
 
-    found = [(model.__name__, list(data), tuple(model.model_fields))]
+    optional = OPTIONAL.get(model.__name__, {})  # declared, and present only when asked for (``upcoming``)
+    fields = tuple(f.alias or k for k, f in model.model_fields.items() if k not in optional or k in data)
+    found = [(model.__name__, list(data), fields)]
     for name, field in model.model_fields.items():
-        value = data.get(name)
+        value = data.get(field.alias or name)
         stack = [(field.annotation, value)]
         while stack:
             annotation, item = stack.pop()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from engine.assessment.shape import SHAPES, canonical_json
+from engine.assessment.shape import OPTIONAL, SHAPES, canonical_json
 from engine.lang.i18n import Lang
 from engine.scale import Dimension, Level, Severity
 
@@ -204,6 +204,40 @@ class Bounds(BaseModel):
     range_fillings: RangeFillings | None = Field(description="fillings that reach each end of rating_range")
 
 
+class UpcomingMove(BaseModel):
+    """A dimension whose level or range changes on an upcoming day."""
+
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+    dimension: Dimension
+    from_: Level | None = Field(alias="from", description="the level before (null: not assessed)")
+    to: Level | None = Field(description="the level from that day (null: not assessed)")
+    from_range: list[Level] | None
+    to_range: list[Level] | None
+
+
+class UpcomingRule(BaseModel):
+    """A finding that appears or disappears on an upcoming day."""
+
+    model_config = _OUT
+    rule_id: str
+    dimension: Dimension
+    severity: Severity
+    title: str
+
+
+class Upcoming(BaseModel):
+    """A day within the horizon on which this case's assessment changes (the rules in force change)."""
+
+    model_config = _OUT
+    date: str = Field(description="the first day of the new assessment (YYYY-MM-DD)")
+    rating: Level | None = Field(description="the rating from that day")
+    rating_range: list[Level] | None
+    moves: list[UpcomingMove] = Field(description="the dimensions whose level or range changes")
+    appeared: list[UpcomingRule] = Field(description="findings from that day")
+    disappeared: list[UpcomingRule] = Field(description="findings no longer made from that day")
+    text: str = Field(description="one line: `2027-12-02: safety becomes high (EUA-010, ...)`")
+
+
 class Assessment(BaseModel):
     """The explained risk rating of one case."""
 
@@ -221,6 +255,10 @@ class Assessment(BaseModel):
     coverage: Coverage
     bounds: Bounds
     explanation: str
+    upcoming: list[Upcoming] | None = Field(
+        None, description="with `airisk assess --horizon DAYS` (default 365; the library's "
+                          "`assess_documents(horizon=)`): the changes due in the next DAYS days, in date order; "
+                          "absent otherwise (batch records carry none)")
     dimensions: dict[str, DimensionResult]
     findings: list[Finding]
     needs_information: list[NeedsInformation]
@@ -230,6 +268,14 @@ class Assessment(BaseModel):
         None, description="with `airisk assess --set`: the overrides and what changed from the unmodified case "
                           "(rating, rating_range, per dimension level/level_range/score, rules now fired, now "
                           "silent, now decided, now needing information); null otherwise")
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """``upcoming`` only when it was given (a result without a horizon keeps its bytes)."""
+        out: dict[str, Any] = handler(self)
+        if out.get("upcoming") is None:
+            out.pop("upcoming", None)
+        return out
 
     def to_json(self) -> bytes:
         """The canonical JSON bytes (identical to the CLI's ``--format json``)."""
@@ -242,8 +288,9 @@ def conform(models: dict[str, type[BaseModel]], shapes: dict[str, tuple[str, ...
     if set(models) != set(shapes):
         raise TypeError(f"output models {sorted(models)} and shapes {sorted(shapes)} differ")
     for name, model in models.items():
-        if tuple(model.model_fields) != shapes[name]:
-            raise TypeError(f"{name} declares {tuple(model.model_fields)}; engine.assessment.shape has {shapes[name]}")
+        declared = tuple((f.alias or k) for k, f in model.model_fields.items() if k not in OPTIONAL.get(name, {}))
+        if declared != shapes[name]:
+            raise TypeError(f"{name} declares {declared}; engine.assessment.shape has {shapes[name]}")
 
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -252,7 +299,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "DecisiveUnknown": DecisiveUnknown, "RangeFillings": RangeFillings, "DimensionResult": DimensionResult,
     "RulesetProvenance": RulesetProvenance, "Provenance": Provenance, "Waived": Waived, "WaiverFile": WaiverFile,
     "Coverage": Coverage, "Bounds": Bounds,
-    "Assessment": Assessment,
+    "Assessment": Assessment, "Upcoming": Upcoming, "UpcomingMove": UpcomingMove, "UpcomingRule": UpcomingRule,
 }
 """Each output model by name (the names of engine.assessment.shape.SHAPES)."""
 conform(MODELS, SHAPES)

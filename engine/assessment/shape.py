@@ -36,6 +36,15 @@ ASSESSMENT = ("case_id", "case_name", "kind", "lang", "rating", "rating_range", 
               "bounds", "explanation", "dimensions", "findings", "needs_information", "derived", "provenance",
               "what_if")
 
+# ``upcoming`` (issue 19): the changes due after the as-of date, with ``airisk assess --horizon``. Not in
+# ASSESSMENT: present only when asked for (then right after ``explanation``), so a batch record without
+# a horizon keeps its bytes. The models declare it (``OPTIONAL``); ``with_optional`` places it.
+UPCOMING_MOVE = ("dimension", "from", "to", "from_range", "to_range")
+UPCOMING_RULE = ("rule_id", "dimension", "severity", "title")
+UPCOMING = ("date", "rating", "rating_range", "moves", "appeared", "disappeared", "text")
+OPTIONAL: dict[str, dict[str, str]] = {"Assessment": {"upcoming": "explanation"}}
+"""Per model: the optional fields it declares that the shape leaves out, each with the field it follows."""
+
 SHAPES: dict[str, tuple[str, ...]] = {
     "Evidence": EVIDENCE, "CitationOut": CITATION, "EffectiveWindow": EFFECTIVE_WINDOW, "Duty": DUTY,
     "Finding": FINDING, "NeedsInformation": NEEDS_INFORMATION, "TierResult": TIER_RESULT,
@@ -43,6 +52,7 @@ SHAPES: dict[str, tuple[str, ...]] = {
     "DimensionResult": DIMENSION_RESULT, "RulesetProvenance": RULESET_PROVENANCE, "Provenance": PROVENANCE,
     "Coverage": COVERAGE, "Bounds": BOUNDS, "Assessment": ASSESSMENT,
     "Waived": WAIVED, "WaiverFile": WAIVER_FILE,
+    "Upcoming": UPCOMING, "UpcomingMove": UPCOMING_MOVE, "UpcomingRule": UPCOMING_RULE,
 }
 """Each output model's name -> its fields in order."""
 
@@ -61,6 +71,18 @@ def shaped(fields: tuple[str, ...], **values: Any) -> dict[str, Any]:
             pass
     missing, extra = sorted(set(fields) - values.keys()), sorted(values.keys() - set(fields))
     raise ShapeError(f"output object with fields {fields}: missing {missing}, not in the shape {extra}")
+
+
+def with_optional(model: str, obj: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """``obj`` with the optional field ``name`` (``OPTIONAL``) set to ``value``, placed after its field."""
+    after = OPTIONAL[model][name]
+    out: dict[str, Any] = {}
+    for key, item in obj.items():
+        if key != name:
+            out[key] = item
+        if key == after:
+            out[name] = value
+    return out
 
 
 def canonical_json(assessment: dict[str, Any], *, indent: bool = True) -> bytes:

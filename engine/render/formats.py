@@ -201,6 +201,9 @@ def render_text(a: dict[str, Any], *, colour: bool = False) -> str:
                  + (phrase(lang, "text.scenario", scenario=a["provenance"]["scenario"])
                     if a["provenance"]["scenario"] else ""))
     lines.append(a["explanation"])
+    if a.get("upcoming"):  # issue 19: the changes due within --horizon days
+        lines.append(phrase(lang, "text.upcoming"))
+        lines += [f"- {u['text']}" for u in a["upcoming"]]
     if a.get("what_if"):
         from engine.authoring.whatif import render_text as what_if_lines
 
@@ -359,6 +362,8 @@ def render_markdown(a: dict[str, Any]) -> str:
     lang = _lang(a)
     out = [f"# {a['case_id']}: {a.get('case_name') or ''}".rstrip(), "",
            phrase(lang, "md.rating", headline=headline(a), as_of=a["provenance"]["as_of"]), "", a["explanation"], ""]
+    if a.get("upcoming"):  # issue 19: the changes due within --horizon days
+        out += [phrase(lang, "md.upcoming"), ""] + [f"- {u['text']}" for u in a["upcoming"]] + [""]
     if a.get("what_if"):
         from engine.authoring.whatif import render_text as what_if_lines
 

@@ -97,5 +97,22 @@ def case_context(a: Mapping[str, Any], t: Mapping[str, Any]) -> dict[str, Any]:
         "dims": dims, "tiers": tiers, "duties": duties,
         "findings": [_finding(f, t) for f in findings],
         "needs": a.get("needs_information") or [],
-        "prov": prov, "waivers": prov.get("waivers"), "what_if": what_if, "upcoming": a.get("upcoming"),
+        "prov": prov, "waivers": prov.get("waivers"), "what_if": what_if, "upcoming": _upcoming(a),
     }
+
+
+def _upcoming(a: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The assessment's ``upcoming`` list (issue 19) as the page's table reads it: each day's
+    one-line summary, its dimension and rating moves and the rules that appear and disappear."""
+    entries = a.get("upcoming")
+    if not entries:
+        return None
+    changes, rating = [], a.get("rating")
+    for u in entries:
+        changes.append({"date": u["date"], "summary": u["text"],
+                        "dimensions": {m["dimension"]: {"from": m["from"], "to": m["to"]} for m in u["moves"]},
+                        "rating": {"from": rating, "to": u["rating"]} if u["rating"] != rating else None,
+                        "added": [r["rule_id"] for r in u["appeared"]],
+                        "removed": [r["rule_id"] for r in u["disappeared"]]})
+        rating = u["rating"]
+    return {"from": a["provenance"]["as_of"], "until": entries[-1]["date"], "changes": changes}

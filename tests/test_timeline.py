@@ -1,0 +1,169 @@
+"""Timeline and upcoming changes (issue 19): a case's steps over time, and ``assess --horizon``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from engine.assessment.engine import engine_for
+from engine.case.validation import plain_case
+from engine.cli import main
+from engine.source.safeyaml import load_file
+from engine.timeline import History, change_days, edge_days
+from engine.timeline.dates import day_after
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def history() -> History:
+    from engine.api import load_rules
+
+    return History(engine_for(load_rules()))
+
+
+def plain(name: str, **changes: Any) -> dict[str, Any]:
+    doc = load_file(str(ROOT / "cases" / f"{name}.yaml"))
+    data = dict(doc.data)
+    for key, value in changes.items():
+        data[key] = value
+    return plain_case(data, file=doc.file)  # type: ignore[no-any-return]
+
+
+def steps_of(history: History, name: str, start: str, end: str, **changes: Any) -> dict[str, dict[str, Any]]:
+    return {s["date"]: s for s in history.timeline(plain(name, **changes), start, end)["steps"]}
+
+
+def test_the_cv_screening_case_becomes_high_risk_on_the_day_the_annex_iii_obligations_apply(history: History) -> None:
+    steps = steps_of(history, "ts-eu-cv-screening", "2027-06-01", "2028-01-31")
+    step = steps["2027-12-02"]
+    safety = next(m for m in step["moves"] if m["dimension"] == "safety")
+    assert (safety["from"], safety["to"]) == ("low", "high")
+    appeared = {f["rule_id"]: f for f in step["appeared"]}
+    assert "EUA-010" in appeared and "2027-12-02" in appeared["EUA-010"]["message"]
+    assert appeared["EUA-010"]["citations"] and appeared["EUA-010"]["citations"][0]["instrument"]
+    assert "EUA-015" in {f["rule_id"] for f in step["disappeared"]}
+    assert "EUA-010" in step["rules_changing"]
+
+
+def test_the_h20_case_steps_up_on_the_day_of_the_is_informed_letter(history: History) -> None:
+    steps = steps_of(history, "ec-h20-china-icc", "2025-01-01", "2025-06-01")
+    step = steps["2025-04-09"]
+    assert step["was"]["rating"] == "low" and step["rating"] == "high"
+    assert [f["rule_id"] for f in step["appeared"]] == ["USX-130"]
+
+
+def test_a_facility_example_shows_the_affiliates_rule_its_suspension_and_its_return(history: History) -> None:
+    # The H20 facility example: the Affiliates Rule reads listed ownership the case leaves unknown.
+    dates = set(steps_of(history, "ec-h20-china-icc", "2025-09-01", "2026-12-01"))
+    assert {"2025-09-29", "2025-11-10", "2026-11-10"} <= dates
+    # The Johor facility example with a buyer 60% owned by listed parties: listed from 2025-09-29, the
+    # suspension (2025-11-10 to 2026-11-09) says it may resume, and from 2026-11-10 the measure is back.
+    owner = {**load_file(str(ROOT / "cases" / "ec-h100-malaysia-cn-parent.yaml")).data["owner"],
+             "listed_owner_share": 0.6}
+    steps = steps_of(history, "ec-h100-malaysia-cn-parent", "2025-09-01", "2026-12-01", owner=owner)
+    assert [f["rule_id"] for f in steps["2025-09-29"]["appeared"]] == ["USX-060"]
+    assert ([f["rule_id"] for f in steps["2025-11-10"]["appeared"]],
+            [f["rule_id"] for f in steps["2025-11-10"]["disappeared"]]) == (["USX-061"], ["USX-060"])
+    back = steps["2026-11-10"]
+    assert ([f["rule_id"] for f in back["appeared"]], [f["rule_id"] for f in back["disappeared"]]) == (
+        ["USX-062"], ["USX-061"])
+    assert back["appeared"][0]["severity"] == "critical"
+
+
+@pytest.mark.parametrize(("name", "start", "end"), [("ec-h20-china-icc", "2025-03-01", "2025-06-30"),
+                                                   ("ts-eu-cv-screening", "2026-06-01", "2026-08-31"),
+                                                   ("oc-county-lgfv", "2025-03-01", "2025-06-30")])
+def test_skipping_quiet_days_gives_the_steps_of_assessing_every_day(history: History, name: str, start: str,
+                                                                    end: str) -> None:
+    case = plain(name)
+    quick = history.timeline(case, start, end)
+    full = history.timeline(case, start, end, every_day=True)
+    assert quick == full
+    assert quick["steps"]
+
+
+def test_the_days_of_change_include_window_ends_and_country_group_dates(history: History) -> None:
+    days = change_days(history.engine.rules)
+    usx_061 = next(r for r in history.engine.rules.rules if r.id == "USX-061")
+    assert usx_061.window.effective_from in days and day_after(str(usx_061.window.effective_to)) in days
+    assert "2024-03-15" in days  # Nicaragua joins D:1 and D:5
+    assert days == sorted(set(days))
+    edges = edge_days(history.engine.rules.rules)
+    assert {"2025-04-08", "2025-04-09", "2025-04-10"} <= set(edges)
+
+
+def test_timeline_command_prints_text_markdown_and_json() -> None:
+    case = str(ROOT / "cases" / "ec-h20-china-icc.yaml")
+    text = run("timeline", case, "--from", "2025-03-01", "--to", "2025-05-01")
+    assert text.exit_code == 0, text.output
+    assert "2025-04-09  rating low → high" in text.output and "+ USX-130 [HIGH]" in text.output
+    assert "  levels: safety not assessed, export_control high, overcapacity low" in text.output
+    md = run("timeline", case, "--from", "2025-03-01", "--to", "2025-05-01", "--format", "markdown")
+    assert md.exit_code == 0 and "## 2025-04-09" in md.output
+    data = json.loads(run("timeline", case, "--from", "2025-03-01", "--to", "2025-05-01", "--format", "json").output)
+    assert [s["date"] for s in data["steps"]] == ["2025-04-09"]
+    assert "2025-04-09" in {d["date"] for d in data["days"]} and len(data["days"]) > len(data["steps"])
+    assert f"{len(data['days'])} day(s) of change in the window" in text.output
+    assert data["start"]["rating"] == "low"
+
+
+def test_timeline_command_refuses_bad_input_with_a_located_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nkind: project\nai_system: {eu_markett: true}\n")
+    result = CliRunner().invoke(main, ["timeline", str(bad)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "bad.yaml:3" in result.stderr and "Traceback" not in result.stderr
+    backwards = CliRunner().invoke(main, ["timeline", str(ROOT / "cases" / "guizhou-icc.yaml"),
+                                          "--from", "2026-01-01", "--to", "2025-01-01"])
+    assert backwards.exit_code == 2 and "before --from" in backwards.stderr
+
+
+def test_assess_lists_the_upcoming_changes_under_the_explanation() -> None:
+    case = str(ROOT / "cases" / "ts-eu-cv-screening.yaml")
+    result = run("assess", case, "--as-of", "2026-12-02", "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    keys = list(data)
+    assert keys[keys.index("explanation") + 1] == "upcoming"
+    entry = next(u for u in data["upcoming"] if u["date"] == "2027-12-02")
+    assert entry["text"].startswith("2027-12-02: safety becomes high (EUA-010, High-risk AI system")
+    assert {"dimension": "safety", "from": "low", "to": "high"}.items() <= entry["moves"][0].items()
+    jsonschema.validate(data, json.loads((ROOT / "schemas" / "assessment.schema.json").read_text()))
+    text = run("assess", case, "--as-of", "2026-12-02")
+    lines = text.output.splitlines()
+    assert lines[3] == "Upcoming changes:" and lines[4].startswith("- 2027-12-02: safety becomes high (EUA-010")
+    md = run("assess", case, "--as-of", "2026-12-02", "--format", "markdown")
+    assert "## Upcoming changes\n\n- 2027-12-02: safety becomes high" in md.output
+
+
+def test_a_horizon_of_zero_or_one_that_ends_before_the_change_leaves_upcoming_out() -> None:
+    case = str(ROOT / "cases" / "ts-eu-cv-screening.yaml")
+    off = json.loads(run("assess", case, "--as-of", "2026-12-02", "--format", "json", "--horizon", "0").output)
+    assert "upcoming" not in off
+    short = json.loads(run("assess", case, "--as-of", "2026-12-02", "--format", "json", "--horizon", "364").output)
+    assert [u["date"] for u in short["upcoming"]] == []
+    on = json.loads(run("assess", case, "--as-of", "2026-12-02", "--format", "json", "--horizon", "365").output)
+    assert [u["date"] for u in on["upcoming"]] == ["2027-12-02"]
+    off.pop("upcoming", None)
+    on.pop("upcoming")
+    assert on == off  # the horizon adds the list and changes nothing else
+
+
+def test_batch_records_carry_no_upcoming_list(tmp_path: Path) -> None:
+    case = yaml.safe_load((ROOT / "cases" / "ts-eu-cv-screening.yaml").read_text())
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(case, default=str) + "\n")
+    result = CliRunner().invoke(main, ["batch", str(src), "--as-of", "2026-12-02"])
+    record = json.loads(result.stdout.splitlines()[0])
+    assert "upcoming" not in record["assessment"]
