@@ -162,15 +162,16 @@ def test_rules_adds_to_the_bundled_rulesets_and_no_bundled_replaces_them(tmp_pat
 def test_a_ruleset_with_a_bundled_ruleset_id_replaces_that_one(tmp_path: Path) -> None:
     shutil.copy(ROOT / "rulesets" / "sources.yaml", tmp_path / "sources.yaml")
     text = (ROOT / "rulesets" / "overcapacity.yaml").read_text(encoding="utf-8")
-    edited = text.replace('version: "', 'version: "9', 1)
+    edited = text.replace("title: ", "title: Edited ", 1)  # the ruleset's own title, in its header
     assert edited != text
     (tmp_path / "overcapacity.yaml").write_text(edited, encoding="utf-8")
-    case = CASES / "oc-eastern-70pct.yaml"
-    result = run("assess", str(case), "--rules", "overcapacity.yaml", "--as-of", "2026-11-22", "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    rulesets = {r["id"]: r for r in json.loads(result.stdout)["provenance"]["rulesets"]}
-    assert set(rulesets) == {"export-controls", "overcapacity", "tiered-safety"}
-    assert rulesets["overcapacity"]["version"].startswith("9")
+    bundled = run("rules", "list")
+    replaced = run("rules", "list", "--rules", "overcapacity.yaml")
+    assert replaced.exit_code == 0, replaced.stderr
+    assert replaced.stdout.splitlines() == bundled.stdout.splitlines()  # the same rules, none twice
+    shown = run("rules", "show", "OVC-001", "--rules", "overcapacity.yaml")
+    assert shown.exit_code == 0 and "file: overcapacity.yaml:" in shown.stdout  # from the copy, not the bundle
+    assert "file: rulesets/overcapacity.yaml:" in run("rules", "show", "OVC-001").stdout
 
 
 def test_a_rule_id_clash_with_a_bundled_rule_is_located_and_says_what_to_do(tmp_path: Path) -> None:

@@ -235,16 +235,31 @@ def _bundled_rules(lang: str = "en") -> RuleSet:
 
 def with_bundled_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
     """The ruleset files (and their display names) of the bundled rulesets plus those in
-    ``paths``, as ``load_rules_with_bundled`` combines them."""
+    ``paths``, as ``load_rules_with_bundled`` combines them: a given ruleset with a bundled one's
+    id takes that one's place (so rules, findings and provenance keep the bundled order), the
+    others follow the bundled ones."""
     given = ruleset_files(paths)
     if not given:
         raise RulesetError(Problem(message="no ruleset files found", file=", ".join(map(str, paths))))
     own = _load_cached(given, [str(f) for f in given])  # checked first: its errors name only its files
-    ids = {rs.id for rs in own.rulesets}
+    by_id = {rs.id: Path(rs.file) for rs in own.rulesets}
     by_name = {f"rulesets/{f.name}": f for f in ruleset_files([bundled("rulesets")])}
-    kept = [(by_name[rs.file], rs.file) for rs in _bundled_rules("en").rulesets
-            if rs.id not in ids and rs.file in by_name]
-    return [f for f, _ in kept] + given, [n for _, n in kept] + [str(f) for f in given]
+    files: list[Path] = []
+    names: list[str] = []
+    placed: set[Path] = set()
+    for rs in _bundled_rules("en").rulesets:
+        if rs.id in by_id:
+            files.append(by_id[rs.id])
+            names.append(str(by_id[rs.id]))
+            placed.add(by_id[rs.id])
+        elif rs.file in by_name:
+            files.append(by_name[rs.file])
+            names.append(rs.file)
+    for f in given:
+        if f not in placed:
+            files.append(f)
+            names.append(str(f))
+    return files, names
 
 
 def load_rules_with_bundled(paths: Sequence[str | Path], lang: str = "en") -> RuleSet:
