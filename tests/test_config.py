@@ -78,7 +78,7 @@ def test_airisk_config_shows_each_value_and_the_line_that_set_it(tmp_path: Path)
     assert list(keys) == list(KEYS)
     assert (data["file"], data["found_by"]) == ("airisk.yaml", "cwd")
     assert keys["workers"] == {"key": "workers", "option": "--workers", "value": 2, "source": "airisk.yaml:5",
-                               "applies_to": ["batch"]}
+                               "applies_to": ["batch", "diff"]}
     assert keys["as_of"]["source"] == "default" and keys["as_of"]["value"] is None
 
 

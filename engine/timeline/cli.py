@@ -68,6 +68,18 @@ def timeline_command(case: str, start: str | None, end: str | None, rules: tuple
         fail(exc)
 
 
+def _waivers(path: str | None, assessing: bool) -> Any:
+    """The ``--waivers`` of a diff: only where diff assesses the portfolio itself (locally); two
+    finished batch outputs cannot be re-scored under a waiver (give --waivers to ``airisk batch``)."""
+    accepted = load_option(path)
+    if accepted is not None and not assessing:
+        raise AiriskError(Problem(
+            message="--waivers applies when diff assesses the portfolio itself (--against-as-of, --against-rules "
+                    "or --against-scenario, without --dask); for two batch outputs, give --waivers to "
+                    "`airisk batch`", code="usage"))
+    return accepted
+
+
 def _is_lines(name: str) -> bool:
     return name == "-" or name.endswith((".jsonl", ".ndjson"))
 
@@ -126,12 +138,7 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
     rose = False
     sink: AtomicOutput | None = None
     try:
-        accepted = load_option(waivers)
-        if accepted is not None and (dask_address is not None or not portfolio):
-            raise AiriskError(Problem(
-                message="--waivers applies when diff assesses the portfolio itself (--against-as-of, --against-rules "
-                        "or --against-scenario, without --dask); for two batch outputs, give --waivers to "
-                        "`airisk batch`", code="usage"))
+        accepted = _waivers(waivers, portfolio and dask_address is None)
         if dask_address is not None:
             stats = _dask(dask_address, inputs, output, portfolio, rules, against_rules, as_of, against_as_of,
                           scenario, against_scenario, top)
@@ -146,18 +153,13 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
             old_rules = load_rules_arg(rules)
             new_rules = load_rules_arg(against_rules) if against_rules else old_rules
             old_day = parse_as_of(as_of)
+            lines = len(inputs) == 1 and _is_lines(inputs[0])
             spec = DiffSpec(old_rules, old_day, scenario, 1024 * 1024, new_rules=new_rules,
                             new_as_of=parse_as_of(against_as_of) if against_as_of else old_day,
                             new_scenario=against_scenario if against_scenario is not None else scenario,
-                            waivers=accepted)
-            lines = len(inputs) == 1 and _is_lines(inputs[0])
-            source: Any = None
-            files: list[str] = []
-            if lines:
-                source = sys.stdin.buffer if inputs[0] == "-" else _open(inputs[0])
-            else:
-                files = case_files(inputs)
-                spec.files = True
+                            waivers=accepted, files=not lines)
+            source: Any = (sys.stdin.buffer if inputs[0] == "-" else _open(inputs[0])) if lines else None
+            files: list[str] = [] if lines else case_files(inputs)
             blobs = run_diff(spec, source, files, workers=workers, chunk_lines=chunk_lines)
         else:
             if len(inputs) != 2 or rules or as_of or scenario:
