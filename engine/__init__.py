@@ -33,8 +33,10 @@ if TYPE_CHECKING:
         load_case,
         load_rules,
         read_document,
+        rule_catalog,
     )
     from engine.assessment.result import Assessment, Finding
+    from engine.batch.catalog import Catalog
     from engine.case.model import Case
     from engine.ruleset.model import RuleSet
     from engine.source.safeyaml import Limits
@@ -43,8 +45,8 @@ if TYPE_CHECKING:
 # the ruleset loader (jsonschema) take most of the import time, so `airisk batch` on a document
 # ruleset and `import engine.errors` stay quick.
 _API = ("assess", "assess_dict", "assess_documents", "assess_files", "assess_many", "counterfactuals", "load_case",
-        "load_rules", "read_document")
-_LAZY = {"Case": "engine.case.model", "Assessment": "engine.assessment.result", "Finding": "engine.assessment.result",
+        "load_rules", "read_document", "rule_catalog")
+_LAZY = {"Case": "engine.case.model", "Catalog": "engine.batch.catalog", "Assessment": "engine.assessment.result", "Finding": "engine.assessment.result",
          "RuleSet": "engine.ruleset.model", "Limits": "engine.source.safeyaml", **dict.fromkeys(_API, "engine.api")}
 
 
@@ -63,6 +65,7 @@ __all__ = [
     "AiriskError",
     "Assessment",
     "Case",
+    "Catalog",
     "EngineError",
     "Finding",
     "InputError",
@@ -80,4 +83,5 @@ __all__ = [
     "load_case",
     "load_rules",
     "read_document",
+    "rule_catalog",
 ]

@@ -25,6 +25,7 @@ from engine.source.safeyaml import DEFAULT_LIMITS, Document, Limits
 if TYPE_CHECKING:
     from engine.assessment.engine import Engine
     from engine.assessment.result import Assessment
+    from engine.batch.catalog import Catalog
     from engine.case.model import Case
     from engine.ruleset.model import RuleSet
     from engine.waivers.model import WaiverSet
@@ -223,7 +224,7 @@ def _what_if(engine: Engine, doc: Document, before: dict[str, Any], sets: Sequen
 
 def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: RuleSet | None = None,
                 as_of: str | dt.date | None = None, scenario: str | None = None,
-                verify: bool = False) -> Iterator[dict[str, Any]]:
+                verify: bool = False, record: str = "full") -> Iterator[dict[str, Any]]:
     """Assess cases lazily, one record per input, in order (the records of ``airisk batch``).
 
     Items may be JSON lines (``str``/``bytes``), mappings or ``Case`` objects.
@@ -234,11 +235,25 @@ def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: 
 
     ``verify=True`` checks, for every case, that the rules the Rete core fired are exactly
     those the reference evaluator finds true (a disagreement is an ``engine_disagreement``
-    error record for that case). Safe to call from several threads at once."""
+    error record for that case). Safe to call from several threads at once.
+
+    ``record="compact"``: records as ``airisk batch --record compact`` writes them, against
+    ``rule_catalog(rules, as_of, scenario)`` (whose ``expand`` makes each full again)."""
     from engine.batch.records import iter_records, make_assessor
 
-    assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario, verify=verify)
+    assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario, verify=verify,
+                             record=record)
     yield from iter_records(cases, assessor)
+
+
+def rule_catalog(rules: RuleSet | None = None, as_of: str | dt.date | None = None,
+                 scenario: str | None = None) -> Catalog:
+    """The rule catalogue of the rules in force at ``as_of`` under ``scenario`` (what ``airisk batch
+    --catalog`` writes: ``.encoded`` its bytes, ``.id`` the digest compact records name)."""
+    from engine.assessment.engine import parse_as_of
+    from engine.batch.catalog import Catalog
+
+    return Catalog.build(rules if rules is not None else load_rules(), parse_as_of(as_of), scenario)
 
 
 def counterfactuals(case: Case | Mapping[str, Any] | Document | str | Path, below: str | None = None,

@@ -298,24 +298,12 @@ def rules_show(rule_id: str, paths: tuple[str, ...]) -> None:
 
 
 def _rule_text(rule: Rule) -> str:
-    """One rule as YAML-like text: ``when`` as matched, and ``as_written`` with its named
-    conditions and parameters by name when it uses any."""
+    """One rule as YAML-like text (``engine.ruleset.describe``)."""
     import yaml
 
-    data = {
-        "id": rule.id, "title": rule.title, "ruleset": rule.ruleset_id, "file": f"{rule.file}:{rule.line}",
-        "dimension": rule.dimension, "severity": rule.severity, "points": rule.points, "basis": rule.basis,
-        "effective_from": rule.window.effective_from, "effective_to": rule.window.effective_to,
-        "scenarios": {k: {"effective_from": w.effective_from, "effective_to": w.effective_to}
-                      for k, w in rule.scenarios.items()} or None,
-        "as_written": rule.source_when,
-        "when": rule.raw_when, "message": rule.message, "remediation": rule.remediation,
-        "would_change": rule.would_change, "tier": rule.tier or None, "duty": rule.duty,
-        "tags": list(rule.tags) or None,
-        "citations": [{k: v for k, v in c.as_dict().items() if v is not None} for c in rule.citations],
-    }
-    shown = {k: v for k, v in data.items() if v is not None}
-    return str(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True, width=100))
+    from engine.ruleset.describe import describe
+
+    return str(yaml.safe_dump(describe(rule), sort_keys=False, allow_unicode=True, width=100))
 
 
 # --------------------------------------------------------------------------- batch (issue 6)
@@ -354,13 +342,20 @@ def _rule_text(rule: Rule) -> str:
 @click.option("--dask", "dask_address", default=None, metavar="SCHEDULER",
               help="Run on a Dask cluster (e.g. tcp://scheduler:8786); INPUT is a glob of .jsonl files and "
                    "--output a directory (one NAME.jsonl per input file). Needs `pip install airisk[dask]`.")
+@click.option("--record", "record", type=click.Choice(["full", "compact"]), default="full", show_default=True,
+              help="full: each finding with its rule's texts and citations; compact: only what the case decides "
+                   "(rule id, severity, points, message, evidence), the rest in the --catalog file once.")
+@click.option("--catalog", "catalog", default=None, type=click.Path(dir_okay=False),
+              help="Write the run's rule catalogue here (JSON: every rule in force, as `airisk rules show` "
+                   "gives it); needed by --record compact, which names it by digest in every record.")
 @LANG_OPTION
 @WAIVERS_OPTION
 @QUIET_OPTION
 def batch_command(input_path: str, output: str | None, workers: int, rules: tuple[str, ...],
                   as_of: str | None, scenario: str | None, fail_on: str | None, fail_on_known: bool,
                   max_line_bytes: int, chunk_lines: int, progress: bool | None, verify: bool,
-                  report: str | None, dask_address: str | None, lang: str, waivers: str | None) -> None:
+                  report: str | None, dask_address: str | None, record: str, catalog: str | None, lang: str,
+                  waivers: str | None) -> None:
     """Assess one case per line of INPUT (JSON lines; '-' or none reads stdin).
 
     Writes one JSON line per input line, in input order: {"line", "case_id",
@@ -394,6 +389,9 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
                                        "`airisk assess --waivers` or the library (engine.waivers)")
             if lang != "en":
                 raise click.UsageError("--lang applies to local runs; with --dask the records are in English")
+            if record != "full" or catalog is not None:
+                raise click.UsageError("--record compact and --catalog apply to local runs; a Dask run writes "
+                                       "full records")
             from engine.batch.distributed import run_dask_cli
             from engine.config.conventions import rule_files_for
 
@@ -406,7 +404,8 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
         options = BatchOptions(input=input_path, output=output, workers=workers, as_of=as_of,
                                scenario=scenario, fail_on=fail_on, fail_on_known=fail_on_known,
                                max_line_bytes=max_line_bytes,
-                               chunk_lines=chunk_lines, progress=progress, verify=verify, waivers=accepted)
+                               chunk_lines=chunk_lines, progress=progress, verify=verify, waivers=accepted,
+                               record=record, catalog=catalog)
         from engine.config.conventions import batch_gate_notice, notice, quiet
 
         code, stats = run_batch(load_rules_arg(rules, lang), options, stderr=io.StringIO() if quiet() else None)
@@ -417,7 +416,7 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
     if report is not None and output is not None and os.path.exists(output):
         from engine.report.cli import write_report
 
-        write_report(output, report)
+        write_report(output, report, catalog=catalog)
     raise SystemExit(code)
 
 

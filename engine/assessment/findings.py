@@ -53,6 +53,17 @@ def finding_fields(rule: Rule, window: Window, citations: list[dict[str, Any]], 
         tier=dict(rule.tier), duty=duty, tags=list(rule.tags), waived=None)
 
 
+def static_fields(rule: Rule, scenario: str | None, parts: RuleParts) -> dict[str, Any]:
+    """The fields of a rule's finding that do not depend on the case: evidence None, and each of
+    message, remediation and would-change None when it names a fact (else its text)."""
+    def fixed(text: str | None) -> str | None:
+        return None if not text or "{" in text else render_text(text, {}, {})
+
+    return finding_fields(rule, rule.window_for(scenario), parts.citations(rule),
+                          None if "{" in rule.message else render_text(rule.message, {}, {}), None,
+                          fixed(rule.remediation), fixed(rule.would_change))
+
+
 def general_finding(rule: Rule, view: dict[str, Any], scenario: str | None, parts: RuleParts) -> dict[str, Any]:
     """The finding of a fired rule from the reference evaluator; EngineError ``engine_disagreement``
     when the evaluator does not find the rule's condition true (the matching core fired it)."""

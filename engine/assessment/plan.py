@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.assessment.findings import RuleParts, finding_fields, general_finding, render_text
+from engine.assessment.findings import RuleParts, general_finding, render_text, static_fields
 from engine.assessment.levers import is_conclusion
 from engine.assessment.scope import Scope, out_of_scope
 from engine.assessment.scoring import Scorer
@@ -23,6 +23,14 @@ from engine.scale import LEVELS
 
 if TYPE_CHECKING:
     from engine.assessment.bounds import BoundsPlan
+
+
+def ruleset_provenance(rules: RuleSet, active: tuple[Rule, ...]) -> list[dict[str, Any]]:
+    """The provenance of each ruleset: id, version, digest, its rules and those in force."""
+    return [shaped(RULESET_PROVENANCE, id=rs.id, version=rs.version, sha256=rs.sha256,
+                   rules=len({r.id for r in rs.rules}),
+                   rules_in_force=sum(1 for r in active if r.ruleset_id == rs.id))
+            for rs in rules.rulesets]
 
 
 class Plan:
@@ -46,12 +54,7 @@ class Plan:
         self._prepared: dict[str, tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]] = {}
         self._unknown: dict[str, C.Missing] = {}
         self._bounds: BoundsPlan | None = None
-        self.rulesets = [
-            shaped(RULESET_PROVENANCE, id=rs.id, version=rs.version, sha256=rs.sha256,
-                   rules=len({r.id for r in rs.rules}),
-                   rules_in_force=sum(1 for r in active if r.ruleset_id == rs.id))
-            for rs in rules.rulesets
-        ]
+        self.rulesets = ruleset_provenance(rules, active)
         # Scope depends only on the kind and on which required sections are absent.
         self._required = [C.getter(p) for p in sorted({p for r in active for p in r.requires})]
         self._scopes: dict[tuple[Any, ...], Scope] = {}
@@ -89,13 +92,9 @@ class Plan:
         return sorted(fired - skip if skip else fired, key=self.position.__getitem__)
 
     def _prepare(self, rule: Rule) -> tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]:
-        window = rule.window_for(self.scenario)
         message, remediation, would_change = ("{" in text for text in (rule.message, rule.remediation or "",
                                                                        rule.would_change or ""))
-        static = finding_fields(
-            rule, window, self.parts.citations(rule), None if message else render_text(rule.message, {}, {}), None,
-            None if remediation or not rule.remediation else render_text(rule.remediation, {}, {}),
-            None if would_change or not rule.would_change else render_text(rule.would_change, {}, {}))
+        static = static_fields(rule, self.scenario, self.parts)
         # Texts naming a field of a matched item need the items, which only ``evaluate`` gives.
         lists = C.item_lists(rule.condition)
         fields = {m.group(1) for text in (rule.message, rule.remediation, rule.would_change) if text

@@ -134,8 +134,10 @@ class Assessor:
     """Turns input lines (or parsed cases) into records, with one Engine."""
 
     def __init__(self, engine: Any, as_of: str, scenario: str | None, max_line_bytes: int,
-                 verify: bool = False, waivers: Any = None) -> None:
+                 verify: bool = False, waivers: Any = None, catalog: Any = None) -> None:
         self.engine = engine
+        #: An engine.batch.catalog.Catalog: records are written compact against it (None: full).
+        self.catalog = catalog
         self.waivers = waivers  # an engine.waivers.WaiverSet, or None
         self.as_of = as_of
         self.scenario = scenario
@@ -203,10 +205,11 @@ class Assessor:
         out = []
         counts = Counts()
         encode = encode_record
+        compact = self.catalog.compact if self.catalog is not None else None
         for n, raw in lines:
             rec = self.line_record(n, raw)
             counts.count(rec)
-            out.append(encode(rec))
+            out.append(encode(compact(rec) if compact is not None else rec))
         if self.waivers is not None:
             counts.waivers_used = self.waivers.used | self.waivers.expired_hits
         out.append(b"")
@@ -215,28 +218,39 @@ class Assessor:
 
 def make_assessor(rules: Any, as_of: str | dt.date | None, scenario: str | None,
                   max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, *, shared: bool = True,
-                  verify: bool = False, waivers: Any = None) -> Assessor:
+                  verify: bool = False, waivers: Any = None, record: str = "full") -> Assessor:
     """An Assessor for a RuleSet; the as-of date is fixed once here (default today).
 
     ``shared`` reuses the process-wide Engine; a worker process builds its own. ``verify``
-    checks every case's fired set against the reference evaluator in both directions."""
+    checks every case's fired set against the reference evaluator in both directions. ``record``:
+    ``"full"`` or ``"compact"`` (records against the run's rule catalogue, engine.batch.catalog)."""
     from engine.assessment.engine import Engine, engine_for, parse_as_of
 
     engine = engine_for(rules) if shared else Engine(rules)
     day = parse_as_of(as_of)
     engine.in_force(day, scenario)  # an unknown scenario is a usage error, before any line
-    return Assessor(engine, day, scenario, max_line_bytes, verify, waivers)
+    catalog = None
+    if record == "compact":
+        from engine.batch.catalog import Catalog
+
+        catalog = Catalog.build(rules, day, scenario)
+    elif record != "full":
+        raise ValueError(f"record kind {record!r} is not 'full' or 'compact'")
+    return Assessor(engine, day, scenario, max_line_bytes, verify, waivers, catalog)
 
 
 def iter_records(cases: Iterable[Any], assessor: Assessor) -> Iterator[dict[str, Any]]:
-    """Records for cases given as lines (str/bytes), mappings or ``Case`` objects, lazily."""
+    """Records for cases given as lines (str/bytes), mappings or ``Case`` objects, lazily (compact
+    against the assessor's catalogue when it has one)."""
+    compact = assessor.catalog.compact if assessor.catalog is not None else None
     for n, item in enumerate(cases, start=1):
         if isinstance(item, bytes | str):
             if isinstance(item, str):
                 item = item.encode()
-            yield assessor.line_record(n, item.rstrip(b"\r\n"))
+            rec = assessor.line_record(n, item.rstrip(b"\r\n"))
         else:
-            yield assessor.record(n, item)
+            rec = assessor.record(n, item)
+        yield compact(rec) if compact is not None else rec
 
 
 def _depth_limit() -> int:

@@ -39,7 +39,7 @@ from engine.batch.records import (
     make_assessor,
     rating_counts,
 )
-from engine.errors import AiriskError, Problem
+from engine.errors import AiriskError, InputError, Problem
 from engine.render.sink import AtomicOutput
 
 __all__ = [
@@ -83,6 +83,10 @@ class BatchOptions:
     isolate: bool = True
     # Accepted risk (engine.waivers.WaiverSet): covered findings are marked waived and do not count.
     waivers: Any = None
+    # "full" records, or "compact" ones against the run's rule catalogue (engine.batch.catalog).
+    record: str = "full"
+    # Where to write the run's rule catalogue (needed with record="compact", allowed with "full").
+    catalog: str | None = None
 
 
 def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = None,
@@ -91,11 +95,25 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
     from engine.render.sink import check_output
 
     check_output(options.output)  # an unwritable --output fails before any line is assessed
+    if options.record == "compact" and options.catalog is None:
+        raise InputError(Problem(message="compact records need the rule catalogue they refer to",
+                                 code="catalog_required", hint="add --catalog FILE"))
+    if options.catalog is not None:
+        if options.catalog == options.output or options.catalog == "-":
+            raise InputError(Problem(message="--catalog must be a file of its own (not '-' or the --output file)",
+                                     code="invalid_option"))
+        check_output(options.catalog)
 
     err = stderr if stderr is not None else sys.stderr
     in_process = options.workers <= 1 and not options.isolate
     assessor = make_assessor(rules, options.as_of, options.scenario, options.max_line_bytes, shared=in_process,
-                             verify=options.verify, waivers=options.waivers)
+                             verify=options.verify, waivers=options.waivers, record=options.record)
+    if options.catalog is not None:
+        from engine.batch.catalog import Catalog
+        from engine.render.sink import write_output
+
+        catalog = assessor.catalog or Catalog.build(rules, assessor.as_of, assessor.scenario)
+        write_output(catalog.encoded, options.catalog)  # before any record that names it
     stats = Stats()
     source, total = _open_input(options.input)
     show = options.progress if options.progress is not None else bool(getattr(err, "isatty", lambda: False)())
@@ -111,7 +129,7 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
             blobs = serial_blobs(assessor, feed, stats, options.chunk_lines)
         else:
             spec = WorkerSpec(rules, assessor.as_of, assessor.scenario, options.max_line_bytes,
-                              verify=options.verify, waivers=options.waivers)
+                              verify=options.verify, waivers=options.waivers, record=options.record)
             runner = ParallelRunner(spec, max(1, options.workers), target=target, stats=stats)
             blobs = runner.run(feed, options.chunk_lines)
         ending = _write(blobs, runner, sink, progress)

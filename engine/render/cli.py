@@ -40,8 +40,35 @@ class Results:
     errors: list[Problem] = field(default_factory=list)
 
 
-def _take(item: Any, file: str, at: int | None, out: Results) -> None:
+def expanded(item: Any, catalog: Any, file: str, at: int | None) -> Any:
+    """A compact batch record made full with ``catalog`` (an engine.batch.catalog.Catalog); any
+    other item as it is. InputError at the line when a compact record has no catalogue or
+    names another one."""
+    if not (isinstance(item, Mapping) and "catalog" in item and isinstance(item.get("assessment"), Mapping)):
+        return item
+    if catalog is None:
+        raise InputError([Problem(message="a compact batch record (`airisk batch --record compact`): its rules' "
+                                          "texts are in the run's catalogue", file=file, line=at,
+                                  code="catalog_required", hint="add --catalog FILE, the file that run wrote")])
+    try:
+        return catalog.expand(item)
+    except InputError as exc:
+        raise InputError([Problem(message=p.message, file=file, line=at, code=p.code, hint=p.hint)
+                          for p in exc.problems]) from None
+
+
+def read_catalog(path: str | None) -> Any:
+    """The rule catalogue at ``path`` (engine.batch.catalog.Catalog), or None without a path."""
+    if path is None:
+        return None
+    from engine.batch.catalog import Catalog
+
+    return Catalog.parse(_read(path), path)
+
+
+def _take(item: Any, file: str, at: int | None, out: Results, catalog: Any = None) -> None:
     """One record or assessment into ``out`` (``at``: its line in the results file)."""
+    item = expanded(item, catalog, file, at)
     if isinstance(item, Mapping) and isinstance(item.get("assessment"), Mapping):
         out.assessments.append(dict(item["assessment"]))
         line = item.get("line")
@@ -60,9 +87,10 @@ def _take(item: Any, file: str, at: int | None, out: Results) -> None:
                                   file=file, line=at, code="invalid")])
 
 
-def read_results(data: bytes, file: str) -> Results:
+def read_results(data: bytes, file: str, catalog: Any = None) -> Results:
     """The assessments in a results file: JSON lines of batch records or assessments, or one JSON
-    document (an assessment or an array of them). Malformed JSON is an ``InputError`` naming the line."""
+    document (an assessment or an array of them). Malformed JSON is an ``InputError`` naming the line.
+    Compact records are made full with ``catalog`` (see ``expanded``)."""
     out = Results()
     try:
         whole = orjson.loads(data)
@@ -70,7 +98,7 @@ def read_results(data: bytes, file: str) -> Results:
         whole = None
     else:
         for item in whole if isinstance(whole, list) else [whole]:
-            _take(item, file, None, out)
+            _take(item, file, None, out, catalog)
         return out
     problems = []
     for number, raw in enumerate(data.splitlines(), start=1):
@@ -81,7 +109,7 @@ def read_results(data: bytes, file: str) -> Results:
         except orjson.JSONDecodeError as exc:
             problems.append(Problem(message=f"not JSON: {exc}", file=file, line=number, code="invalid_json"))
             continue
-        _take(item, file, number, out)
+        _take(item, file, number, out, catalog)
     if problems:
         raise InputError(problems)
     return out
@@ -98,8 +126,10 @@ def read_results(data: bytes, file: str) -> Results:
                    "facts); JUnit fails its tests at this level.")
 @click.option("--fail-on-known", "fail_on_known", is_flag=True,
               help="With --fail-on: compare the rating on the known facts only.")
+@click.option("--catalog", "catalog", default=None, type=click.Path(dir_okay=False),
+              help="The rule catalogue of the run (`airisk batch --catalog`): needed for compact records.")
 def render_command(results: str, fmt: str, output: str | None, input_file: str | None, fail_on: str | None,
-                   fail_on_known: bool) -> None:
+                   fail_on_known: bool, catalog: str | None) -> None:
     """Render assessments already made (``airisk batch`` JSON lines, or ``airisk assess --format
     json``) in another format, e.g. SARIF for code scanning.
 
@@ -111,7 +141,7 @@ def render_command(results: str, fmt: str, output: str | None, input_file: str |
         check_output(output)
         name = "<stdin>" if results == "-" else results
         data = sys.stdin.buffer.read() if results == "-" else _read(results)
-        found = read_results(data, name)
+        found = read_results(data, name, read_catalog(catalog))
         sources = [Source(input_file, {}, line) if input_file and line is not None else None for line in found.lines]
         context = RenderContext(fail_on=fail_on, fail_on_known=fail_on_known, sources=sources)
         write_output(get(fmt).render(found.assessments, context=context), output)

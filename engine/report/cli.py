@@ -17,17 +17,20 @@ from engine.report.strings import LANGS
               help="Language of the page's headings and labels (default: the results' own, else en).")
 @click.option("--diff", "diff", default=None, type=click.Path(dir_okay=False),
               help="Also show the cases that changed: the JSON lines of `airisk diff`.")
-def report_command(results: str, output: str, lang: str | None, diff: str | None) -> None:
+@click.option("--catalog", "catalog", default=None, type=click.Path(dir_okay=False),
+              help="The rule catalogue of the run (`airisk batch --catalog`): needed for compact records.")
+def report_command(results: str, output: str, lang: str | None, diff: str | None, catalog: str | None) -> None:
     """Write the portfolio dashboard of RESULTS (the JSON lines of `airisk batch`) to --output.
 
     One self-contained HTML file (no network): counts by rating and by dimension level, the
     rules that drive most cases, the cases needing information, the distribution of scores,
     facilities by hub or country, and a sortable, filterable table of every case. RESULTS is
     read once, as a stream; 100,000 cases make a page of a few megabytes."""
-    write_report(results, output, lang, diff)
+    write_report(results, output, lang, diff, catalog)
 
 
-def write_report(results: str, output: str, lang: str | None = None, diff: str | None = None) -> None:
+def write_report(results: str, output: str, lang: str | None = None, diff: str | None = None,
+                 catalog: str | None = None) -> None:
     """Build the dashboard of ``results`` and write it to ``output``; a bad input or an unwritable
     output exits 2 with the problem (``airisk batch --report`` calls this after its run)."""
     from engine.render.sink import check_output, write_output
@@ -35,6 +38,8 @@ def write_report(results: str, output: str, lang: str | None = None, diff: str |
 
     try:
         check_output(output)
-        write_output(dashboard_file(results, lang=lang, diff=diff), output)
+        from engine.render.cli import read_catalog
+
+        write_output(dashboard_file(results, lang=lang, diff=diff, catalog=read_catalog(catalog)), output)
     except AiriskError as exc:
         fail(exc)

@@ -83,13 +83,18 @@ def render_dashboard(portfolio: Portfolio, *, lang: str = "en", source: str = ""
                         footer=t["generated_by"].format(version=__version__))
 
 
-def dashboard_file(results: str | Path, *, lang: str | None = None, diff: str | Path | None = None) -> bytes:
+def dashboard_file(results: str | Path, *, lang: str | None = None, diff: str | Path | None = None,
+                   catalog: Any = None) -> bytes:
     """The dashboard page of a batch output file (and, with ``diff``, of the ``airisk diff``
     output beside it). Its language: ``lang``, else that of the first assessment that names
-    one, else English."""
+    one, else English. Compact records are made full with ``catalog`` (an
+    engine.batch.catalog.Catalog; without one they are an input error at their line)."""
+    from engine.render.cli import expanded
+
     portfolio = Portfolio()
     chosen = lang
     for number, record in numbered_records(results):
+        record = expanded(record, catalog, str(results), number)
         if chosen is None and isinstance(record.get("assessment"), dict) and record["assessment"].get("lang"):
             chosen = strings.lang_of(record["assessment"])
         _count(portfolio.add, record, results, number)
