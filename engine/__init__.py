@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 # ruleset and `import engine.errors` stay quick.
 _API = ("assess", "assess_dict", "assess_documents", "assess_files", "assess_many", "counterfactuals", "load_case",
         "load_rules", "read_document", "rule_catalog")
-_LAZY = {"Case": "engine.case.model", "Catalog": "engine.batch.catalog", "Assessment": "engine.assessment.result", "Finding": "engine.assessment.result",
+_LAZY = {"Case": "engine.case.model", "Catalog": "engine.batch.catalog",
+         "Assessment": "engine.assessment.result", "Finding": "engine.assessment.result",
          "RuleSet": "engine.ruleset.model", "Limits": "engine.source.safeyaml", **dict.fromkeys(_API, "engine.api")}
 
 
