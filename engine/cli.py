@@ -238,9 +238,10 @@ def test_command(paths: tuple[str, ...], junit: str | None, min_coverage: float 
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["case", "ruleset", "assessment", "waivers"]))
+@click.argument("name", type=click.Choice(["case", "ruleset", "assessment", "waivers", "catalog"]))
 def schema(name: str) -> None:
-    """Print the JSON Schema of a case, a ruleset, an assessment or a waiver file."""
+    """Print the JSON Schema of a case, a ruleset, an assessment, a waiver file or a rule catalogue
+    (with the compact batch records that name it)."""
     from engine.authoring.schemas import text
 
     click.echo(text(name), nl=False)

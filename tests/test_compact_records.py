@@ -237,3 +237,17 @@ def test_any_generated_case_compacts_and_expands_back_to_its_full_record(seed: i
     full = next(api.assess_many([case], _RULES, scenario_date))
     again = catalog.expand(orjson.loads(orjson.dumps(catalog.compact(full))))
     assert orjson.dumps(again) == orjson.dumps(full)
+
+
+def test_the_catalogue_and_the_compact_records_fit_the_catalog_schema(bundled: dict[str, Path]) -> None:
+    import jsonschema
+
+    from engine.authoring.schemas import schema
+
+    catalog_schema = schema("catalog")
+    jsonschema.validate(orjson.loads(bundled["catalog"].read_bytes()), catalog_schema)
+    record_schema = {**catalog_schema["$defs"]["CompactRecord"], "$defs": catalog_schema["$defs"]}
+    for line in _lines(bundled["compact"])[:50]:
+        jsonschema.validate(orjson.loads(line), record_schema)
+    done = CliRunner().invoke(main, ["schema", "catalog"])
+    assert done.exit_code == 0 and orjson.loads(done.stdout_bytes)["title"] == "airisk rule catalogue"

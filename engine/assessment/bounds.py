@@ -193,17 +193,29 @@ class BoundsPlan:
     """Per (rules in force, scenario): each rule's residual function and scoring weight."""
 
     def __init__(self, active: tuple[Rule, ...], dims: tuple[str, ...]) -> None:
-        index = {d: i for i, d in enumerate(dims)}
+        self._index = {d: i for i, d in enumerate(dims)}
         self.dims = dims
-        self.info: dict[str, RuleInfo] = {
-            r.id: RuleInfo(r, compile_residual(r.condition), index[r.dimension], float(r.points),
-                           SEVERITY_ORDER[r.severity])
-            for r in active if r.dimension in index}
+        self._rules = {r.id: r for r in active if r.dimension in self._index}
+        # Each rule's residual is compiled on first use: a case touches few of them, and a
+        # one-case run must not pay for compiling every rule in force.
+        self._info: dict[str, RuleInfo] = {}
         self.memo: dict[Any, dict[str, Any]] = {}
         #: Explored groups by their rules and residuals, with the steps each took (groups recur
         #: across cases far more often than whole cases do: the same datasheet gap, say).
         self.groups: dict[Any, tuple[int, bool, Group]] = {}
         self.evals: dict[Any, Evaluator] = {}  # compiled residual evaluators, by residual
+
+
+    def info(self, rule_id: str) -> RuleInfo | None:
+        """The residual function and scoring weight of a rule in force (None: not a scored rule)."""
+        found = self._info.get(rule_id)
+        if found is None:
+            rule = self._rules.get(rule_id)
+            if rule is None:
+                return None
+            found = self._info[rule_id] = RuleInfo(rule, compile_residual(rule.condition), self._index[rule.dimension],
+                                                   float(rule.points), SEVERITY_ORDER[rule.severity])
+        return found
 
 
 def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], fired: set[str],
@@ -216,7 +228,7 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
     n = len(plan.dims)
     undecided: list[tuple[RuleInfo, Residual, set[str]]] = []
     for rid in candidates:
-        info = plan.info.get(rid)
+        info = plan.info(rid)
         if info is None:
             continue
         res = info.residual(view, "")
@@ -226,7 +238,8 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
                 continue  # it reads only conclusions the user has not stated: decided as it stands
             undecided.append((info, res, facts))
     moving = {info.rule.id for info, _, _ in undecided}
-    base = outcome((plan.info[r] for r in fired if r in plan.info and r not in moving), n)
+    known = (plan.info(r) for r in fired if r not in moving)
+    base = outcome((i for i in known if i is not None), n)
     # The result depends only on the residuals, the definite outcome and the coverage: cases of a
     # portfolio that share them (same gaps, same thresholds in play) share the work.
     key: Any = (tuple((info.rule.id, res) for info, res, _ in undecided), base, tuple(assessed))

@@ -19,7 +19,7 @@ from engine.assessment.result import Assessment
 from engine.case.model import Case
 from engine.ruleset.schema import SCHEMA as RULESET_SCHEMA
 
-NAMES = ("case", "ruleset", "assessment", "waivers")
+NAMES = ("case", "ruleset", "assessment", "waivers", "catalog")
 
 #: The one shape of `airisk assess --format json` (issue 20), stated in the assessment schema.
 MULTI_CASE_SHAPE = ("airisk assess --format json: a single CASE file argument gives one object of this schema; a "
@@ -28,7 +28,7 @@ MULTI_CASE_SHAPE = ("airisk assess --format json: a single CASE file argument gi
 
 
 def schema(name: str) -> dict[str, Any]:
-    """The JSON Schema called ``name`` (case, ruleset, assessment or waivers)."""
+    """The JSON Schema called ``name`` (case, ruleset, assessment, waivers or catalog)."""
     if name == "case":
         out = Case.model_json_schema()
         out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
@@ -51,6 +51,10 @@ def schema(name: str) -> dict[str, Any]:
         from engine.waivers.schema import SCHEMA as WAIVERS_SCHEMA
 
         return WAIVERS_SCHEMA
+    if name == "catalog":
+        from engine.batch.catalog_schema import SCHEMA as CATALOG_SCHEMA
+
+        return CATALOG_SCHEMA
     raise KeyError(name)
 
 

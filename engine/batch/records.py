@@ -152,8 +152,15 @@ class Assessor:
         too_deep = None if isinstance(data, Case) else _too_deep(data, self.max_depth)
         if too_deep is not None:
             return error_record(n, None, [too_deep])
+        return self._assess(n, data)
+
+    def _assess(self, n: int, data: Any) -> dict[str, Any]:
+        """The record of a parsed case already checked for depth."""
         try:
-            if isinstance(data, Case):
+            if type(data) is dict:  # a parsed line: no need to load the case model to tell
+                result = self.engine.assess_data(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify,
+                                                 waivers=self.waivers)
+            elif isinstance(data, _case_type()):
                 result = self.engine.assess_case(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify,
                                                  waivers=self.waivers)
             elif isinstance(data, Mapping):
@@ -189,7 +196,10 @@ class Assessor:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return error_record(n, None, [Problem(message=f"malformed JSON: {exc}", code="invalid_json")])
-        too_deep = _too_deep(data, self.max_depth)
+        # A text with no more brackets than the limit cannot nest deeper (brackets in strings only
+        # add to the count): the walk over the parsed data is needed only past that.
+        brackets = raw.count(b"{") + raw.count(b"[") if isinstance(raw, bytes) else raw.count("{") + raw.count("[")
+        too_deep = _too_deep(data, self.max_depth) if brackets > self.max_depth else None
         if too_deep is not None:
             return error_record(n, None, [too_deep])
         duplicate = _duplicate_key(raw, data)
@@ -198,7 +208,7 @@ class Assessor:
             return error_record(n, _case_id_of(data), [Problem(
                 message=f"duplicate key {key!r}", pointer=where, code="duplicate_key",
                 hint="a case file with two equal keys is refused too; keep one")])
-        return self.record(n, data)
+        return self._assess(n, data)
 
     def chunk(self, lines: list[Line]) -> tuple[bytes, Counts]:
         """JSON lines for a chunk of input lines, and their counts."""
@@ -214,6 +224,12 @@ class Assessor:
             counts.waivers_used = self.waivers.used | self.waivers.expired_hits
         out.append(b"")
         return b"\n".join(out), counts
+
+
+def _case_type() -> type:
+    from engine.case.model import Case
+
+    return Case
 
 
 def make_assessor(rules: Any, as_of: str | dt.date | None, scenario: str | None,

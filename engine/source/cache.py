@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 from engine.version import __version__
 
 T = TypeVar("T")
-_FORMAT = 2
+_FORMAT = 3  # 3: plain JSON subtrees stored untagged ("J")
 _SUFFIX = ".json"
 READ_LIMIT = 32 * 1024 * 1024
 
@@ -148,18 +148,43 @@ def _types() -> dict[str, type]:
     return out
 
 
+_FIELDS: dict[type, list[str]] = {}
+
+
 def _init_fields(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls) if f.init]
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = [f.name for f in dataclasses.fields(cls) if f.init]
+    return found
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is JSON as it stands: str-keyed dicts, lists and scalars only (no tuple,
+    set, date or dataclass anywhere inside), so it reads back as itself with no tags."""
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return value is None or kind in (str, int, float, bool)
 
 
 def encode(value: Any) -> Any:
-    """``value`` as JSON-able data with containers, dates and known dataclasses tagged."""
+    """``value`` as JSON-able data with containers, dates and known dataclasses tagged. A list or
+    dict that is plain JSON all the way down is one ``J`` entry: reading it back costs no Python
+    work per node (a warm start reads every rule's conditions and texts this way)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if type(value) in (list, dict) and _plain(value):
+        return ["J", value]
     if isinstance(value, list):
         return ["L", *map(encode, value)]
     if isinstance(value, tuple):
+        if type(value) is tuple and all(_plain(v) for v in value):
+            return ["P", list(value)]  # a tuple of plain values (a path): one entry, read with tuple()
         return ["T", *map(encode, value)]
+    if type(value) is frozenset and all(v is None or type(v) in (str, int, float, bool) for v in value):
+        return ["Q", sorted(value, key=lambda v: json.dumps(v))]
     if isinstance(value, frozenset | set):
         items = sorted((encode(v) for v in value), key=lambda e: json.dumps(e, sort_keys=True))
         return ["F" if isinstance(value, frozenset) else "S", *items]
@@ -181,37 +206,48 @@ def encode(value: Any) -> Any:
 
 def decode(data: Any) -> Any:
     """The value ``encode`` gave ``data`` for; ValueError for anything it could not have given."""
-    if not isinstance(data, list):
+    if type(data) is not list:
         if isinstance(data, dict):
             raise ValueError("untagged mapping")
         return data
     if not data or not isinstance(data[0], str):
         raise ValueError("untagged list")
-    tag, rest = data[0], data[1:]
-    if tag == "L":
-        return [decode(v) for v in rest]
+    tag = data[0]
+    # Scalars are themselves: only lists (tagged values) go through decode again, which keeps a
+    # warm start's read of the rules to one call per container rather than one per value.
+    if tag == "C" and len(data) > 1 and isinstance(data[1], str):
+        cls = _types().get(data[1])
+        if cls is None:
+            raise ValueError(f"unknown type {data[1]!r}")
+        names = _init_fields(cls)
+        if len(names) != len(data) - 2:
+            raise ValueError(f"{data[1]} has {len(names)} fields")
+        return cls(**{n: (decode(v) if type(v) is list else v) for n, v in zip(names, data[2:], strict=True)})
+    if len(data) == 2 and type(data[1]) is list:
+        if tag == "P":
+            return tuple(data[1])
+        if tag == "Q":
+            return frozenset(data[1])
+    if tag == "J" and len(data) == 2 and type(data[1]) in (list, dict):
+        return data[1]
+    rest = data[1:]
     if tag == "T":
-        return tuple(decode(v) for v in rest)
+        return tuple([decode(v) if type(v) is list else v for v in rest])
+    if tag == "L":
+        return [decode(v) if type(v) is list else v for v in rest]
     if tag == "F":
-        return frozenset(decode(v) for v in rest)
+        return frozenset([decode(v) if type(v) is list else v for v in rest])
     if tag == "S":
-        return {decode(v) for v in rest}
+        return {decode(v) if type(v) is list else v for v in rest}
     if tag == "D":
         if len(rest) % 2:
             raise ValueError("odd mapping")
-        return {decode(rest[i]): decode(rest[i + 1]) for i in range(0, len(rest), 2)}
+        items = [decode(v) if type(v) is list else v for v in rest]
+        return {items[i]: items[i + 1] for i in range(0, len(items), 2)}
     if tag == "d" and len(rest) == 1 and isinstance(rest[0], str):
         return dt.date.fromisoformat(rest[0])
     if tag == "t" and len(rest) == 1 and isinstance(rest[0], str):
         return dt.datetime.fromisoformat(rest[0])
-    if tag == "C" and rest and isinstance(rest[0], str):
-        cls = _types().get(rest[0])
-        if cls is None:
-            raise ValueError(f"unknown type {rest[0]!r}")
-        names = _init_fields(cls)
-        if len(names) != len(rest) - 1:
-            raise ValueError(f"{rest[0]} has {len(names)} fields")
-        return cls(**{n: decode(v) for n, v in zip(names, rest[1:], strict=True)})
     raise ValueError(f"unknown tag {tag!r}")
 
 
