@@ -240,6 +240,14 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
     moving = {info.rule.id for info, _, _ in undecided}
     known = (plan.info(r) for r in fired if r not in moving)
     base = outcome((i for i in known if i is not None), n)
+    # When even every undecided rule firing cannot move a level (most cases with gaps), the
+    # answer is the known levels: no memo key to build, nothing to copy.
+    floor = tuple(level_of(d, base[d][0], base[d][1]) if assessed[d] else None for d in range(n))
+    if not undecided:
+        return _fixed(floor)
+    ceiling = combine(base, outcome((e[0] for e in undecided), n))
+    if floor == tuple(level_of(d, ceiling[d][0], ceiling[d][1]) if assessed[d] else None for d in range(n)):
+        return _fixed(floor)
     # The result depends only on the residuals, the definite outcome and the coverage: cases of a
     # portfolio that share them (same gaps, same thresholds in play) share the work.
     key: Any = (tuple((info.rule.id, res) for info, res, _ in undecided), base, tuple(assessed))

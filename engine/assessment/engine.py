@@ -185,11 +185,23 @@ class Engine:
         unknown = [] if brief else plan.needs_information(fired, view, scoped_out, candidates)
         if self._scorer is None:
             self._scorer = Scorer(self.rules, self._tier_dimension)
-        dims = self._scorer.score(findings, view, not_assessed, applicable)
+        # Blocks and explanations recur across a portfolio's cases (the same rules fire together):
+        # a batch worker, which serialises each result at once, takes them from the plan's memo.
+        memo = plan.memo if self.share_static and waivers is None else None
+        dims = self._scorer.score(findings, view, not_assessed, applicable, memo)
         searched = (candidates - scoped_out if scoped_out else candidates) if bounds else set()
         counted = fired - waived if waived else fired  # a waived finding fired: it stops counting everywhere
         rating_range, decisive, exact, fillings = plan.bounds(view, searched, counted, scoped_out, dims, self._scorer)
-        rating, explanation = overall(dims, plan.titles, rating_range, decisive, self.rules.lang)
+        if memo is None:
+            rating, explanation = overall(dims, plan.titles, rating_range, decisive, self.rules.lang)
+        else:
+            said_key = ("overall", tuple([(d["assessed"], d["level"], d["score"], tuple(d["drivers"]))
+                                          for d in dims.values()]),
+                        tuple(rating_range) if rating_range else None, tuple([d["fact"] for d in decisive]))
+            said = memo.get(said_key)
+            if said is None:
+                said = memo[said_key] = overall(dims, plan.titles, rating_range, decisive, self.rules.lang)
+            rating, explanation = said
         if waived:
             from engine.waivers.apply import explanation_note
 

@@ -54,6 +54,8 @@ class Plan:
         self._prepared: dict[str, tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]] = {}
         self._unknown: dict[str, C.Missing] = {}
         self._bounds: BoundsPlan | None = None
+        #: Per-case results that recur, for a batch worker (``Scorer.score``'s memo, explanations).
+        self.memo: dict[Any, Any] = {}
         self.rulesets = ruleset_provenance(rules, active)
         # Scope depends only on the kind and on which required sections are absent.
         self._required = [C.getter(p) for p in sorted({p for r in active for p in r.requires})]

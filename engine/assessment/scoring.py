@@ -58,8 +58,15 @@ class Scorer:
 
     def score(self, findings: list[dict[str, Any]], view: dict[str, Any],
               not_assessed: dict[str, dict[str, Any]] | None = None,
-              applicable: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
-        """The ``dimensions`` block of an assessment."""
+              applicable: dict[str, int] | None = None,
+              memo: dict[Any, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+        """The ``dimensions`` block of an assessment.
+
+        ``memo``: each dimension's block by what decides it (the rules fired in it, whether it is
+        assessed, its missing key facts, its gap), for a caller whose findings' points, severities,
+        tiers and duties are those of one set of rules in force (a plan), none waived, and who
+        never changes the blocks' nested values (a batch worker: ``Engine.share_static``). Each
+        block returned is a fresh dict; its nested values may be shared with other cases."""
         by_dim: dict[str, list[dict[str, Any]]] = {}
         for f in findings:
             by_dim.setdefault(f["dimension"], []).append(f)
@@ -67,6 +74,17 @@ class Scorer:
         severity_rank = SEVERITY_ORDER
         for dim, policy, levels, key_facts, schemes in self._dims:
             own = by_dim.get(dim, [])
+            key: Any = None
+            if memo is not None:
+                assessed = applicable is None or applicable.get(dim, 0) > 0
+                gap = (not_assessed or {}).get(dim)
+                key = (dim, tuple([f["rule_id"] for f in own]), assessed,
+                       tuple([k for k, get in key_facts if get(view) is C.MISSING]) if assessed else (),
+                       (gap["rules"], tuple(gap["missing_sections"])) if gap else None)
+                hit = memo.get(key)
+                if hit is not None:
+                    out[dim] = dict(hit)
+                    continue
             scored = []
             points = 0  # as sum() starts, so a dimension without findings scores the integer 0
             top = -2
@@ -107,6 +125,10 @@ class Scorer:
                 tiers=_tiers(own, schemes), duties=duties,
                 not_assessed=shaped(NOT_ASSESSED, rules=gap["rules"], missing_sections=list(gap["missing_sections"]))
                 if gap else shaped(NOT_ASSESSED, rules=0, missing_sections=[]))
+            if memo is not None:
+                if len(memo) >= 16384:
+                    memo.clear()
+                memo[key] = dict(out[dim])
         return out
 
 

