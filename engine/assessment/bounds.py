@@ -35,6 +35,7 @@ from typing import Any
 
 from engine.assessment.explore import Group, Outcome, RuleInfo, combine, explore, outcome
 from engine.assessment.levers import is_conclusion
+from engine.assessment.plan import fact_key
 from engine.assessment.residual import (
     UNKNOWN,
     Evaluator,
@@ -199,12 +200,22 @@ class BoundsPlan:
         # Each rule's residual is compiled on first use: a case touches few of them, and a
         # one-case run must not pay for compiling every rule in force.
         self._info: dict[str, RuleInfo] = {}
+        #: Each rule's residual on a case, by the values of the facts it reads (plan.fact_key),
+        #: with the facts it leaves open (None: decided, or open only on unstated conclusions).
+        self.residuals: dict[Any, tuple[Residual, set[str] | None]] = {}
+        self._reads: dict[str, tuple[C.Getter, ...] | None] = {}
         self.memo: dict[Any, dict[str, Any]] = {}
         #: Explored groups by their rules and residuals, with the steps each took (groups recur
         #: across cases far more often than whole cases do: the same datasheet gap, say).
         self.groups: dict[Any, tuple[int, bool, Group]] = {}
         self.evals: dict[Any, Evaluator] = {}  # compiled residual evaluators, by residual
 
+
+    def reads(self, rule: Rule) -> tuple[C.Getter, ...] | None:
+        """Getters of the facts a rule reads, None for a rule that reads list items (plan.fact_key)."""
+        if rule.id not in self._reads:
+            self._reads[rule.id] = None if rule.item_paths else tuple(C.getter(p) for p in sorted(rule.case_paths))
+        return self._reads[rule.id]
 
     def info(self, rule_id: str) -> RuleInfo | None:
         """The residual function and scoring weight of a rule in force (None: not a scored rule)."""
@@ -227,19 +238,35 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
     ``level_of(dim_index, points, top)``: the scoring policy's level rank."""
     n = len(plan.dims)
     undecided: list[tuple[RuleInfo, Residual, set[str]]] = []
+    residuals = plan.residuals
     for rid in candidates:
         info = plan.info(rid)
         if info is None:
             continue
-        res = info.residual(view, "")
-        if res is not True and res is not False:
-            facts = set(residual_leaves(res, {}))
-            if all(is_conclusion(f) for f in facts):
-                continue  # it reads only conclusions the user has not stated: decided as it stands
-            undecided.append((info, res, facts))
+        rkey = fact_key(rid, plan.reads(info.rule), view)
+        known: tuple[Residual, set[str] | None] | None = None
+        if rkey is not None:
+            try:
+                known = residuals.get(rkey)
+            except TypeError:  # a list or mapping value: no memo for this rule here
+                rkey = None
+        if known is None:
+            res = info.residual(view, "")
+            open_facts: set[str] | None = None
+            if res is not True and res is not False:
+                open_facts = set(residual_leaves(res, {}))
+                if all(is_conclusion(f) for f in open_facts):
+                    open_facts = None  # it reads only conclusions the user has not stated: decided as it stands
+            known = (res, open_facts)
+            if rkey is not None:
+                if len(residuals) >= 65536:
+                    residuals.clear()
+                residuals[rkey] = known
+        if known[1] is not None:
+            undecided.append((info, known[0], known[1]))
     moving = {info.rule.id for info, _, _ in undecided}
-    known = (plan.info(r) for r in fired if r not in moving)
-    base = outcome((i for i in known if i is not None), n)
+    infos = (plan.info(r) for r in fired if r not in moving)
+    base = outcome((i for i in infos if i is not None), n)
     # When even every undecided rule firing cannot move a level (most cases with gaps), the
     # answer is the known levels: no memo key to build, nothing to copy.
     floor = tuple(level_of(d, base[d][0], base[d][1]) if assessed[d] else None for d in range(n))

@@ -25,6 +25,16 @@ if TYPE_CHECKING:
     from engine.assessment.bounds import BoundsPlan
 
 
+def fact_key(rule_id: str, reads: tuple[C.Getter, ...] | None, view: Any) -> tuple[Any, ...] | None:
+    """What decides a rule that reads no list item on ``view``: the values (with their types: True
+    is not 1) of the facts it reads; None for a rule that reads list items. The key may hold an
+    unhashable value (a list): a memo lookup then raises TypeError, and the caller goes without."""
+    if reads is None:
+        return None
+    values = [get(view) for get in reads]
+    return (rule_id, tuple(values), tuple(map(type, values)))
+
+
 def ruleset_provenance(rules: RuleSet, active: tuple[Rule, ...]) -> list[dict[str, Any]]:
     """The provenance of each ruleset: id, version, digest, its rules and those in force."""
     return [shaped(RULESET_PROVENANCE, id=rs.id, version=rs.version, sha256=rs.sha256,
@@ -53,6 +63,12 @@ class Plan:
         self.position = {r.id: i for i, r in enumerate(active)}
         self._prepared: dict[str, tuple[dict[str, Any], C.Evidence | None, bool, bool, bool]] = {}
         self._unknown: dict[str, C.Missing] = {}
+        # A rule that reads no list item is decided, or unknown for want of the same facts, by
+        # the values of the facts it reads: remember its missing facts by those values (most
+        # recur across a portfolio: flags, categories, the same gap).
+        self._reads = {r.id: None if r.item_paths else tuple(C.getter(p) for p in sorted(r.case_paths))
+                       for r in active}
+        self._missing_memo: dict[Any, tuple[str, ...]] = {}
         self._bounds: BoundsPlan | None = None
         #: Per-case results that recur, for a batch worker (``Scorer.score``'s memo, explanations).
         self.memo: dict[Any, Any] = {}
@@ -168,19 +184,32 @@ class Plan:
         candidates = set(self.candidates(view) if candidates is None else candidates)
         out = []
         candidates -= fired
+        memo = self._missing_memo
         for rule_id in sorted(candidates - skip if skip else candidates, key=self.position.__getitem__):
             rule = self.by_id[rule_id]
-            unknown = self._unknown.get(rule_id)
-            if unknown is None:
-                unknown = self._unknown[rule_id] = C.compile_missing(rule.condition)
-            missing: set[str] = set()
-            if unknown(view, "", missing) is None:
+            key = fact_key(rule_id, self._reads[rule_id], view)
+            found = None
+            if key is not None:
+                try:
+                    found = memo.get(key)
+                except TypeError:  # a list or mapping value: no memo for this rule here
+                    key = None
+            if found is None:
+                unknown = self._unknown.get(rule_id)
+                if unknown is None:
+                    unknown = self._unknown[rule_id] = C.compile_missing(rule.condition)
+                missing: set[str] = set()
                 # A conclusion the user has not stated is not information to collect (the facts
                 # decide; engine.assessment.levers.CONCLUSIONS): a rule that waits only on one is not listed.
-                facts = sorted(f for f in missing if not is_conclusion(f))
-                if facts:
-                    out.append(shaped(NEEDS_INFORMATION, rule_id=rule.id, dimension=rule.dimension,
-                                      title=rule.title, missing=facts))
+                found = (tuple(sorted(f for f in missing if not is_conclusion(f)))
+                         if unknown(view, "", missing) is None else ())
+                if key is not None:
+                    if len(memo) >= 65536:
+                        memo.clear()
+                    memo[key] = found
+            if found:
+                out.append(shaped(NEEDS_INFORMATION, rule_id=rule.id, dimension=rule.dimension,
+                                  title=rule.title, missing=list(found)))
         return out
 
     def bounds(self, view: dict[str, Any], candidates: set[str], fired: set[str], skip: set[str],

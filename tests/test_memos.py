@@ -1,0 +1,121 @@
+"""The per-process memos of the hot path change no record: a batch worker's results (dimension blocks
+and explanations from the plan's memo, missing facts and residuals by the values of the facts a rule
+reads) are byte for byte those of a run with every memo off."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from engine import api
+from engine.assessment import bounds, plan
+from engine.batch.records import make_assessor
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+#: A document ruleset whose rules read flags, categories and numbers, some of them often absent.
+DOC_RULES = """\
+ruleset: {id: m, version: '1', title: M, input: document}
+rules:
+  - id: M-001
+    title: Public service without filing
+    dimension: safety
+    severity: high
+    points: 30
+    basis: heuristic
+    effective_from: 2020-01-01
+    when: {all: [{fact: serves_public, eq: true}, {fact: filed, eq: false}]}
+    message: Not filed.
+    citations: [{instrument: test, confidence: S}]
+  - id: M-002
+    title: Transfer without a mechanism
+    dimension: safety
+    severity: medium
+    points: 15
+    basis: heuristic
+    effective_from: 2020-01-01
+    when: {all: [{fact: transfer, eq: true}, {fact: mechanism, exists: false}, {fact: subjects, gte: 100000}]}
+    message: Transfer of {subjects} subjects.
+    citations: [{instrument: test, confidence: S}]
+  - id: M-003
+    title: Inefficient site
+    dimension: overcapacity
+    severity: low
+    points: 10
+    basis: heuristic
+    effective_from: 2020-01-01
+    when: {any: [{fact: pue, gt: 1.5}, {all: [{fact: region, in: [east, north]}, {fact: utilisation, lt: 0.3}]}]}
+    message: Site.
+    citations: [{instrument: test, confidence: S}]
+"""
+
+
+def _doc_cases(n: int) -> list[bytes]:
+    import random
+
+    rnd = random.Random(5)
+    out = []
+    for i in range(n):
+        case: dict[str, Any] = {"id": f"c{i}"}
+        for key, values in (("serves_public", [True, False]), ("filed", [True, False]), ("transfer", [True, False]),
+                            ("mechanism", ["scc"]), ("region", ["east", "west", "north"]),
+                            ("subjects", [10, 100000, 2000000]), ("pue", [1.2, 1.6]),
+                            ("utilisation", [0.1, 0.5, 1])):
+            if rnd.random() < 0.7:
+                case[key] = rnd.choice(values)
+        out.append(orjson.dumps(case))
+    return out
+
+
+def _run(rules: Any, lines: list[bytes], as_of: str, memos: bool, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    with monkeypatch.context() as m:
+        if not memos:
+            m.setattr(plan, "fact_key", lambda *_: None)
+            m.setattr(bounds, "fact_key", lambda *_: None)
+        assessor = make_assessor(rules, as_of, None, shared=False)
+        assessor.engine.share_static = memos  # the dimension and explanation memos are a worker's
+        blob, _ = assessor.chunk([(i + 1, line) for i, line in enumerate(lines)])
+        if memos:
+            (used,) = assessor.engine._plans.values()
+            assert used._missing_memo and used.memo  # the memos were filled, and hit:
+            assert len(used._missing_memo) < len(lines) * len(used.active)
+        return blob
+
+
+@pytest.mark.parametrize("as_of", ["2026-12-01", "2025-06-01"])
+def test_generated_bundled_cases_get_the_same_records_with_and_without_the_memos(
+        as_of: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gen_cases import generate
+
+    lines = [orjson.dumps(c) for c in generate(150, seed=31)]
+    rules = api.load_rules()
+    with_memos = _run(rules, lines, as_of, True, monkeypatch)
+    assert with_memos == _run(rules, lines, as_of, False, monkeypatch)
+
+
+def test_a_document_ruleset_with_recurring_gaps_gets_the_same_records_with_and_without_the_memos(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(DOC_RULES)
+    rules = api.load_rules([path])
+    lines = _doc_cases(400)
+    with_memos = _run(rules, lines, "2026-12-01", True, monkeypatch)
+    assert with_memos == _run(rules, lines, "2026-12-01", False, monkeypatch)
+    records = [orjson.loads(x) for x in with_memos.splitlines()]
+    assert any(r["assessment"]["needs_information"] for r in records)  # gaps were asked about
+    assert any(r["assessment"]["rating_range"] and r["assessment"]["rating_range"][0] != r["assessment"]["rating_range"][1]
+               for r in records)  # and ranges searched
+
+
+def test_true_and_one_are_different_facts_to_the_memo() -> None:
+    from engine.lang import conditions as C
+
+    reads = (C.getter(("x",)),)
+    assert plan.fact_key("R", reads, {"x": True}) != plan.fact_key("R", reads, {"x": 1})
+    assert plan.fact_key("R", reads, {}) == plan.fact_key("R", reads, {"x": None})  # absent and null read alike
+    assert plan.fact_key("R", None, {"x": 1}) is None  # a rule over list items has no key
