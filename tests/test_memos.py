@@ -108,8 +108,8 @@ def test_a_document_ruleset_with_recurring_gaps_gets_the_same_records_with_and_w
     assert with_memos == _run(rules, lines, "2026-12-01", False, monkeypatch)
     records = [orjson.loads(x) for x in with_memos.splitlines()]
     assert any(r["assessment"]["needs_information"] for r in records)  # gaps were asked about
-    assert any(r["assessment"]["rating_range"] and r["assessment"]["rating_range"][0] != r["assessment"]["rating_range"][1]
-               for r in records)  # and ranges searched
+    ranges = [r["assessment"]["rating_range"] for r in records]
+    assert any(span and span[0] != span[1] for span in ranges)  # and ranges searched
 
 
 def test_true_and_one_are_different_facts_to_the_memo() -> None:
