@@ -251,3 +251,20 @@ def test_the_catalogue_and_the_compact_records_fit_the_catalog_schema(bundled: d
         jsonschema.validate(orjson.loads(line), record_schema)
     done = CliRunner().invoke(main, ["schema", "catalog"])
     assert done.exit_code == 0 and orjson.loads(done.stdout_bytes)["title"] == "airisk rule catalogue"
+
+
+def test_compact_records_in_chinese_expand_to_the_chinese_full_records(bundled: dict[str, Path], tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_bytes(b"".join(bundled["cases"].read_bytes().splitlines(keepends=True)[:30]))
+    runner = CliRunner()
+    base = ["batch", str(cases), "--as-of", AS_OF, "--no-progress", "--lang", "zh", "--workers", "1"]
+    full = runner.invoke(main, [*base, "-o", str(tmp_path / "full.jsonl")])
+    compact = runner.invoke(main, [*base, "-o", str(tmp_path / "compact.jsonl"), "--record", "compact",
+                                   "--catalog", str(tmp_path / "cat.json")])
+    assert full.exit_code == compact.exit_code == 0, (full.output, compact.output)
+    catalog = Catalog.parse((tmp_path / "cat.json").read_bytes())
+    assert catalog.data["lang"] == "zh"
+    rebuilt = [orjson.dumps(catalog.expand(orjson.loads(x))) for x in _lines(tmp_path / "compact.jsonl")]
+    assert rebuilt == _lines(tmp_path / "full.jsonl")
+    assert any("\u4e00" <= ch <= "\u9fff" for entry in catalog.data["rules"].values()
+               for ch in entry["finding"]["title"])  # the catalogue's texts are the Chinese ones

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from engine import api
-from engine.assessment import bounds, plan
+from engine.assessment import plan
 from engine.batch.records import make_assessor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,8 +75,7 @@ def _doc_cases(n: int) -> list[bytes]:
 def _run(rules: Any, lines: list[bytes], as_of: str, memos: bool, monkeypatch: pytest.MonkeyPatch) -> bytes:
     with monkeypatch.context() as m:
         if not memos:
-            m.setattr(plan, "fact_key", lambda *_: None)
-            m.setattr(bounds, "fact_key", lambda *_: None)
+            m.setattr(plan, "fact_key", lambda *_: None)  # every memo by fact values off (plan and bounds)
         assessor = make_assessor(rules, as_of, None, shared=False)
         assessor.engine.share_static = memos  # the dimension and explanation memos are a worker's
         blob, _ = assessor.chunk([(i + 1, line) for i, line in enumerate(lines)])
@@ -115,7 +114,8 @@ def test_a_document_ruleset_with_recurring_gaps_gets_the_same_records_with_and_w
 def test_true_and_one_are_different_facts_to_the_memo() -> None:
     from engine.lang import conditions as C
 
-    reads = (C.getter(("x",)),)
-    assert plan.fact_key("R", reads, {"x": True}) != plan.fact_key("R", reads, {"x": 1})
-    assert plan.fact_key("R", reads, {}) == plan.fact_key("R", reads, {"x": None})  # absent and null read alike
+    for reads in ((("x",), (C.getter(("x",)),)), (None, (C.getter(("x",)),))):  # by key, by getter
+        assert plan.fact_key("R", reads, {"x": True}) != plan.fact_key("R", reads, {"x": 1})
+        assert plan.fact_key("R", reads, {"x": 1}) != plan.fact_key("R", reads, {"x": 1.0})
+        assert plan.fact_key("R", reads, {}) == plan.fact_key("R", reads, {"x": None})  # absent and null alike
     assert plan.fact_key("R", None, {"x": 1}) is None  # a rule over list items has no key

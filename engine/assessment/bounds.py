@@ -35,7 +35,6 @@ from typing import Any
 
 from engine.assessment.explore import Group, Outcome, RuleInfo, combine, explore, outcome
 from engine.assessment.levers import is_conclusion
-from engine.assessment.plan import fact_key
 from engine.assessment.residual import (
     UNKNOWN,
     Evaluator,
@@ -203,19 +202,12 @@ class BoundsPlan:
         #: Each rule's residual on a case, by the values of the facts it reads (plan.fact_key),
         #: with the facts it leaves open (None: decided, or open only on unstated conclusions).
         self.residuals: dict[Any, tuple[Residual, set[str] | None]] = {}
-        self._reads: dict[str, tuple[C.Getter, ...] | None] = {}
         self.memo: dict[Any, dict[str, Any]] = {}
         #: Explored groups by their rules and residuals, with the steps each took (groups recur
         #: across cases far more often than whole cases do: the same datasheet gap, say).
         self.groups: dict[Any, tuple[int, bool, Group]] = {}
         self.evals: dict[Any, Evaluator] = {}  # compiled residual evaluators, by residual
 
-
-    def reads(self, rule: Rule) -> tuple[C.Getter, ...] | None:
-        """Getters of the facts a rule reads, None for a rule that reads list items (plan.fact_key)."""
-        if rule.id not in self._reads:
-            self._reads[rule.id] = None if rule.item_paths else tuple(C.getter(p) for p in sorted(rule.case_paths))
-        return self._reads[rule.id]
 
     def info(self, rule_id: str) -> RuleInfo | None:
         """The residual function and scoring weight of a rule in force (None: not a scored rule)."""
@@ -230,12 +222,13 @@ class BoundsPlan:
 
 
 def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], fired: set[str],
-            assessed: list[bool], level_of: Any) -> dict[str, Any]:
+            assessed: list[bool], level_of: Any, keys: dict[str, Any] | None = None) -> dict[str, Any]:
     """The bounds of one case.
 
     ``candidates``: applicable rules that read an absent fact (the others cannot change);
     ``fired``: the applicable rules that fired; ``assessed``: per dimension;
-    ``level_of(dim_index, points, top)``: the scoring policy's level rank."""
+    ``level_of(dim_index, points, top)``: the scoring policy's level rank; ``keys``: each
+    candidate's ``plan.fact_key`` (its residual is remembered by it), None for no memo."""
     n = len(plan.dims)
     undecided: list[tuple[RuleInfo, Residual, set[str]]] = []
     residuals = plan.residuals
@@ -243,7 +236,7 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
         info = plan.info(rid)
         if info is None:
             continue
-        rkey = fact_key(rid, plan.reads(info.rule), view)
+        rkey = keys.get(rid) if keys is not None else None
         known: tuple[Residual, set[str] | None] | None = None
         if rkey is not None:
             try:
@@ -259,7 +252,7 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
                     open_facts = None  # it reads only conclusions the user has not stated: decided as it stands
             known = (res, open_facts)
             if rkey is not None:
-                if len(residuals) >= 65536:
+                if len(residuals) >= 32768:  # bounded: RSS stays flat over a long run
                     residuals.clear()
                 residuals[rkey] = known
         if known[1] is not None:

@@ -182,7 +182,8 @@ class Engine:
             waived, expired = apply(waivers, findings, view, str(meta["id"]), day, self.rules.lang)
             findings.extend(expired)
         candidates = plan.candidates(view)
-        unknown = [] if brief else plan.needs_information(fired, view, scoped_out, candidates)
+        keys = plan.fact_keys(view, candidates)  # what decides each rule that could be unknown
+        unknown = [] if brief else plan.needs_information(fired, view, scoped_out, candidates, keys)
         if self._scorer is None:
             self._scorer = Scorer(self.rules, self._tier_dimension)
         # Blocks and explanations recur across a portfolio's cases (the same rules fire together):
@@ -191,7 +192,8 @@ class Engine:
         dims = self._scorer.score(findings, view, not_assessed, applicable, memo)
         searched = (candidates - scoped_out if scoped_out else candidates) if bounds else set()
         counted = fired - waived if waived else fired  # a waived finding fired: it stops counting everywhere
-        rating_range, decisive, exact, fillings = plan.bounds(view, searched, counted, scoped_out, dims, self._scorer)
+        rating_range, decisive, exact, fillings = plan.bounds(view, searched, counted, scoped_out, dims, self._scorer,
+                                                              keys)
         if memo is None:
             rating, explanation = overall(dims, plan.titles, rating_range, decisive, self.rules.lang)
         else:

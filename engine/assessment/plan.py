@@ -25,14 +25,32 @@ if TYPE_CHECKING:
     from engine.assessment.bounds import BoundsPlan
 
 
-def fact_key(rule_id: str, reads: tuple[C.Getter, ...] | None, view: Any) -> tuple[Any, ...] | None:
+#: How to read the facts a rule reads: their top-level keys (None when a path is deeper) and getters.
+Reads = tuple["tuple[str, ...] | None", "tuple[C.Getter, ...]"]
+
+
+def reads_of(rule: Rule) -> Reads | None:
+    """How ``fact_key`` reads a rule's facts; None for a rule that reads list items (no key)."""
+    if rule.item_paths:
+        return None
+    paths = sorted(rule.case_paths)
+    return (tuple(p[0] for p in paths) if all(len(p) == 1 for p in paths) else None,
+            tuple(C.getter(p) for p in paths))
+
+
+def fact_key(rule_id: str, reads: Reads | None, view: Any) -> tuple[Any, ...] | None:
     """What decides a rule that reads no list item on ``view``: the values (with their types: True
     is not 1) of the facts it reads; None for a rule that reads list items. The key may hold an
-    unhashable value (a list): a memo lookup then raises TypeError, and the caller goes without."""
+    unhashable value (a list): a memo lookup then raises TypeError, and the caller goes without.
+    An absent fact and a null read alike (both are missing to every condition)."""
     if reads is None:
         return None
-    values = [get(view) for get in reads]
-    return (rule_id, tuple(values), tuple(map(type, values)))
+    keys, getters = reads
+    if keys is not None and type(view) is dict:
+        values = tuple(map(view.get, keys))  # None for absent and for null, as the getters' MISSING
+    else:
+        values = tuple([get(view) for get in getters])
+    return (rule_id, values, tuple(map(type, values)))
 
 
 def ruleset_provenance(rules: RuleSet, active: tuple[Rule, ...]) -> list[dict[str, Any]]:
@@ -66,8 +84,7 @@ class Plan:
         # A rule that reads no list item is decided, or unknown for want of the same facts, by
         # the values of the facts it reads: remember its missing facts by those values (most
         # recur across a portfolio: flags, categories, the same gap).
-        self._reads = {r.id: None if r.item_paths else tuple(C.getter(p) for p in sorted(r.case_paths))
-                       for r in active}
+        self._reads = {r.id: reads_of(r) for r in active}
         self._missing_memo: dict[Any, tuple[str, ...]] = {}
         self._bounds: BoundsPlan | None = None
         #: Per-case results that recur, for a batch worker (``Scorer.score``'s memo, explanations).
@@ -178,16 +195,23 @@ class Plan:
                         candidates |= ids
         return candidates
 
+    def fact_keys(self, view: dict[str, Any], rule_ids: set[str]) -> dict[str, tuple[Any, ...] | None]:
+        """``fact_key`` of each rule, worked out once per case for ``needs_information`` and ``bounds``."""
+        reads = self._reads
+        return {rid: fact_key(rid, reads[rid], view) for rid in rule_ids}
+
     def needs_information(self, fired: set[str], view: dict[str, Any], skip: set[str],
-                          candidates: set[str] | None = None) -> list[dict[str, Any]]:
-        """The rules in force, applicable and not fired, whose condition is unknown for want of facts."""
+                          candidates: set[str] | None = None,
+                          keys: dict[str, tuple[Any, ...] | None] | None = None) -> list[dict[str, Any]]:
+        """The rules in force, applicable and not fired, whose condition is unknown for want of facts
+        (``keys``: ``fact_keys`` of the candidates, when the caller has them)."""
         candidates = set(self.candidates(view) if candidates is None else candidates)
         out = []
         candidates -= fired
         memo = self._missing_memo
         for rule_id in sorted(candidates - skip if skip else candidates, key=self.position.__getitem__):
             rule = self.by_id[rule_id]
-            key = fact_key(rule_id, self._reads[rule_id], view)
+            key = keys[rule_id] if keys is not None else fact_key(rule_id, self._reads[rule_id], view)
             found = None
             if key is not None:
                 try:
@@ -204,7 +228,7 @@ class Plan:
                 found = (tuple(sorted(f for f in missing if not is_conclusion(f)))
                          if unknown(view, "", missing) is None else ())
                 if key is not None:
-                    if len(memo) >= 65536:
+                    if len(memo) >= 32768:  # bounded: RSS stays flat over a long run
                         memo.clear()
                     memo[key] = found
             if found:
@@ -213,7 +237,8 @@ class Plan:
         return out
 
     def bounds(self, view: dict[str, Any], candidates: set[str], fired: set[str], skip: set[str],
-               dims: dict[str, dict[str, Any]], scorer: Scorer) -> tuple[
+               dims: dict[str, dict[str, Any]], scorer: Scorer,
+               keys: dict[str, tuple[Any, ...] | None] | None = None) -> tuple[
                    list[str] | None, list[dict[str, Any]], bool, dict[str, Any] | None]:
         """Fill each dimension's ``level_range``, ``decisive_unknowns`` and ``range_fillings``
         (engine.assessment.bounds); return the overall (rating_range, decisive unknowns, exact, fillings)."""
@@ -230,7 +255,8 @@ class Plan:
             self._bounds = BoundsPlan(self.active, names)
         applicable_fired = fired - skip if skip else fired
         result = compute(self._bounds, view, sorted(candidates, key=self.position.__getitem__), applicable_fired,
-                         [d["assessed"] for d in dims.values()], scorer.level_of)
+                         [d["assessed"] for d in dims.values()], scorer.level_of,
+                         keys if keys is not None else self.fact_keys(view, candidates))
         for name, out in zip(names, result["dims"], strict=True):
             d = dims[name]
             if out["range"] is not None:

@@ -126,7 +126,7 @@ class Scorer:
                 not_assessed=shaped(NOT_ASSESSED, rules=gap["rules"], missing_sections=list(gap["missing_sections"]))
                 if gap else shaped(NOT_ASSESSED, rules=0, missing_sections=[]))
             if memo is not None:
-                if len(memo) >= 16384:
+                if len(memo) >= 8192:  # bounded: RSS stays flat over a long run
                     memo.clear()
                 memo[key] = dict(out[dim])
         return out

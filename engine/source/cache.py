@@ -29,6 +29,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import stat
 from collections.abc import Callable, Iterable, Sequence
@@ -36,10 +37,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from engine.version import __version__
 
 T = TypeVar("T")
-_FORMAT = 3  # 3: plain JSON subtrees stored untagged ("J")
+_FORMAT = 4  # 3: plain JSON subtrees stored untagged ("J"); 4: written and read by orjson
 _SUFFIX = ".json"
 READ_LIMIT = 32 * 1024 * 1024
 
@@ -180,7 +183,11 @@ def _plain(value: Any) -> bool:
         return all(type(k) is str and _plain(v) for k, v in value.items())
     if kind is list:
         return all(_plain(v) for v in value)
-    return value is None or kind in (str, int, float, bool)
+    return value is None or kind is str or kind is bool or (kind is float and math.isfinite(value)) or (
+        kind is int and _INT_MIN <= value <= _INT_MAX)
+
+
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1  # what orjson writes as a JSON number
 
 
 def encode(value: Any) -> Any:
@@ -188,7 +195,13 @@ def encode(value: Any) -> Any:
     dict that is plain JSON all the way down is one ``J`` entry: reading it back costs no Python
     work per node (a warm start reads every rule's conditions and texts this way)."""
     if value is None or isinstance(value, bool | int | float | str):
-        return value
+        if _plain(value):
+            return value
+        if isinstance(value, float):  # infinities (a rule may hold one); NaN is never cached
+            if math.isnan(value):
+                raise TypeError("cannot cache NaN")
+            return ["I", 1 if value > 0 else -1]
+        return ["B", str(value)]  # an integer beyond 64 bits
     if type(value) in (list, dict) and _plain(value):
         return ["J", value]
     if isinstance(value, list):
@@ -197,7 +210,7 @@ def encode(value: Any) -> Any:
         if type(value) is tuple and all(_plain(v) for v in value):
             return ["P", list(value)]  # a tuple of plain values (a path): one entry, read with tuple()
         return ["T", *map(encode, value)]
-    if type(value) is frozenset and all(v is None or type(v) in (str, int, float, bool) for v in value):
+    if type(value) is frozenset and all(type(v) not in (list, dict) and _plain(v) for v in value):
         return ["Q", sorted(value, key=lambda v: json.dumps(v))]
     if isinstance(value, frozenset | set):
         items = sorted((encode(v) for v in value), key=lambda e: json.dumps(e, sort_keys=True))
@@ -258,6 +271,10 @@ def decode(data: Any) -> Any:
             raise ValueError("odd mapping")
         items = [decode(v) if type(v) is list else v for v in rest]
         return {items[i]: items[i + 1] for i in range(0, len(items), 2)}
+    if tag == "I" and rest in ([1], [-1]):
+        return math.inf if rest[0] > 0 else -math.inf
+    if tag == "B" and len(rest) == 1 and isinstance(rest[0], str):
+        return int(rest[0])
     if tag == "d" and len(rest) == 1 and isinstance(rest[0], str):
         return dt.date.fromisoformat(rest[0])
     if tag == "t" and len(rest) == 1 and isinstance(rest[0], str):
@@ -265,17 +282,13 @@ def decode(data: Any) -> Any:
     raise ValueError(f"unknown tag {tag!r}")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} in a cache entry")
-
-
 def loads(raw: bytes) -> Any:
-    """Decode an entry (JSON; NaN is refused, infinities are floats the rules may hold)."""
-    return decode(json.loads(raw, parse_constant=lambda c: float(c) if c != "NaN" else _reject_constant(c)))
+    """Decode an entry (JSON read by orjson; infinities are tagged, NaN is never written)."""
+    return decode(orjson.loads(raw))
 
 
 def dumps(value: Any) -> bytes:
-    return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode()
+    return orjson.dumps(encode(value))
 
 
 # --------------------------------------------------------------------------- entries
