@@ -329,7 +329,9 @@ def test_a_replayed_exploration_is_the_fresh_one_for_every_budget_before_and_aft
     exploration with the budget left now would."""
     import engine.assessment.bounds as B
 
-    groups = _captured_groups(40)
+    # The templates alone give 88 groups, and the 60 checked below are the first: the same 60 that
+    # 40 generated cases after them gave, without assessing the 40 (compared with addresses masked).
+    groups = _captured_groups(0)
     assert len(groups) > 20
     checked = set()
     for entries, evals, dims in groups[:60]:

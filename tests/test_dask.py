@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -40,13 +42,22 @@ def local_batch(path: Path) -> bytes:
     return out.read_bytes()
 
 
-def test_a_local_dask_cluster_gives_the_records_of_the_local_batch_per_file_and_per_bag(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """One local cluster of two worker processes for both tests: starting it is most of their time,
+    and each test still runs its own files on it."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as local:
+        yield local
+
+
+def test_a_local_dask_cluster_gives_the_records_of_the_local_batch_per_file_and_per_bag(tmp_path: Path,
+                                                                                         cluster: Any) -> None:
     from engine.batch.distributed import assess_bag, run_dask
 
     files = part_files(tmp_path)
     expected = {f.stem: local_batch(f) for f in files}
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with distributed.Client(cluster) as client:
         # File to file, as `airisk batch --dask ADDRESS 'data/*.jsonl' --output out/` does.
         stats = run_dask(client, str(tmp_path / "data" / "*.jsonl"), str(tmp_path / "out"), as_of=AS_OF)
         for f in files:
@@ -59,16 +70,14 @@ def test_a_local_dask_cluster_gives_the_records_of_the_local_batch_per_file_and_
     assert [orjson.dumps(r) for r in records] == local.splitlines()
 
 
-def test_the_cli_runs_on_a_dask_scheduler_address(tmp_path: Path) -> None:
+def test_the_cli_runs_on_a_dask_scheduler_address(tmp_path: Path, cluster: Any) -> None:
     import subprocess
     import sys
 
     files = part_files(tmp_path)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        res = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "--dask", cluster.scheduler_address,
-                              str(tmp_path / "data" / "*.jsonl"), "--output", str(tmp_path / "out"),
-                              "--as-of", AS_OF], capture_output=True, cwd=ROOT, timeout=120, check=False)
+    res = subprocess.run([sys.executable, "-m", "engine.cli", "batch", "--dask", cluster.scheduler_address,
+                          str(tmp_path / "data" / "*.jsonl"), "--output", str(tmp_path / "out"),
+                          "--as-of", AS_OF], capture_output=True, cwd=ROOT, timeout=120, check=False)
     assert res.returncode == 3, res.stderr.decode()[-2000:]
     assert b"airisk batch: 90 lines, 87 assessed" in res.stderr
     for f in files:

@@ -18,7 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-22"
 CASES = sorted((ROOT / "cases").glob("*.yaml"))
-SEEDS = ("0", "1", "987654321")
+# Two seeds, not three: two hash seeds already iterate sets of strings in different orders.
+SEEDS = ("0", "987654321")
 
 
 def _run(args: list[str], seed: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -37,7 +38,7 @@ def test_assess_json_of_every_case_is_byte_identical_under_different_hash_seeds(
         proc = _run(["assess", "--format", "json", "--as-of", AS_OF, *map(str, CASES)], seed)
         assert proc.returncode == 0, proc.stderr.decode()[-2000:]
         outputs.append(proc.stdout)
-    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0] == outputs[1]
     records = json.loads(outputs[0])
     assert [r["case_id"] for r in records] == [yaml.safe_load(p.read_text())["id"] for p in CASES]
 
@@ -66,7 +67,8 @@ def jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_batch_output_is_byte_identical_across_worker_counts_and_hash_seeds(jsonl: Path) -> None:
     runs = {}
-    for workers, seed in (("1", "0"), ("2", "1"), ("2", "987654321")):
+    # Two runs that differ in both worker count and hash seed: output that depends on either differs.
+    for workers, seed in (("1", "0"), ("2", "987654321")):
         proc = _run(["batch", str(jsonl), "--as-of", AS_OF, "--workers", workers, "--chunk-lines", "7"], seed)
         assert proc.returncode == 3, proc.stderr.decode()[-2000:]  # 3: some lines were errors
         runs[(workers, seed)] = proc.stdout

@@ -15,6 +15,7 @@ import pytest
 import engine
 from engine.batch.distributed import assess_partition
 from engine.source.safeyaml import load_file
+from tests.test_hardening_batch import _children, _wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE_LINE = json.dumps(load_file(str(ROOT / "cases" / "guizhou-icc.yaml")).data, default=str)
@@ -88,7 +89,10 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path: Path, sig: int, code: int
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", str(source), "-o", str(out),
                              "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(4)
+    # Signalled half a second after both workers exist (the handlers are set before they start),
+    # not after a fixed 4 s of which half was start-up: it still lands mid-run, on busy workers.
+    _wait_for(lambda: len(_children(proc.pid)) >= 2)
+    time.sleep(0.5)
     os.kill(proc.pid, sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err[-800:]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -314,10 +315,15 @@ ACTUALS = SCALARS | st.lists(SCALARS, max_size=4) | st.dictionaries(st.text(max_
 
 
 def literals(entry: ops.Operator) -> st.SearchStrategy[Any]:
+    return _literals(entry.operand)
+
+
+@functools.cache  # validating a new strategy per example cost half the time; the draws are the same
+def _literals(operand: str) -> st.SearchStrategy[Any]:
     scalar = SCALARS.filter(lambda v: v is not None)
-    if entry.operand == "flag":
+    if operand == "flag":
         return st.booleans()
-    if entry.operand == "values":
+    if operand == "values":
         return st.lists(scalar, min_size=1, max_size=4).map(tuple)
     return scalar
 

@@ -6,6 +6,7 @@ a band rule), and the handling of missing facts.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -298,6 +299,7 @@ def _thresholds() -> dict[str, list[float]]:
 THRESHOLDS = _thresholds()
 
 
+@functools.cache  # building and validating a strategy cost more than drawing from it; the draws are the same
 def _number(field: str, lo: float, hi: float) -> st.SearchStrategy[float]:
     """Any value in [lo, hi], often one at or just beside a rule threshold, where
     non-monotone rule shapes show."""
@@ -308,6 +310,36 @@ def _number(field: str, lo: float, hi: float) -> st.SearchStrategy[float]:
 
 def _fraction(field: str) -> st.SearchStrategy[float]:
     return _number(field, 0.0, 1.0)
+
+
+@functools.cache
+def _facility_facts() -> dict[str, st.SearchStrategy[Any]]:
+    """The strategy of each facility fact, built once: the same draws as building them per case, faster."""
+    return {
+        "size_class": _maybe(st.sampled_from(["small", "medium", "large", "hyperscale"])),
+        "new_build": _maybe(st.booleans()),
+        "it_power_mw": _maybe(st.floats(0, 200, allow_nan=False)),
+        "contracted_power_mw": _maybe(st.floats(0, 240, allow_nan=False)),
+        "commissioning_date": _maybe(st.sampled_from(["2023-12-25", "2023-12-26", "2025-01-01"])),
+        "rack_occupancy": _maybe(_fraction("rack_occupancy")),
+        "accelerator_utilisation": _maybe(_fraction("accelerator_utilisation")),
+        "pue": _maybe(_number("pue", 1.0, 2.5)),
+        "green_power_share": _maybe(_fraction("green_power_share")),
+        "workload": _maybe(st.sampled_from(["training", "inference", "mixed"])),
+        "latency_to_demand_ms": _maybe(_number("latency_to_demand_ms", 0, 100)),
+        "financing": _maybe(st.lists(st.sampled_from(FINANCING), max_size=3, unique=True)),
+        "anchor_tenant_share": _maybe(_fraction("anchor_tenant_share")),
+        "local_incentives": _maybe(st.booleans()),
+        "domestic_chip_power_subsidy": _maybe(st.booleans()),
+        "state_funded": _maybe(st.booleans()),
+        "completion_share": _maybe(_fraction("completion_share")),
+        "rent_8gpu_h100_server_rmb_month": _maybe(_number("rent_8gpu_h100_server_rmb_month", 0, 2e5)),
+        "rent_gpu_hour_usd": _maybe(_number("rent_gpu_hour_usd", 0, 10)),
+        "accelerator_age_years": _maybe(_number("accelerator_age_years", 0, 10)),
+        "connected_to_national_monitoring": _maybe(st.booleans()),
+        "connected_to_scheduling_platform": _maybe(st.booleans()),
+        "shared_capacity_offered": _maybe(st.booleans()),
+    }
 
 
 @st.composite
@@ -321,31 +353,7 @@ def facilities(draw: st.DrawFn) -> dict[str, Any]:
         if draw(st.booleans()):
             line["licence_held"] = draw(st.booleans())
         lines.append(line)
-    facility = {
-        "size_class": draw(_maybe(st.sampled_from(["small", "medium", "large", "hyperscale"]))),
-        "new_build": draw(_maybe(st.booleans())),
-        "it_power_mw": draw(_maybe(st.floats(0, 200, allow_nan=False))),
-        "contracted_power_mw": draw(_maybe(st.floats(0, 240, allow_nan=False))),
-        "commissioning_date": draw(_maybe(st.sampled_from(["2023-12-25", "2023-12-26", "2025-01-01"]))),
-        "rack_occupancy": draw(_maybe(_fraction("rack_occupancy"))),
-        "accelerator_utilisation": draw(_maybe(_fraction("accelerator_utilisation"))),
-        "pue": draw(_maybe(_number("pue", 1.0, 2.5))),
-        "green_power_share": draw(_maybe(_fraction("green_power_share"))),
-        "workload": draw(_maybe(st.sampled_from(["training", "inference", "mixed"]))),
-        "latency_to_demand_ms": draw(_maybe(_number("latency_to_demand_ms", 0, 100))),
-        "financing": draw(_maybe(st.lists(st.sampled_from(FINANCING), max_size=3, unique=True))),
-        "anchor_tenant_share": draw(_maybe(_fraction("anchor_tenant_share"))),
-        "local_incentives": draw(_maybe(st.booleans())),
-        "domestic_chip_power_subsidy": draw(_maybe(st.booleans())),
-        "state_funded": draw(_maybe(st.booleans())),
-        "completion_share": draw(_maybe(_fraction("completion_share"))),
-        "rent_8gpu_h100_server_rmb_month": draw(_maybe(_number("rent_8gpu_h100_server_rmb_month", 0, 2e5))),
-        "rent_gpu_hour_usd": draw(_maybe(_number("rent_gpu_hour_usd", 0, 10))),
-        "accelerator_age_years": draw(_maybe(_number("accelerator_age_years", 0, 10))),
-        "connected_to_national_monitoring": draw(_maybe(st.booleans())),
-        "connected_to_scheduling_platform": draw(_maybe(st.booleans())),
-        "shared_capacity_offered": draw(_maybe(st.booleans())),
-    }
+    facility = {field: draw(strategy) for field, strategy in _facility_facts().items()}
     # Last year's figures: anything, or a part of today's (a build-out), so that the build-out shares
     # fall on both sides of their thresholds.
     for field, now, hi in (("it_power_mw_12m_ago", "it_power_mw", 200), ("contracted_power_mw_12m_ago",
