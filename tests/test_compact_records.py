@@ -24,7 +24,7 @@ from engine.ruleset.describe import describe
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 AS_OF = "2026-12-01"  # docs/waivers.example.yaml: one waiver live, one expired (WAIVER-EXPIRED findings)
-CASES = 300
+CASES = 120  # every kind of finding, waived and expired ones included (asserted below)
 
 #: A document ruleset whose texts name facts (kept in each compact finding) beside fixed ones.
 DOC_RULES = """\
@@ -227,7 +227,7 @@ _RULES = api.load_rules()
 _CATALOG = Catalog.build(_RULES, AS_OF, None)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31), scenario_date=st.sampled_from(["2024-06-01", "2025-06-01", AS_OF]))
 def test_any_generated_case_compacts_and_expands_back_to_its_full_record(seed: int, scenario_date: str) -> None:
     from gen_cases import generate
@@ -255,7 +255,7 @@ def test_the_catalogue_and_the_compact_records_fit_the_catalog_schema(bundled: d
 
 def test_compact_records_in_chinese_expand_to_the_chinese_full_records(bundled: dict[str, Path], tmp_path: Path) -> None:
     cases = tmp_path / "cases.jsonl"
-    cases.write_bytes(b"".join(bundled["cases"].read_bytes().splitlines(keepends=True)[:30]))
+    cases.write_bytes(b"".join(bundled["cases"].read_bytes().splitlines(keepends=True)[:12]))
     runner = CliRunner()
     base = ["batch", str(cases), "--as-of", AS_OF, "--no-progress", "--lang", "zh", "--workers", "1"]
     full = runner.invoke(main, [*base, "-o", str(tmp_path / "full.jsonl")])

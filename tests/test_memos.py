@@ -91,7 +91,7 @@ def test_generated_bundled_cases_get_the_same_records_with_and_without_the_memos
         as_of: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from gen_cases import generate
 
-    lines = [orjson.dumps(c) for c in generate(150, seed=31)]
+    lines = [orjson.dumps(c) for c in generate(80, seed=31)]  # gaps of every section: memo hits and misses
     rules = api.load_rules()
     with_memos = _run(rules, lines, as_of, True, monkeypatch)
     assert with_memos == _run(rules, lines, as_of, False, monkeypatch)

@@ -459,15 +459,17 @@ WORSENINGS: dict[str, Worsening] = {
 
 
 def monotonicity_property(rules: Any, examples: int, seen: list[str], *, derandomize: bool = False,
-                          only: tuple[str, ...] = tuple(WORSENINGS), shrink: bool = True) -> Any:
+                          only: tuple[str, ...] = tuple(WORSENINGS), shrink: bool = True,
+                          cases: Any = None) -> Any:
     """A Hypothesis test: worsening one input of a generated facility never lowers its score or level.
     ``only`` limits the inputs worsened and ``shrink=False`` stops at the first counterexample (both
-    for the band-rule test, which only needs to see the property fail)."""
+    for the band-rule test, which only needs to see the property fail); ``cases``: the facilities
+    (default ``facilities()``)."""
     phases = tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate)
 
     @settings(max_examples=examples, deadline=None, derandomize=derandomize, database=None, phases=phases,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(case=facilities(), as_of=st.sampled_from(["2023-12-26", "2025-06-01", AS_OF, "2027-01-01"]),
+    @given(case=facilities() if cases is None else cases, as_of=st.sampled_from(["2023-12-26", "2025-06-01", AS_OF, "2027-01-01"]),
            data=st.data())
     def check(case: dict[str, Any], as_of: str, data: st.DataObject) -> None:
         present = [k for k in only if k in case["facility"]]
@@ -494,18 +496,36 @@ def test_worsening_any_input_never_lowers_the_score_or_level_over_1000_facilitie
     assert set(WORSENINGS) <= set(seen), "every kind of worsening was exercised"
 
 
+@st.composite
+def _in_the_build_out_band(draw: st.DrawFn) -> dict[str, Any]:
+    """A generated facility whose new contracts took up 10-50% of the load added in the year (the
+    build-out band below): what a worse build-out figure moves out of it. Generic facilities reach
+    the band by a narrow combination of four figures, which Hypothesis finds or not depending on
+    the constants of the modules other tests loaded first (its draws are not only the seed's)."""
+    case = draw(facilities())
+    built = draw(st.floats(50, 400))
+    before = built * draw(st.floats(0, 0.8))
+    contracted_before = draw(st.floats(0, 100))
+    share = draw(st.floats(0.12, 0.48))
+    case["facility"].update(it_power_mw=built, it_power_mw_12m_ago=before,
+                            contracted_power_mw_12m_ago=contracted_before,
+                            contracted_power_mw=contracted_before + share * (built - before))
+    return case
+
+
 BANDS = {
-    "pue": ({"all": [{"fact": "facility.pue", "gte": 1.3}, {"fact": "facility.pue", "lt": 1.5}]}, ("pue",)),
+    "pue": ({"all": [{"fact": "facility.pue", "gte": 1.3}, {"fact": "facility.pue", "lt": 1.5}]}, ("pue",), None),
     "build-out": ({"all": [{"fact": "derived.buildout_contracted_share_12m", "gte": 0.1},
                            {"fact": "derived.buildout_contracted_share_12m", "lt": 0.5}]},
-                  ("contracted_power_mw", "it_power_mw", "it_power_mw_12m_ago", "contracted_power_mw_12m_ago")),
-    "sharing": ({"fact": "facility.shared_capacity_offered", "eq": True}, ("shared_capacity_offered",)),
+                  ("contracted_power_mw", "it_power_mw", "it_power_mw_12m_ago", "contracted_power_mw_12m_ago"),
+                  _in_the_build_out_band),
+    "sharing": ({"fact": "facility.shared_capacity_offered", "eq": True}, ("shared_capacity_offered",), None),
 }
 
 
 @pytest.mark.parametrize("band", sorted(BANDS))
 def test_the_monotonicity_property_catches_a_band_rule(tmp_path: Path, band: str) -> None:
-    when, only = BANDS[band]
+    when, only, cases = BANDS[band]
     rule = yaml.safe_dump([{
         "id": "OVX-999", "title": "A non-monotone rule (a band, or a reward for a worse value)",
         "dimension": "overcapacity",
@@ -522,6 +542,7 @@ def test_the_monotonicity_property_catches_a_band_rule(tmp_path: Path, band: str
     broken.write_text(RULESET.read_text(encoding="utf-8") + "\n" + indented, encoding="utf-8")
     (tmp_path / "sources.yaml").write_bytes((RULESET.parent / "sources.yaml").read_bytes())  # the sources it cites
     with pytest.raises(AssertionError):
-        # Up to 3,000 examples: it stops at the first counterexample, and the build-out band needs a
-        # narrow combination of four figures (500 sufficed alone but not in every full run).
-        monotonicity_property(load_rules([broken]), 3000, [], derandomize=True, only=only, shrink=False)()
+        # It stops at the first counterexample; 300 examples leave a wide margin for each band (the
+        # build-out band from facilities inside it, see _in_the_build_out_band).
+        monotonicity_property(load_rules([broken]), 300, [], derandomize=True, only=only, shrink=False,
+                              cases=None if cases is None else cases())()
