@@ -253,7 +253,8 @@ def test_the_catalogue_and_the_compact_records_fit_the_catalog_schema(bundled: d
     assert done.exit_code == 0 and orjson.loads(done.stdout_bytes)["title"] == "airisk rule catalogue"
 
 
-def test_compact_records_in_chinese_expand_to_the_chinese_full_records(bundled: dict[str, Path], tmp_path: Path) -> None:
+def test_compact_records_in_chinese_expand_to_the_chinese_full_records(bundled: dict[str, Path],
+                                                                       tmp_path: Path) -> None:
     cases = tmp_path / "cases.jsonl"
     cases.write_bytes(b"".join(bundled["cases"].read_bytes().splitlines(keepends=True)[:12]))
     runner = CliRunner()

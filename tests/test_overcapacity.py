@@ -469,8 +469,8 @@ def monotonicity_property(rules: Any, examples: int, seen: list[str], *, derando
 
     @settings(max_examples=examples, deadline=None, derandomize=derandomize, database=None, phases=phases,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(case=facilities() if cases is None else cases, as_of=st.sampled_from(["2023-12-26", "2025-06-01", AS_OF, "2027-01-01"]),
-           data=st.data())
+    @given(case=facilities() if cases is None else cases,
+           as_of=st.sampled_from(["2023-12-26", "2025-06-01", AS_OF, "2027-01-01"]), data=st.data())
     def check(case: dict[str, Any], as_of: str, data: st.DataObject) -> None:
         present = [k for k in only if k in case["facility"]]
         if not present:
