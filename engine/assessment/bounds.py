@@ -31,10 +31,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from engine.assessment.explore import Group, Outcome, RuleInfo, combine, explore, outcome
 from engine.assessment.levers import is_conclusion
+from engine.assessment.plan import remembered
 from engine.assessment.residual import (
     UNKNOWN,
     Evaluator,
@@ -236,25 +238,8 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
         info = plan.info(rid)
         if info is None:
             continue
-        rkey = keys.get(rid) if keys is not None else None
-        known: tuple[Residual, set[str] | None] | None = None
-        if rkey is not None:
-            try:
-                known = residuals.get(rkey)
-            except TypeError:  # a list or mapping value: no memo for this rule here
-                rkey = None
-        if known is None:
-            res = info.residual(view, "")
-            open_facts: set[str] | None = None
-            if res is not True and res is not False:
-                open_facts = set(residual_leaves(res, {}))
-                if all(is_conclusion(f) for f in open_facts):
-                    open_facts = None  # it reads only conclusions the user has not stated: decided as it stands
-            known = (res, open_facts)
-            if rkey is not None:
-                if len(residuals) >= 32768:  # bounded: RSS stays flat over a long run
-                    residuals.clear()
-                residuals[rkey] = known
+        known = remembered(residuals, keys.get(rid) if keys is not None else None,
+                           partial(_residual, info, view))
         if known[1] is not None:
             undecided.append((info, known[0], known[1]))
     moving = {info.rule.id for info, _, _ in undecided}
@@ -282,6 +267,16 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
         plan.memo[key] = result
     # A copy: the result shares values with the memo and the per-process candidate values.
     return _copy_result(result)
+
+
+def _residual(info: RuleInfo, view: dict[str, Any]) -> tuple[Residual, set[str] | None]:
+    """A rule's residual on ``view`` and the facts it leaves open (None: decided, or open only on
+    conclusions the user has not stated, which decide nothing as they stand)."""
+    res = info.residual(view, "")
+    if res is True or res is False:
+        return res, None
+    open_facts = set(residual_leaves(res, {}))
+    return res, None if all(is_conclusion(f) for f in open_facts) else open_facts
 
 
 def _copy_filling(w: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -8,7 +8,9 @@ rules that need information and fills the ranges over the unknown facts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.assessment.findings import RuleParts, general_finding, render_text, static_fields
 from engine.assessment.levers import is_conclusion
@@ -23,6 +25,8 @@ from engine.scale import LEVELS
 
 if TYPE_CHECKING:
     from engine.assessment.bounds import BoundsPlan
+
+T = TypeVar("T")
 
 
 #: How to read the facts a rule reads: their top-level keys (None when a path is deeper) and getters.
@@ -51,6 +55,29 @@ def fact_key(rule_id: str, reads: Reads | None, view: Any) -> tuple[Any, ...] | 
     else:
         values = tuple([get(view) for get in getters])
     return (rule_id, values, tuple(map(type, values)))
+
+
+#: The most entries a memo by fact values keeps before it starts afresh: RSS stays flat over a long run.
+MEMO_ENTRIES = 32768
+
+
+def remembered(memo: dict[Any, T], key: tuple[Any, ...] | None, make: Callable[[], T]) -> T:
+    """``memo[key]``, made with ``make()`` on a miss and kept (at most ``MEMO_ENTRIES``); no memo
+    when ``key`` is None or holds an unhashable value (a list)."""
+    if key is not None:
+        try:
+            found = memo.get(key)
+        except TypeError:  # a list or mapping value: no memo for this rule here
+            key = None
+        else:
+            if found is not None:
+                return found
+    value = make()
+    if key is not None:
+        if len(memo) >= MEMO_ENTRIES:
+            memo.clear()
+        memo[key] = value
+    return value
 
 
 def ruleset_provenance(rules: RuleSet, active: tuple[Rule, ...]) -> list[dict[str, Any]]:
@@ -212,29 +239,23 @@ class Plan:
         for rule_id in sorted(candidates - skip if skip else candidates, key=self.position.__getitem__):
             rule = self.by_id[rule_id]
             key = keys[rule_id] if keys is not None else fact_key(rule_id, self._reads[rule_id], view)
-            found = None
-            if key is not None:
-                try:
-                    found = memo.get(key)
-                except TypeError:  # a list or mapping value: no memo for this rule here
-                    key = None
-            if found is None:
-                unknown = self._unknown.get(rule_id)
-                if unknown is None:
-                    unknown = self._unknown[rule_id] = C.compile_missing(rule.condition)
-                missing: set[str] = set()
-                # A conclusion the user has not stated is not information to collect (the facts
-                # decide; engine.assessment.levers.CONCLUSIONS): a rule that waits only on one is not listed.
-                found = (tuple(sorted(f for f in missing if not is_conclusion(f)))
-                         if unknown(view, "", missing) is None else ())
-                if key is not None:
-                    if len(memo) >= 32768:  # bounded: RSS stays flat over a long run
-                        memo.clear()
-                    memo[key] = found
+            found = remembered(memo, key, partial(self._missing_facts, rule, view))
             if found:
                 out.append(shaped(NEEDS_INFORMATION, rule_id=rule.id, dimension=rule.dimension,
                                   title=rule.title, missing=list(found)))
         return out
+
+    def _missing_facts(self, rule: Rule, view: dict[str, Any]) -> tuple[str, ...]:
+        """The facts to collect for ``rule`` on ``view``: none unless its condition is unknown."""
+        unknown = self._unknown.get(rule.id)
+        if unknown is None:
+            unknown = self._unknown[rule.id] = C.compile_missing(rule.condition)
+        missing: set[str] = set()
+        if unknown(view, "", missing) is not None:
+            return ()
+        # A conclusion the user has not stated is not information to collect (the facts decide;
+        # engine.assessment.levers.CONCLUSIONS): a rule that waits only on one is not listed.
+        return tuple(sorted(f for f in missing if not is_conclusion(f)))
 
     def bounds(self, view: dict[str, Any], candidates: set[str], fired: set[str], skip: set[str],
                dims: dict[str, dict[str, Any]], scorer: Scorer,
