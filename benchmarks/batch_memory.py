@@ -85,7 +85,7 @@ def main() -> None:
     print(f"\n{done[0]:,} lines out of {a.cases:,} in {wall:.0f} s ({done[0] / wall:,.0f} cases/s), "
           f"exit {proc.returncode}")
     print(f"peak RSS: parent {peaks['parent_mb']:.1f} MB, worker {peaks['worker_mb']:.1f} MB "
-          f"(worker peak in the first 10% of the run: {early_worker:.1f} MB; target: flat, < 150 MB per worker (issue 22))")
+          f"(worker peak in the first 10% of the run: {early_worker:.1f} MB; target: flat, < 150 MB per worker)")
     print(stderr.splitlines()[-1] if stderr else "")
 
 
