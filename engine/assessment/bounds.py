@@ -36,7 +36,7 @@ from typing import Any
 
 from engine.assessment.explore import Group, Outcome, RuleInfo, combine, explore, outcome
 from engine.assessment.levers import is_conclusion
-from engine.assessment.plan import remembered
+from engine.assessment.memo import remembered
 from engine.assessment.residual import (
     UNKNOWN,
     Evaluator,
