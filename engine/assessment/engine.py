@@ -182,7 +182,8 @@ class Engine:
             waived, expired = apply(waivers, findings, view, str(meta["id"]), day, self.rules.lang)
             findings.extend(expired)
         candidates = plan.candidates(view)
-        keys = plan.fact_keys(view, candidates)  # what decides each rule that could be unknown
+        # What decides each rule that could be unknown (for information requests and bounds, when asked).
+        keys = plan.fact_keys(view, candidates) if bounds or not brief else None
         unknown = [] if brief else plan.needs_information(fired, view, scoped_out, candidates, keys)
         if self._scorer is None:
             self._scorer = Scorer(self.rules, self._tier_dimension)
