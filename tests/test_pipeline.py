@@ -219,6 +219,29 @@ def test_many_rules_on_distinct_facts_are_split_into_shards_that_stay_under_the_
     assert len(result.findings) == 140
 
 
+@given(st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=8))
+@settings(max_examples=15, deadline=None)
+def test_each_prefix_is_judged_as_a_fresh_build_of_it_in_any_order_of_tries(sizes: list[int]) -> None:
+    # The compiler judges prefixes incrementally (galloping grows one model, bisecting builds
+    # its own); each judgement must be what compiling that prefix from nothing gives.
+    from collections import Counter
+
+    from engine.match.compiler import AlphaBound, FactPlan, KeyMap, _Compiler, _pattern_exprs, _Prefixes, _rule_patterns
+
+    active = tuple(r for r in load_rules().rules if r.in_force(AS_OF, None))
+    order: Counter[str] = Counter()
+    tries = _Prefixes(active, order)
+    for size in sizes:
+        n = 1 + size % len(active)
+        plan = FactPlan(KeyMap("c"), {})
+        comp, bound = _Compiler(plan), AlphaBound()
+        for r in active[:n]:
+            for expr in _pattern_exprs(_rule_patterns(r, comp, order)):
+                bound.add(expr)
+        width = max([plan.case.width(), *(km.width() for km in plan.lists.values())])
+        assert tries.judge(n) == (bound.peak(), width), n
+
+
 def test_the_compiled_limits_are_those_of_durable_rules() -> None:
     assert STACK_BUDGET < 64 and MAX_FACT_FIELDS == 252
 

@@ -46,7 +46,7 @@ class _Rulesets:
 
     def __init__(self) -> None:
         self._by_dir: dict[Path, dict[str, Path]] = {}
-        self._loaded: dict[Path, Ruleset | AiriskError] = {}
+        self._loaded: dict[Path, RuleSet | AiriskError] = {}
         self.engines: dict[Path, Any] = {}
 
     def index(self, directory: Path) -> dict[str, Path]:
@@ -67,11 +67,14 @@ class _Rulesets:
         return self._by_dir[directory]
 
     def load(self, path: Path) -> Ruleset:
-        from engine.ruleset.load import load_ruleset_file
+        return self._load(path).rulesets[0]
+
+    def _load(self, path: Path) -> RuleSet:
+        from engine.ruleset.load import load_one_cached
 
         if path not in self._loaded:
             try:
-                self._loaded[path] = load_ruleset_file(path, display=display_path(path))
+                self._loaded[path] = load_one_cached(path, display_path(path))
             except AiriskError as exc:
                 self._loaded[path] = exc
         got = self._loaded[path]
@@ -83,7 +86,7 @@ class _Rulesets:
         from engine.assessment.engine import Engine
 
         if path not in self.engines:
-            self.engines[path] = Engine(RuleSet((self.load(path),)))
+            self.engines[path] = Engine(self._load(path))  # keyed by content: compiled matchers are cached
         return self.engines[path]
 
     def close(self) -> None:

@@ -347,6 +347,20 @@ def _leaf_key(expr: dict[str, Any]) -> tuple[str, str, str] | None:
     return None
 
 
+Keyed = tuple[Any, ...]
+"""An expression as the alpha-network model reads it: ``("$and" | "$or", (parts…))`` or a leaf's key."""
+
+
+def keyed(expr: dict[str, Any]) -> Keyed:
+    """``expr`` with each comparison replaced by its ``_leaf_key`` (worked out once, used by every model)."""
+    (op, body), = expr.items()
+    if op in ("$and", "$or"):
+        return op, tuple(keyed(part) for part in body)
+    key = _leaf_key(expr)
+    assert key is not None
+    return key
+
+
 class AlphaBound:
     """A model of durable's alpha network to bound its traversal stack.
 
@@ -361,26 +375,30 @@ class AlphaBound:
         self._fresh = 0
 
     def add(self, expr: dict[str, Any]) -> None:
+        self.add_keyed(keyed(expr))
+
+    def add_keyed(self, expr: Keyed) -> None:
+        """Add an expression given as ``keyed`` gives it."""
         self._build(self.root, expr)
 
-    def _build(self, parent: _Alpha, expr: dict[str, Any]) -> _Alpha:
-        (op, body), = expr.items()
+    def _build(self, parent: _Alpha, expr: Keyed) -> _Alpha:
+        op = expr[0]
         if op == "$and":
             node = parent
-            for part in body:
+            for part in expr[1]:
                 node = self._build(node, part)
             return node
         if op == "$or":
             self._fresh += 1
             joint = _Alpha(("$fwd", self._fresh))
-            for part in body:
+            for part in expr[1]:
                 end = self._build(parent, part)
                 end.children[joint.key] = joint
             return joint
-        key = _leaf_key(expr)
-        if key not in parent.children:
-            parent.children[key] = _Alpha(key)
-        return parent.children[key]
+        children = parent.children
+        if expr not in children:
+            children[expr] = _Alpha(expr)
+        return children[expr]
 
     @staticmethod
     def _simultaneous(node: _Alpha) -> int:
@@ -474,6 +492,15 @@ class Shard:
         return self.text
 
 
+def _by_frequency(parts: list[dict[str, Any]], order: Counter[str]) -> list[dict[str, Any]]:
+    """``parts`` most frequent first, then by their JSON (each part written once)."""
+    if len(parts) < 2:
+        return parts
+    texts = [dumps(e) for e in parts]
+    ranked = sorted(range(len(parts)), key=lambda i: (-order[texts[i]], texts[i]))
+    return [parts[i] for i in ranked]
+
+
 def _rule_patterns(rule: Rule, comp: _Compiler, order: Counter[str]) -> dict[str, Any]:
     alts = _alternatives(rule.condition)
     blocks = []
@@ -481,12 +508,12 @@ def _rule_patterns(rule: Rule, comp: _Compiler, order: Counter[str]) -> dict[str
         patterns: list[dict[str, Any]] = []
         case_parts = [comp.expr(c, None) for cc in case_conds for c in _conjuncts(cc)]
         if case_parts or not item_patterns:
-            case_parts.sort(key=lambda e: (-order[dumps(e)], dumps(e)))
+            case_parts = _by_frequency(case_parts, order)
             patterns.append({"c": {"$and": [{"t": comp.plan.case.tag}, *case_parts]}})
         for j, (list_path, where) in enumerate(item_patterns):
             km = comp.km(list_path)
             parts = [comp.expr(c, list_path) for c in _conjuncts(where)]
-            parts.sort(key=lambda e: (-order[dumps(e)], dumps(e)))
+            parts = _by_frequency(parts, order)
             patterns.append({f"a{j}": {"$and": [{"t": km.tag}, *parts]}})
         blocks.append(patterns)
     if len(blocks) == 1:
@@ -525,16 +552,15 @@ def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
         width = max([plan.case.width(), *(km.width() for km in plan.lists.values())])
         return shard, bound.peak(), width
 
-    def fits(chunk: Sequence[Rule]) -> bool:
-        _, peak, width = build(chunk)
-        return peak <= STACK_BUDGET and width <= MAX_FACT_FIELDS
-
     # Adding rules never lowers the bound, so the longest prefix that fits is found by galloping
-    # (1, 2, 4, ... rules) and then bisecting: each shard costs builds of about its own size, not
-    # of everything left, so compile time grows with the number of rules, not with its square.
+    # (1, 2, 4, ... rules) and then bisecting. Every prefix tried starts at the same rule, and a
+    # rule's patterns depend only on the rules before it in its shard (fact keys are numbered in
+    # order of first use), so ``_Prefixes`` compiles each rule once per shard start and each try
+    # only rebuilds the alpha-network model: compile time grows with the number of rules.
     remaining = list(rules)
     while remaining:
-        if not fits(remaining[:1]):
+        tries = _Prefixes(remaining, order)
+        if not tries.fits(1):
             rule = remaining.pop(0)
             _, peak, width = build([rule])
             problems.append(Problem(
@@ -544,12 +570,12 @@ def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
                 hint="split the rule, or reduce the alternatives in its `any`/`in` lists"))
             continue
         lo, step = 1, 2
-        while step <= len(remaining) and fits(remaining[:step]):
+        while step <= len(remaining) and tries.fits(step):
             lo, step = step, step * 2
         hi = min(step - 1, len(remaining))
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if fits(remaining[:mid]):
+            if tries.fits(mid):
                 lo = mid
             else:
                 hi = mid - 1
@@ -560,6 +586,50 @@ def compile_rules(rules: Sequence[Rule]) -> list[Shard]:
     if problems:
         raise RulesetError(problems)
     return shards
+
+
+class _Prefixes:
+    """The prefixes of one run of rules, each judged as ``build`` of it would be (alpha-stack peak
+    and fact width), with each rule compiled once: rule i's patterns and the keys it adds depend
+    only on rules 0..i-1, so they are the same in every prefix that holds rule i."""
+
+    def __init__(self, rules: Sequence[Rule], order: Counter[str]) -> None:
+        self.rules = rules
+        self.order = order
+        self.plan = FactPlan(KeyMap("c"), {})
+        self.comp = _Compiler(self.plan)
+        self.exprs: list[list[Keyed]] = []  # per rule: its patterns' expressions, keyed
+        self.widths: list[int] = []  # per rule: the widest fact of the prefix that ends with it
+        self._bound = AlphaBound()  # the model of the longest prefix judged so far, grown in place
+        self._in_bound = 0
+
+    def _extend(self, n: int) -> None:
+        plan = self.plan
+        while len(self.exprs) < n:
+            compiled = _rule_patterns(self.rules[len(self.exprs)], self.comp, self.order)
+            self.exprs.append([keyed(e) for e in _pattern_exprs(compiled)])
+            self.widths.append(max([plan.case.width(), *(km.width() for km in plan.lists.values())]))
+
+    def fits(self, n: int) -> bool:
+        """Whether the first ``n`` rules fit one shard (``n`` ≤ the number of rules)."""
+        self._extend(n)
+        if self.widths[n - 1] > MAX_FACT_FIELDS:
+            return False
+        return self.judge(n)[0] <= STACK_BUDGET
+
+    def judge(self, n: int) -> tuple[int, int]:
+        """(alpha-stack peak, widest fact) of a shard of the first ``n`` rules, as ``build`` finds them."""
+        self._extend(n)
+        if n >= self._in_bound:  # galloping: grow the model kept from the last try
+            bound, start = self._bound, self._in_bound
+        else:  # bisecting below it: a model of its own
+            bound, start = AlphaBound(), 0
+        for exprs in self.exprs[start:n]:
+            for expr in exprs:
+                bound.add_keyed(expr)
+        if bound is self._bound:
+            self._in_bound = n
+        return bound.peak(), self.widths[n - 1]
 
 
 def _pattern_exprs(compiled: dict[str, Any]) -> list[dict[str, Any]]:

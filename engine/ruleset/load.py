@@ -150,6 +150,12 @@ def load_rules(paths: Sequence[str | Path] | str | Path | None = None, lang: str
     return _in(_load_cached(files, [str(f) for f in files]), lang)
 
 
+def load_one_cached(path: Path, display: str) -> RuleSet:
+    """One ruleset file as a RuleSet, shown as ``display``, through the on-disk cache (its
+    ``cache_key`` lets engines reuse compiled matchers across runs)."""
+    return _load_cached([path], [display])
+
+
 def _in(rules: RuleSet, lang: str) -> RuleSet:
     if lang == "en":
         return rules
