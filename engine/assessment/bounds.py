@@ -508,9 +508,15 @@ def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], evals: list[
     as_given = {f: UNKNOWN for f in leaves}
     truths = [ev(as_given) is True for ev in evals]
 
+    seen: dict[tuple[bool, ...], list[int | None]] = {}  # levels by which undecided rules fire
+
     def levels(fired: list[bool]) -> list[int | None]:
-        o = combine(base, outcome((u[0] for u, t in zip(undecided, fired, strict=True) if t), n))
-        return [level_of(d, o[d][0], o[d][1]) if assessed[d] else None for d in range(n)]
+        key = tuple(fired)
+        found = seen.get(key)
+        if found is None:
+            o = combine(base, outcome((u[0] for u, t in zip(undecided, fired, strict=True) if t), n))
+            found = seen[key] = [level_of(d, o[d][0], o[d][1]) if assessed[d] else None for d in range(n)]
+        return found
 
     def rating(ls: list[int | None]) -> int | None:
         known = [x for x in ls if x is not None]
@@ -532,17 +538,17 @@ def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], evals: list[
         moved: dict[int, set[str]] = {}
         touched = sorted({k for g in (fact, *siblings) for k in readers[g]})
         for rest in itertools.product(*others):
-            base_assign = {**as_given, **dict(zip(siblings, rest, strict=True))}
+            assign = {**as_given, **dict(zip(siblings, rest, strict=True))}
             before = list(truths)
             for k in touched:  # only the rules reading these facts can change
-                before[k] = evals[k](base_assign) is True
+                before[k] = evals[k](assign) is True
             ref = levels(before)
             for v in values:
-                assign = {**base_assign, fact: v}
+                assign[fact] = v
                 now = list(before)
                 for k in touched:
                     now[k] = evals[k](assign) is True
-                flips = {u[0].rule.id for u, a, b in zip(undecided, before, now, strict=True) if a != b}
+                flips = {undecided[k][0].rule.id for k in touched if before[k] != now[k]}
                 got = levels(now)
                 for d in range(n):
                     if got[d] != ref[d]:

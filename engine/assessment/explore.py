@@ -87,6 +87,8 @@ class _Explorer:
             f: frozenset(k for k, fs in enumerate(facts_of) if f in fs) for f in facts}
         self.fact_idx = [[i for i, f in enumerate(facts) if f in fs] for fs in facts_of]  # each rule's, in order
         self.outcome_of: dict[frozenset[int], Outcome] = {}
+        #: Per (rule, first unassigned fact): the shared facts it reads, its own facts and their values.
+        self.splits: dict[tuple[int, int], tuple[list[str], list[str], list[list[Any]]]] = {}
 
     def dfs(self, idx: int, open_rules: list[int], changed: str | None) -> frozenset[Outcome]:
         """The outcomes reachable from the current assignment, facts ``idx`` on still free."""
@@ -127,17 +129,22 @@ class _Explorer:
 
     def _options(self, k: int, idx: int) -> tuple[list[tuple[bool, dict[str, Any]]], list[str]]:
         """Rule ``k``'s choices (fire or not, each with a filling of its own facts) and its own facts."""
-        facts, values = self.facts, self.values
-        own = [i for i in self.fact_idx[k] if i >= idx]
+        split = self.splits.get((k, idx))
+        if split is None:
+            facts, values = self.facts, self.values
+            split = self.splits[(k, idx)] = ([facts[i] for i in self.fact_idx[k] if i < idx],
+                                             [facts[i] for i in self.fact_idx[k] if i >= idx],
+                                             [values[i] for i in self.fact_idx[k] if i >= idx])
+        shared, own_facts, own_values = split
         # The rule's options depend only on the shared facts it reads: search once per setting.
-        memo_key = (k, repr([self.assign.get(facts[i], UNKNOWN) for i in self.fact_idx[k] if i < idx]))
+        get = self.assign.get
+        memo_key = (k, repr([get(f, UNKNOWN) for f in shared]))
         options = self.searched.get(memo_key)
         if options is None:
             options = self.searched[memo_key] = [
                 (fire, w) for fire in (False, True)
-                if (w := search(self.evals[k], self.assign, [facts[i] for i in own], [values[i] for i in own],
-                                fire, self.budget)) is not None]
-        return options, [facts[i] for i in own]
+                if (w := search(self.evals[k], self.assign, own_facts, own_values, fire, self.budget)) is not None]
+        return options, own_facts
 
     def _leaf(self, idx: int, still: list[int]) -> frozenset[Outcome]:
         """Every shared fact is set: each open rule's remaining facts are its own, so the rules

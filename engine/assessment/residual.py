@@ -168,18 +168,32 @@ def compile_eval(res: Residual) -> Evaluator:
         return not_
     if tag == "u":
         return lambda assign: None
-    parts = tuple(compile_eval(p) for p in res[1])
+    # A comparison among the parts is tested in place (no call of its own): most parts are
+    # comparisons, and this runs at every step of the exploration. Parts keep their order.
+    parts: tuple[tuple[str, Any, Evaluator | None], ...] = tuple(
+        (p[1], p[4], None) if type(p) is tuple and p[0] == "c" else ("", None, compile_eval(p))
+        for p in res[1])
     stop: bool = tag == "o"
     otherwise = not stop
+    unknown = UNKNOWN
 
     def junction(assign: dict[str, Any]) -> bool | None:
         result: bool | None = otherwise
-        for part in parts:
-            r = part(assign)
+        get = assign.get
+        for fact, test, part in parts:
+            if part is None:
+                v = get(fact, unknown)
+                if v is unknown:
+                    result = None
+                    continue
+                r = bool(test(v))
+            else:
+                r = part(assign)
+                if r is None:
+                    result = None
+                    continue
             if r is stop:
-                return bool(r)
-            if r is None:
-                result = None
+                return stop
         return result
 
     return junction
