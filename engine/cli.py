@@ -385,20 +385,16 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
         check_output(report)  # an unwritable --report fails now, not after the run
         accepted = load_option(waivers)
         if dask_address is not None:
-            if accepted is not None:
-                raise click.UsageError("--waivers applies to local runs; apply them to a Dask run's output with "
-                                       "`airisk assess --waivers` or the library (engine.waivers)")
-            if lang != "en":
-                raise click.UsageError("--lang applies to local runs; with --dask the records are in English")
-            if record != "full" or catalog is not None:
-                raise click.UsageError("--record compact and --catalog apply to local runs; a Dask run writes "
-                                       "full records")
-            from engine.batch.distributed import run_dask_cli
-            from engine.config.conventions import rule_files_for
+            from engine.batch.distributed import RunSettings, run_dask_cli
+            from engine.config.conventions import batch_gate_notice, notice, rule_files_for
 
-            code = run_dask_cli(dask_address, input_path, output, rules=rule_files_for(rules), as_of=as_of,
-                                scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes,
-                                fail_on_known=fail_on_known)
+            code, stats = run_dask_cli(dask_address, input_path, output, rules=rule_files_for(rules), as_of=as_of,
+                                       scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes,
+                                       fail_on_known=fail_on_known, catalog=catalog,
+                                       settings=RunSettings(lang=lang, waivers=accepted, record=record,
+                                                            verify=verify))
+            if code == 1 and fail_on:
+                notice(batch_gate_notice(stats, fail_on, fail_on_known))
             raise SystemExit(code)
         from engine.batch.run import BatchOptions, run_batch
 

@@ -82,3 +82,48 @@ def test_the_cli_runs_on_a_dask_scheduler_address(tmp_path: Path, cluster: Any) 
     assert b"airisk batch: 90 lines, 87 assessed" in res.stderr
     for f in files:
         assert (tmp_path / "out" / f"{f.stem}.jsonl").read_bytes() == local_batch(f)
+
+
+def test_dask_takes_waivers_chinese_and_compact_records_as_the_local_run_does_and_names_the_cases_that_trip(
+        tmp_path: Path, cluster: Any) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_batch import varied_cases
+
+    cases = varied_cases(24, seed=23)
+    files = []
+    for k in range(2):
+        path = tmp_path / "data" / f"p{k}.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in cases[k * 12:(k + 1) * 12]))
+        files.append(path)
+    both = tmp_path / "both.jsonl"
+    both.write_bytes(b"".join(f.read_bytes() for f in files))
+    options = ["--as-of", AS_OF, "--waivers", str(ROOT / "docs" / "waivers.example.yaml"), "--lang", "zh",
+               "--record", "compact", "--fail-on", "low"]
+
+    def batch(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "engine.cli", "batch", *args, *options], capture_output=True,
+                              cwd=ROOT, timeout=180, check=False)
+
+    on_dask = batch("--dask", cluster.scheduler_address, str(tmp_path / "data" / "*.jsonl"),
+                    "--output", str(tmp_path / "out"), "--catalog", str(tmp_path / "dask-catalog.json"))
+    local = batch(str(both), "--output", str(tmp_path / "local.jsonl"), "--catalog",
+                  str(tmp_path / "local-catalog.json"))
+    assert on_dask.returncode == local.returncode == 1, on_dask.stderr.decode()[-2000:]
+    assert (tmp_path / "dask-catalog.json").read_bytes() == (tmp_path / "local-catalog.json").read_bytes()
+    records = b"".join((tmp_path / "out" / f"{f.stem}.jsonl").read_bytes() for f in files).splitlines()
+    expected = (tmp_path / "local.jsonl").read_bytes().splitlines()
+    # Line numbers restart in each file; everything else is the local run's record.
+    assert [{**orjson.loads(r), "line": 0} for r in records] == [{**orjson.loads(r), "line": 0} for r in expected]
+    assert all("catalog" in orjson.loads(r) for r in records)
+    assert any("\u4e00" <= ch <= "\u9fff" for r in records for ch in r.decode()), "the texts are Chinese"
+
+    def said(proc: subprocess.CompletedProcess[bytes], prefix: str) -> list[str]:
+        return [line for line in proc.stderr.decode().splitlines() if line.startswith(prefix)]
+
+    # The same cases named, in the same order (file order, then line order), and the same waiver reports.
+    assert said(on_dask, "airisk: --fail-on") == said(local, "airisk: --fail-on") != []
+    assert said(on_dask, "airisk: stale") == said(local, "airisk: stale")
+    assert said(on_dask, "airisk: expired") == said(local, "airisk: expired")

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +42,34 @@ _LOCK = threading.Lock()
 _ASSESSORS: dict[tuple[Any, ...], Assessor] = {}
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """What every task of a Dask run assesses with, sent to the workers (small and picklable):
+    ``lang`` of the rules' texts, accepted risk (an ``engine.waivers.WaiverSet``), the record kind
+    (``"full"`` or ``"compact"``, engine.batch.catalog) and ``verify`` (engine.batch.records)."""
+
+    lang: str = "en"
+    waivers: Any = None
+    record: str = "full"
+    verify: bool = False
+
+    def key(self) -> tuple[Any, ...]:
+        w = self.waivers
+        return self.lang, None if w is None else (w.file, w.sha256, w.max_days), self.record, self.verify
+
+
 def _assessor(rules: Sequence[str] | None, as_of: str | None, scenario: str | None,
-              max_line_bytes: int) -> Assessor:
+              max_line_bytes: int, settings: RunSettings | None = None) -> Assessor:
     """This process's Assessor for these settings (built on first use)."""
-    key = (tuple(rules) if rules else None, as_of, scenario, max_line_bytes)
+    settings = settings or RunSettings()
+    key = (tuple(rules) if rules else None, as_of, scenario, max_line_bytes, settings.key())
     found = _ASSESSORS.get(key)
     if found is None:
         from engine.ruleset.load import load_rules
 
-        found = make_assessor(load_rules(list(rules) if rules else None), as_of, scenario, max_line_bytes)
+        found = make_assessor(load_rules(list(rules) if rules else None, settings.lang), as_of, scenario,
+                              max_line_bytes, waivers=settings.waivers, record=settings.record,
+                              verify=settings.verify)
         _ASSESSORS[key] = found
     return found
 
@@ -62,11 +82,11 @@ def _fixed_day(as_of: str | None) -> str:
 
 
 def assess_partition(lines: Iterable[Any], rules: Sequence[str] | None = None, as_of: str | None = None,
-                     scenario: str | None = None,
-                     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> list[dict[str, Any]]:
+                     scenario: str | None = None, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                     settings: RunSettings | None = None) -> list[dict[str, Any]]:
     """Records for one partition of JSON lines (or ``(line number, line)`` pairs)."""
     with _LOCK:
-        assessor = _assessor(rules, as_of, scenario, max_line_bytes)
+        assessor = _assessor(rules, as_of, scenario, max_line_bytes, settings)
         out = []
         for n, item in enumerate(lines, start=1):
             if isinstance(item, tuple):
@@ -78,21 +98,28 @@ def assess_partition(lines: Iterable[Any], rules: Sequence[str] | None = None, a
 
 
 def assess_bag(bag: Any, rules: Sequence[str] | None = None, as_of: str | None = None,
-               scenario: str | None = None, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Any:
+               scenario: str | None = None, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+               settings: RunSettings | None = None) -> Any:
     """A ``dask.bag`` of records for a bag of JSON lines (see the module docstring).
 
-    ``rules`` are ruleset paths every worker can read (default: the bundled rulesets)."""
+    ``rules`` are ruleset paths every worker can read (default: the bundled rulesets);
+    ``settings``: language, waivers, record kind and verification (default: English, full
+    records, no waivers)."""
     day = _fixed_day(as_of)
     rules_list = list(rules) if rules else None
     return bag.map_partitions(assess_partition, rules=rules_list, as_of=day, scenario=scenario,
-                              max_line_bytes=max_line_bytes)
+                              max_line_bytes=max_line_bytes, settings=settings)
 
 
 def assess_file(path: str, out_path: str, rules: Sequence[str] | None = None, as_of: str | None = None,
-                scenario: str | None = None, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Counts:
-    """Assess one JSON-lines file into ``out_path`` (atomically); the counts of its records."""
+                scenario: str | None = None, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                settings: RunSettings | None = None) -> Counts:
+    """Assess one JSON-lines file into ``out_path`` (atomically); the counts of its records.
+
+    The cases its counts name for ``--fail-on`` carry the file's name with their line
+    (``NAME.jsonl:LINE``), so a run over many files names them unambiguously."""
     with _LOCK:
-        assessor = _assessor(rules, as_of, scenario, max_line_bytes)
+        assessor = _assessor(rules, as_of, scenario, max_line_bytes, settings)
         counts = Counts()
         sink = AtomicOutput(out_path)
         try:
@@ -105,21 +132,32 @@ def assess_file(path: str, out_path: str, rules: Sequence[str] | None = None, as
             sink.abort()
             raise
         sink.commit()
+        name = os.path.basename(path)
+        for entries in counts.named.values():
+            for entry in entries:
+                entry[0] = f"{name}:{entry[0]}"
         return counts
 
 
 def run_dask(address: Any, pattern: str, out_dir: str, rules: Sequence[str] | None = None,
              as_of: str | None = None, scenario: str | None = None,
-             max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Stats:
+             max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, settings: RunSettings | None = None,
+             catalog: str | None = None) -> Stats:
     """Assess every file matching ``pattern`` on the cluster at ``address`` (or a ``Client``).
 
     Writes ``out_dir/NAME.jsonl`` per input file (NAME without its ``.jsonl``/``.json``
-    suffix) and returns the combined counts."""
+    suffix) and returns the combined counts (their named cases in file order, then line
+    order). ``catalog``: where to write the run's rule catalogue, here on the client, before
+    any task starts (needed by compact records, which name it by digest)."""
     try:
         from dask.distributed import Client
     except ImportError:
         raise AiriskError(Problem(message="Dask is not installed", code="missing_dependency",
                                   hint="pip install 'airisk[dask]'")) from None
+    settings = settings or RunSettings()
+    if settings.record == "compact" and catalog is None:
+        raise AiriskError(Problem(message="compact records need the rule catalogue they refer to",
+                                  code="catalog_required", hint="add --catalog FILE"))
     files = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
     if not files or not all(os.path.isfile(f) for f in files):
         raise AiriskError(Problem(message=f"no input files match {pattern!r}", code="io_error"))
@@ -130,13 +168,19 @@ def run_dask(address: Any, pattern: str, out_dir: str, rules: Sequence[str] | No
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     day = _fixed_day(as_of)
     rules_list = [os.path.abspath(r) for r in rules] if rules else None
+    if catalog is not None:
+        from engine.batch.catalog import Catalog
+        from engine.render.sink import write_output
+        from engine.ruleset.load import load_rules
+
+        write_output(Catalog.build(load_rules(rules_list, settings.lang), day, scenario).encoded, catalog)
     stats = Stats()
     own = not isinstance(address, Client)
     client = Client(address) if own else address  # type: ignore[no-untyped-call]
     try:
         futures = [client.submit(assess_file, os.path.abspath(f),
                                  os.path.abspath(os.path.join(out_dir, f"{n}.jsonl")), rules_list, day,
-                                 scenario, max_line_bytes, pure=False)
+                                 scenario, max_line_bytes, settings, pure=False)
                    for f, n in zip(files, names, strict=True)]
         for counts in client.gather(futures):
             stats.add(counts)
@@ -148,19 +192,28 @@ def run_dask(address: Any, pattern: str, out_dir: str, rules: Sequence[str] | No
 
 def run_dask_cli(address: str, pattern: str, out_dir: str | None, *, rules: Sequence[str] | None,
                  as_of: str | None, scenario: str | None, fail_on: str | None, max_line_bytes: int,
-                 fail_on_known: bool = False) -> int:
-    """``airisk batch --dask``: run, print the summary to stderr, return the exit code."""
+                 fail_on_known: bool = False, settings: RunSettings | None = None,
+                 catalog: str | None = None) -> tuple[int, Stats]:
+    """``airisk batch --dask``: run, print the summary (and, with waivers, the stale and expired
+    ones) to stderr; the exit code and the run's counts."""
 
     if not out_dir or out_dir == "-":
         raise AiriskError(Problem(message="--dask needs --output DIRECTORY (one output file per input file)",
                                   code="usage"))
     started = time.perf_counter()
     stats = run_dask(address, pattern, out_dir, rules=rules, as_of=as_of, scenario=scenario,
-                     max_line_bytes=max_line_bytes)
+                     max_line_bytes=max_line_bytes, settings=settings, catalog=catalog)
     stats.started = started
     sys.stderr.write(stats.summary() + f"; outputs in {out_dir}\n")
+    waivers = settings.waivers if settings is not None else None
+    if waivers is not None:
+        from engine.waivers.check import notices
+
+        waivers.used |= stats.waivers_used  # what the workers saw, for the stale report
+        for notice in notices(waivers, _fixed_day(as_of)):
+            sys.stderr.write(f"airisk: {notice.kind}: {notice.text}\n")
     if stats.errors:
-        return EXIT_LINE_ERRORS
+        return EXIT_LINE_ERRORS, stats
     if stats.gate(fail_on, fail_on_known):
-        return EXIT_FAIL_ON
-    return EXIT_OK
+        return EXIT_FAIL_ON, stats
+    return EXIT_OK, stats
