@@ -147,6 +147,20 @@ def test_assess_lists_the_upcoming_changes_under_the_explanation() -> None:
     assert "## Upcoming changes\n\n- 2027-12-02: safety becomes high" in md.output
 
 
+def test_under_lang_zh_the_upcoming_text_is_chinese_with_the_same_changes() -> None:
+    case = str(ROOT / "cases" / "ts-eu-cv-screening.yaml")
+    en = json.loads(run("assess", case, "--as-of", "2026-12-02", "--format", "json").output)
+    zh = json.loads(run("assess", case, "--as-of", "2026-12-02", "--format", "json", "--lang", "zh").output)
+    assert [u["date"] for u in zh["upcoming"]] == [u["date"] for u in en["upcoming"]]
+    assert [u["moves"] for u in zh["upcoming"]] == [u["moves"] for u in en["upcoming"]]
+    entry = next(u for u in zh["upcoming"] if u["date"] == "2027-12-02")
+    title = entry["appeared"][0]["title"]  # the rule's Chinese title, as the findings give it
+    assert entry["text"].startswith(f"2027-12-02: 安全变为高（EUA-010：{title}"), entry["text"]
+    assert not any(word in u["text"] for u in zh["upcoming"] for word in ("becomes", "stays", "range", "ends:"))
+    text = run("assess", case, "--as-of", "2026-12-02", "--lang", "zh").output.splitlines()
+    assert text[3] == "即将发生的变化：" and text[4].startswith("- 2027-12-02: 安全变为高（EUA-010")
+
+
 def test_a_horizon_of_zero_or_one_that_ends_before_the_change_leaves_upcoming_out() -> None:
     case = str(ROOT / "cases" / "ts-eu-cv-screening.yaml")
     off = json.loads(run("assess", case, "--as-of", "2026-12-02", "--format", "json", "--horizon", "0").output)

@@ -110,6 +110,12 @@ _EN: dict[str, str] = {
                               "it no longer applies and {rule} counts toward the rating.",
     "waiver.expired.source": "Waiver file {where}",
     "waiver.expired.remedy": "Renew the waiver with a new approval (a new expiry date), or remediate {rule}.",
+    # the one-line text of an upcoming change (engine.timeline.timeline.describe)
+    "upcoming.becomes": "{dimension} becomes {level}", "upcoming.stays": "{dimension} stays {level}",
+    "upcoming.range": ", range {before} → {after}", "upcoming.why": " ({why})",
+    "upcoming.starts": "{rule}, {title}", "upcoming.ends": "{rule} ends: {title}",
+    "upcoming.changes": "{rule} changes: {title}", "upcoming.rating": "rating {level}, range {range}",
+    "upcoming.sep": ", ",
 }
 
 _ZH: dict[str, str] = {
@@ -197,6 +203,11 @@ _ZH: dict[str, str] = {
                               "该豁免不再适用，{rule}计入评级。",
     "waiver.expired.source": "豁免文件 {where}",
     "waiver.expired.remedy": "经重新批准续期该豁免（设定新的到期日），或整改{rule}。",
+    "upcoming.becomes": "{dimension}变为{level}", "upcoming.stays": "{dimension}保持{level}",
+    "upcoming.range": "，区间 {before} → {after}", "upcoming.why": "（{why}）",
+    "upcoming.starts": "{rule}：{title}", "upcoming.ends": "{rule}终止：{title}",
+    "upcoming.changes": "{rule}变更：{title}", "upcoming.rating": "评级{level}，区间 {range}",
+    "upcoming.sep": "；",
 }
 
 PHRASES: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}

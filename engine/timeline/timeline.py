@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from engine.assessment.engine import Engine, parse_as_of
 from engine.assessment.residual import compile_residual
 from engine.lang import conditions as C
+from engine.lang import i18n
 from engine.ruleset.model import Rule
 from engine.timeline.dates import Calendar, Changes, day_before
 
@@ -80,57 +81,62 @@ def step(before: dict[str, Any], after: dict[str, Any], changes: Changes | None 
             "dimensions": after["dimensions"]}
 
 
-def _level(level: str | None) -> str:
-    return "not assessed" if level is None else level
+def _level(level: str | None, lang: str = "en") -> str:
+    return i18n.phrase(lang, "not_assessed") if level is None else i18n.name(lang, level)
 
 
-def _range(span: list[str] | None) -> str:
-    return "-" if not span else span[0] if span[0] == span[1] else f"{span[0]}–{span[1]}"
+def _range(span: list[str] | None, lang: str = "en") -> str:
+    if not span:
+        return "-"
+    return i18n.name(lang, span[0]) if span[0] == span[1] else f"{i18n.name(lang, span[0])}–{i18n.name(lang, span[1])}"
 
 
-def _move(move: dict[str, Any]) -> str:
+def _move(move: dict[str, Any], lang: str = "en") -> str:
     """``safety becomes high``; ``export_control stays low, range low–low → low–critical``."""
-    head = f"{move['dimension']} {'becomes' if move['from'] != move['to'] else 'stays'} {_level(move['to'])}"
+    key = "upcoming.becomes" if move["from"] != move["to"] else "upcoming.stays"
+    head = i18n.phrase(lang, key, dimension=i18n.name(lang, move["dimension"]), level=_level(move["to"], lang))
     if move["to"] is not None and move["to_range"] != move["from_range"] and (
             move["from"] == move["to"] or move["to_range"][0] != move["to_range"][1]):
-        head += f", range {_range(move['from_range'])} → {_range(move['to_range'])}"
+        head += i18n.phrase(lang, "upcoming.range", before=_range(move["from_range"], lang),
+                            after=_range(move["to_range"], lang))
     return head
 
 
-def describe(s: dict[str, Any]) -> str:
-    """One line for a step: ``2027-12-02: safety becomes high (EUA-010 …)``."""
+def describe(s: dict[str, Any], lang: str = "en") -> str:
+    """One line for a step: ``2027-12-02: safety becomes high (EUA-010 …)``, in ``lang``
+    (engine.lang.i18n; the rules' titles are in the language of the rules assessed)."""
     parts = []
     named: set[str] = set()
+    items = i18n.phrase(lang, "sep.items")
     for move in s["moves"]:
         rules = [f for f in s["appeared"] + s["disappeared"] + s["changed"] if f["dimension"] == move["dimension"]]
         named.update(f["rule_id"] for f in rules)
-        why = "; ".join(_why(f, s) for f in rules)
-        parts.append(_move(move) + (f" ({why})" if why else ""))
+        why = items.join(_why(f, s, lang) for f in rules)
+        parts.append(_move(move, lang) + (i18n.phrase(lang, "upcoming.why", why=why) if why else ""))
     rest = [f for f in s["appeared"] + s["disappeared"] + s["changed"] if f["rule_id"] not in named]
     if rest:
-        parts.append("; ".join(_why(f, s) for f in rest))
+        parts.append(items.join(_why(f, s, lang) for f in rest))
     if not parts:
-        parts.append(f"rating {_level(s['rating'])}, range {_range(s['rating_range'])}")
-    return f"{s['date']}: " + ", ".join(parts)
+        parts.append(i18n.phrase(lang, "upcoming.rating", level=_level(s["rating"], lang),
+                                 range=_range(s["rating_range"], lang)))
+    return f"{s['date']}: " + i18n.phrase(lang, "upcoming.sep").join(parts)
 
 
-def _why(f: dict[str, Any], s: dict[str, Any]) -> str:
-    if f in s["disappeared"]:
-        return f"{f['rule_id']} ends: {f['title']}"
-    if f in s["changed"]:
-        return f"{f['rule_id']} changes: {f['title']}"
-    return f"{f['rule_id']}, {f['title']}"
+def _why(f: dict[str, Any], s: dict[str, Any], lang: str = "en") -> str:
+    key = "upcoming.ends" if f in s["disappeared"] else "upcoming.changes" if f in s["changed"] else "upcoming.starts"
+    return i18n.phrase(lang, key, rule=f["rule_id"], title=f["title"])
 
 
-def upcoming_of(s: dict[str, Any]) -> dict[str, Any]:
-    """A step as an entry of an assessment's ``upcoming`` list (``engine.assessment.shape.UPCOMING``)."""
+def upcoming_of(s: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    """A step as an entry of an assessment's ``upcoming`` list (``engine.assessment.shape.UPCOMING``),
+    its ``text`` in ``lang``."""
     def brief(f: dict[str, Any]) -> dict[str, Any]:
         return {"rule_id": f["rule_id"], "dimension": f["dimension"], "severity": f["severity"], "title": f["title"]}
 
     return {"date": s["date"], "rating": s["rating"], "rating_range": s["rating_range"],
             "moves": [{k: m[k] for k in ("dimension", "from", "to", "from_range", "to_range")} for m in s["moves"]],
             "appeared": [brief(f) for f in s["appeared"]], "disappeared": [brief(f) for f in s["disappeared"]],
-            "text": describe(s)}
+            "text": describe(s, lang)}
 
 
 class History:
@@ -245,7 +251,8 @@ class History:
         end = (dt.date.fromisoformat(day) + dt.timedelta(days=horizon)).isoformat()
         walk = self.steps(plain, day, end, assessment, waivers=waivers)
         next(walk)
-        return [upcoming_of(s) for _, s in walk if s is not None]
+        lang = self.engine.rules.lang
+        return [upcoming_of(s, lang) for _, s in walk if s is not None]
 
 
 def _start_of(a: dict[str, Any]) -> dict[str, Any]:
