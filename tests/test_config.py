@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from engine.batch.records import NAMED_PER_LEVEL, merge_named
 from engine.cli import main
 from engine.config import KEYS, load_config
+from engine.config.file import env_var
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "cases"
@@ -37,6 +38,8 @@ TINY = ("ruleset: {id: tiny, version: '1', title: Tiny}\n"
 def _here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("AIRISK_CONFIG", raising=False)
+    for key in KEYS:
+        monkeypatch.delenv(env_var(key), raising=False)
     return tmp_path
 
 
@@ -103,6 +106,53 @@ def test_config_flag_and_environment_variable_name_the_file_and_say_so(tmp_path:
     assert run("--config", "team/ci.yaml", "assess", str(H20), "--as-of", AS_OF).exit_code == 1
     missing = run("--config", "nowhere.yaml", "config")
     assert missing.exit_code == 2 and "nowhere.yaml" in missing.stderr and "cannot read" in missing.stderr
+
+
+def test_an_airisk_key_environment_variable_overrides_the_file_and_a_flag_overrides_it(tmp_path: Path) -> None:
+    (tmp_path / "airisk.yaml").write_text(f"as_of: {AS_OF}\nfail_on: critical\nformat: json\n")
+    env = {"AIRISK_FAIL_ON": "high", "AIRISK_FORMAT": "markdown"}
+    from_env = run("assess", str(H20), env=env)
+    assert from_env.exit_code == 1  # high from the environment trips where the file's critical would not
+    assert from_env.stderr.startswith("airisk: --fail-on high (from $AIRISK_FAIL_ON): 1 case(s) at or above high")
+    assert from_env.stdout.startswith("# ")  # markdown from the environment, as_of still from the file
+    assert f"(as of {AS_OF})" in from_env.stdout
+    flag = run("assess", str(H20), "--fail-on", "critical", "--fail-on-known", "--format", "json", env=env)
+    assert flag.exit_code == 0 and json.loads(flag.stdout)["provenance"]["as_of"] == AS_OF
+    assert run("--no-config", "assess", str(H20), "--as-of", AS_OF, env=env).exit_code == 0  # neither applies
+    data = json.loads(run("config", "--format", "json", env=env).stdout)
+    keys = {k["key"]: k for k in data["keys"]}
+    assert (keys["fail_on"]["value"], keys["fail_on"]["source"]) == ("high", "$AIRISK_FAIL_ON")
+    assert (keys["as_of"]["value"], keys["as_of"]["source"]) == (AS_OF, "airisk.yaml:1")
+    assert "fail_on    = high  [$AIRISK_FAIL_ON]  → assess, batch, render" in run("config", env=env).stdout
+
+
+def test_every_key_has_its_environment_variable_and_each_kind_of_value_is_read_from_text(tmp_path: Path) -> None:
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "tiny.yaml").write_text(TINY)
+    (tmp_path / "more").mkdir()
+    env = {"AIRISK_RULESETS": f"policy{os.pathsep}more", "AIRISK_NO_BUNDLED": "Yes", "AIRISK_HORIZON": "30",
+           "AIRISK_WORKERS": "2", "AIRISK_LANG": "zh", "AIRISK_SCENARIO": "omnibus", "AIRISK_AS_OF": "2026-01-31",
+           "AIRISK_WAIVERS": "w.yaml", "AIRISK_FAIL_ON": "medium", "AIRISK_FORMAT": "sarif"}
+    assert set(env) == {env_var(k) for k in KEYS}
+    assert load_config(environ=env).values == {
+        "rulesets": ["policy", "more"], "no_bundled": True, "horizon": 30, "workers": 2, "lang": "zh",
+        "scenario": "omnibus", "as_of": "2026-01-31", "waivers": "w.yaml", "fail_on": "medium", "format": "sarif"}
+    assert load_config(environ={"AIRISK_NO_BUNDLED": "off", "AIRISK_FAIL_ON": " "}).values == {"no_bundled": False}
+    assert ids_listed(run("rules", "list", env={"AIRISK_RULESETS": "policy", "AIRISK_NO_BUNDLED": "1"})) == {"TNY-001"}
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"AIRISK_WORKERS": "two"}, "$AIRISK_WORKERS: /: AIRISK_WORKERS must be a whole number from 1 to 256, "
+                                "not 'two'"),
+    ({"AIRISK_NO_BUNDLED": "maybe"}, "AIRISK_NO_BUNDLED must be true or false (or 1, 0, yes, no, on, off)"),
+    ({"AIRISK_FAIL_ON": "severe"}, "AIRISK_FAIL_ON must be one of the levels, not 'severe' (one of: low, medium"),
+    ({"AIRISK_AS_OF": "2026-02-30"}, "AIRISK_AS_OF must be a date YYYY-MM-DD, not '2026-02-30'"),
+    ({"AIRISK_HORIZON": "-1"}, "AIRISK_HORIZON must be a whole number of days, 0 or more, not '-1'"),
+])
+def test_a_bad_environment_variable_is_an_error_naming_it_with_exit_2(env: dict[str, str], expected: str) -> None:
+    result = run("assess", str(H20), env=env)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert expected in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(("text", "expected"), [

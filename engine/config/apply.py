@@ -114,7 +114,8 @@ def report_text(data: dict[str, Any]) -> str:
         if k["applies_to"]:
             text += "  → " + ", ".join(k["applies_to"])
         lines.append(text)
-    lines.append("A flag on the command line overrides each value; `airisk --no-config …` ignores the file.")
+    lines.append("A flag on the command line overrides each value, an AIRISK_<KEY> environment variable the file's; "
+                 "`airisk --no-config …` ignores both.")
     return "\n".join(lines) + "\n"
 
 

@@ -103,9 +103,9 @@ def case_inputs(args: Sequence[str]) -> tuple[list[str], bool]:
 
 
 def setting_origin(param: str, key: str) -> str | None:
-    """Where the configuration file set this command's ``param`` (``airisk.yaml:3``), or None
-    when it came from the command line, the environment or the option's own default
-    (``click.Context.get_parameter_source``)."""
+    """Where the configuration set this command's ``param`` (``airisk.yaml:3``, or ``$AIRISK_FAIL_ON``
+    for a per-key environment variable), or None when it came from the command line or the
+    option's own default (``click.Context.get_parameter_source``)."""
     ctx = click.get_current_context(silent=True)
     if ctx is None or ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT_MAP:
         return None

@@ -138,9 +138,13 @@ class Config:
     found_by: str = "none"  # "flag" (--config), "env" (AIRISK_CONFIG), "cwd", or "none"
     values: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int | None] = field(default_factory=dict)  # the line of each key set
+    env: dict[str, str] = field(default_factory=dict)  # key -> the environment variable that set it
 
     def source(self, key: str) -> str:
-        """Where ``key``'s value comes from: ``FILE:LINE`` (or ``FILE``) when the file sets it, else ``default``."""
+        """Where ``key``'s value comes from: ``$AIRISK_KEY`` when an environment variable sets it,
+        ``FILE:LINE`` (or ``FILE``) when the file does, else ``default``."""
+        if key in self.env:
+            return f"${self.env[key]}"
         if key not in self.values or self.file is None:
             return "default"
         line = self.lines.get(key)
@@ -176,10 +180,15 @@ def _has_tool_table(path: Path) -> bool:
 
 def load_config(explicit: str | None = None, *, disabled: bool = False, cwd: Path | None = None,
                 environ: Mapping[str, str] | None = None) -> Config:
-    """Find and load the configuration (an empty ``Config`` when there is none)."""
+    """Find and load the configuration (an empty ``Config`` when there is none): the file's keys,
+    then the per-key environment variables (``AIRISK_FAIL_ON`` …) over them. ``disabled``
+    (``--no-config``): neither."""
+    if disabled:
+        return Config()
+    env_values, env_names = from_environment(os.environ if environ is None else environ)
     path, how = find_config(explicit, disabled=disabled, cwd=cwd, environ=environ)
     if path is None:
-        return Config()
+        return Config(values=env_values, env=env_names)
     shown = _shown(path)
     raw = _read(path, shown)
     if path.name == PYPROJECT or path.suffix == ".toml":
@@ -187,7 +196,61 @@ def load_config(explicit: str | None = None, *, disabled: bool = False, cwd: Pat
     else:
         data, lines, where = _from_yaml(raw, shown)
     values = _check(data, shown, lines, where, path.parent)
-    return Config(shown, how, values, {k: lines.get(k) for k in values})
+    return Config(shown, how, {**values, **env_values}, {k: lines.get(k) for k in values if k not in env_values},
+                  env_names)
+
+
+def env_var(key: str) -> str:
+    """The environment variable of a configuration key: ``fail_on`` → ``AIRISK_FAIL_ON``."""
+    return "AIRISK_" + key.upper()
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _env_value(key: Key, raw: str) -> Any:
+    """An environment variable's text as the value the key's check takes."""
+    text = raw.strip()
+    if key.check is _paths:
+        return [p for p in text.split(os.pathsep) if p.strip()]
+    if key.check is _bool:
+        low = text.lower()
+        if low in _TRUE or low in _FALSE:
+            return low in _TRUE
+        raise ValueError
+    if key.name in ("horizon", "workers"):
+        if not text.isdigit():
+            raise ValueError
+        return int(text)
+    return text
+
+
+def from_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The keys set by per-key environment variables (an empty value counts as unset), checked as
+    the file's are; and the variable that set each. Paths are as given (relative to the working
+    directory); ``AIRISK_RULESETS`` separates paths with ``os.pathsep`` (``:``). Every problem is
+    raised together, naming the variable."""
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    problems: list[Problem] = []
+    for key in KEYS.values():
+        name = env_var(key.name)
+        raw = environ.get(name, "")
+        if not raw.strip():
+            continue
+        try:
+            values[key.name] = key.check(_env_value(key, raw))
+        except (ValueError, TypeError):
+            expected = "true or false (or 1, 0, yes, no, on, off)" if key.check is _bool else key.expected
+            if key.check is _paths:
+                expected += f", separated by {os.pathsep!r}"
+            problems.append(Problem(message=f"{name} must be {expected}, not {raw!r}", file=f"${name}",
+                                    code="invalid_value", hint=_hint(key)))
+            continue
+        names[key.name] = name
+    if problems:
+        raise ConfigError(problems)
+    return values, names
 
 
 def _shown(path: Path) -> str:
