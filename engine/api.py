@@ -224,7 +224,7 @@ def _what_if(engine: Engine, doc: Document, before: dict[str, Any], sets: Sequen
 
 def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: RuleSet | None = None,
                 as_of: str | dt.date | None = None, scenario: str | None = None,
-                verify: bool = False, record: str = "full") -> Iterator[dict[str, Any]]:
+                verify: bool = False, record: str = "full", horizon: int = 0) -> Iterator[dict[str, Any]]:
     """Assess cases lazily, one record per input, in order (the records of ``airisk batch``).
 
     Items may be JSON lines (``str``/``bytes``), mappings or ``Case`` objects.
@@ -238,11 +238,14 @@ def assess_many(cases: Iterable[str | bytes | Mapping[str, Any] | Case], rules: 
     error record for that case). Safe to call from several threads at once.
 
     ``record="compact"``: records as ``airisk batch --record compact`` writes them, against
-    ``rule_catalog(rules, as_of, scenario)`` (whose ``expand`` makes each full again)."""
+    ``rule_catalog(rules, as_of, scenario)`` (whose ``expand`` makes each full again).
+
+    ``horizon`` (days; 0: none): each assessment of a case lists its ``upcoming`` changes, as
+    ``airisk batch --horizon`` and ``airisk assess --horizon`` give them."""
     from engine.batch.records import iter_records, make_assessor
 
     assessor = make_assessor(rules if rules is not None else load_rules(), as_of, scenario, verify=verify,
-                             record=record)
+                             record=record, horizon=horizon)
     yield from iter_records(cases, assessor)
 
 

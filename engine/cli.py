@@ -349,14 +349,17 @@ def _rule_text(rule: Rule) -> str:
 @click.option("--catalog", "catalog", default=None, type=click.Path(dir_okay=False),
               help="Write the run's rule catalogue here (JSON: every rule in force, as `airisk rules show` "
                    "gives it); needed by --record compact, which names it by digest in every record.")
+@click.option("--horizon", "horizon", default=0, show_default=True, type=click.IntRange(0), metavar="DAYS",
+              help="List each case's changes due in the next DAYS days in its assessment (`upcoming`, as "
+                   "`assess --horizon`); 0: none. Each change costs a re-assessment.")
 @LANG_OPTION
 @WAIVERS_OPTION
 @QUIET_OPTION
 def batch_command(input_path: str, output: str | None, workers: int, rules: tuple[str, ...],
                   as_of: str | None, scenario: str | None, fail_on: str | None, fail_on_known: bool,
                   max_line_bytes: int, chunk_lines: int, progress: bool | None, verify: bool,
-                  report: str | None, dask_address: str | None, record: str, catalog: str | None, lang: str,
-                  waivers: str | None) -> None:
+                  report: str | None, dask_address: str | None, record: str, catalog: str | None, horizon: int,
+                  lang: str, waivers: str | None) -> None:
     """Assess one case per line of INPUT (JSON lines; '-' or none reads stdin).
 
     Writes one JSON line per input line, in input order: {"line", "case_id",
@@ -392,7 +395,7 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
                                        scenario=scenario, fail_on=fail_on, max_line_bytes=max_line_bytes,
                                        fail_on_known=fail_on_known, catalog=catalog,
                                        settings=RunSettings(lang=lang, waivers=accepted, record=record,
-                                                            verify=verify))
+                                                            verify=verify, horizon=horizon))
             if code == 1 and fail_on:
                 notice(batch_gate_notice(stats, fail_on, fail_on_known))
             raise SystemExit(code)
@@ -402,7 +405,7 @@ def batch_command(input_path: str, output: str | None, workers: int, rules: tupl
                                scenario=scenario, fail_on=fail_on, fail_on_known=fail_on_known,
                                max_line_bytes=max_line_bytes,
                                chunk_lines=chunk_lines, progress=progress, verify=verify, waivers=accepted,
-                               record=record, catalog=catalog)
+                               record=record, catalog=catalog, horizon=horizon)
         from engine.config.conventions import batch_gate_notice, notice, quiet
 
         code, stats = run_batch(load_rules_arg(rules, lang), options, stderr=io.StringIO() if quiet() else None)

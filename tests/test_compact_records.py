@@ -200,8 +200,6 @@ def test_compact_needs_a_catalogue_file_and_a_local_run(tmp_path: Path) -> None:
     runner = CliRunner()
     for extra, said in ((["--record", "compact"], "--catalog FILE"),
                         (["--record", "compact", "--catalog", "-"], "a file of its own"),
-                        (["--record", "compact", "--dask", "tcp://127.0.0.1:1", "--catalog", str(tmp_path / "c")],
-                         "local runs"),
                         (["--record", "small", "--catalog", str(tmp_path / "c")], "full")):
         done = runner.invoke(main, [*base, *extra])
         assert done.exit_code == 2, (extra, done.output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,15 @@ def test_dask_takes_waivers_chinese_and_compact_records_as_the_local_run_does_an
     assert said(on_dask, "airisk: --fail-on") == said(local, "airisk: --fail-on") != []
     assert said(on_dask, "airisk: stale") == said(local, "airisk: stale")
     assert said(on_dask, "airisk: expired") == said(local, "airisk: expired")
+
+
+def test_an_unreachable_scheduler_is_an_error_naming_it_and_nothing_is_written(tmp_path: Path) -> None:
+    from engine.batch.distributed import RunSettings, run_dask
+    from engine.errors import AiriskError
+
+    part_files(tmp_path)
+    with pytest.raises(AiriskError, match=re.escape("cannot reach the Dask scheduler at tcp://127.0.0.1:1")):
+        run_dask("tcp://127.0.0.1:1", str(tmp_path / "data" / "*.jsonl"), str(tmp_path / "out"), as_of=AS_OF,
+                 settings=RunSettings(record="compact"), catalog=str(tmp_path / "catalog.json"), connect_timeout=0.5)
+    assert not (tmp_path / "catalog.json").exists()
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

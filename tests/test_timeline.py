@@ -161,6 +161,35 @@ def test_under_lang_zh_the_upcoming_text_is_chinese_with_the_same_changes() -> N
     assert text[3] == "即将发生的变化：" and text[4].startswith("- 2027-12-02: 安全变为高（EUA-010")
 
 
+def test_batch_horizon_gives_each_record_the_upcoming_list_assess_gives(tmp_path: Path) -> None:
+    import engine
+    from engine.batch.catalog import Catalog
+
+    names = ["ts-eu-cv-screening", "ec-h20-china-icc", "guizhou-icc"]
+    cases = [json.loads(json.dumps(yaml.safe_load((ROOT / "cases" / f"{n}.yaml").read_text()), default=str))
+             for n in names]
+    lines = tmp_path / "in.jsonl"
+    lines.write_text("".join(json.dumps(c) + "\n" for c in cases) + "{not json\n")
+    expected = [json.loads(run("assess", str(ROOT / "cases" / f"{n}.yaml"), "--as-of", "2026-12-02", "--format",
+                               "json", "--horizon", "400").output) for n in names]
+    assert any(e["upcoming"] for e in expected)
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}.jsonl"
+        result = run("batch", str(lines), "--as-of", "2026-12-02", "--horizon", "400", "--workers", workers,
+                     "--output", str(out))
+        assert result.exit_code == 3  # the bad line is an error record, in its place
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [r["assessment"] for r in records[:3]] == expected
+        assert records[3]["error"]["code"] == "invalid_json"
+    plain = [json.loads(line) for line in
+             run("batch", str(lines), "--as-of", "2026-12-02").stdout.splitlines()]
+    assert all("upcoming" not in r.get("assessment", {}) for r in plain)  # the default: none, bytes unchanged
+    compact = list(engine.assess_many(cases, as_of="2026-12-02", horizon=400, record="compact"))
+    catalog = engine.rule_catalog(as_of="2026-12-02")
+    assert isinstance(catalog, Catalog)
+    assert [catalog.expand(r)["assessment"] for r in compact] == expected
+
+
 def test_a_horizon_of_zero_or_one_that_ends_before_the_change_leaves_upcoming_out() -> None:
     case = str(ROOT / "cases" / "ts-eu-cv-screening.yaml")
     off = json.loads(run("assess", case, "--as-of", "2026-12-02", "--format", "json", "--horizon", "0").output)

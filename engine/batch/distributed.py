@@ -46,16 +46,19 @@ _ASSESSORS: dict[tuple[Any, ...], Assessor] = {}
 class RunSettings:
     """What every task of a Dask run assesses with, sent to the workers (small and picklable):
     ``lang`` of the rules' texts, accepted risk (an ``engine.waivers.WaiverSet``), the record kind
-    (``"full"`` or ``"compact"``, engine.batch.catalog) and ``verify`` (engine.batch.records)."""
+    (``"full"`` or ``"compact"``, engine.batch.catalog), ``verify`` and ``horizon``
+    (engine.batch.records.make_assessor)."""
 
     lang: str = "en"
     waivers: Any = None
     record: str = "full"
     verify: bool = False
+    horizon: int = 0  # days of upcoming changes in each assessment (0: none)
 
     def key(self) -> tuple[Any, ...]:
         w = self.waivers
-        return self.lang, None if w is None else (w.file, w.sha256, w.max_days), self.record, self.verify
+        return (self.lang, None if w is None else (w.file, w.sha256, w.max_days), self.record, self.verify,
+                self.horizon)
 
 
 def _assessor(rules: Sequence[str] | None, as_of: str | None, scenario: str | None,
@@ -69,7 +72,7 @@ def _assessor(rules: Sequence[str] | None, as_of: str | None, scenario: str | No
 
         found = make_assessor(load_rules(list(rules) if rules else None, settings.lang), as_of, scenario,
                               max_line_bytes, waivers=settings.waivers, record=settings.record,
-                              verify=settings.verify)
+                              verify=settings.verify, horizon=settings.horizon)
         _ASSESSORS[key] = found
     return found
 
@@ -139,16 +142,31 @@ def assess_file(path: str, out_path: str, rules: Sequence[str] | None = None, as
         return counts
 
 
+#: Seconds to wait for the scheduler before giving up (``Client(timeout=)``).
+CONNECT_TIMEOUT = 30.0
+
+
+def _connect(client_type: Any, address: Any, timeout: float) -> Any:
+    """A client of the scheduler at ``address``; an unreachable scheduler is an error naming it."""
+    try:
+        return client_type(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise AiriskError(Problem(message=f"cannot reach the Dask scheduler at {address}: {exc}", code="io_error",
+                                  hint="start it (`dask scheduler`) or give its address as tcp://HOST:PORT")) from None
+
+
 def run_dask(address: Any, pattern: str, out_dir: str, rules: Sequence[str] | None = None,
              as_of: str | None = None, scenario: str | None = None,
              max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, settings: RunSettings | None = None,
-             catalog: str | None = None) -> Stats:
+             catalog: str | None = None, connect_timeout: float = CONNECT_TIMEOUT) -> Stats:
     """Assess every file matching ``pattern`` on the cluster at ``address`` (or a ``Client``).
 
     Writes ``out_dir/NAME.jsonl`` per input file (NAME without its ``.jsonl``/``.json``
     suffix) and returns the combined counts (their named cases in file order, then line
     order). ``catalog``: where to write the run's rule catalogue, here on the client, before
-    any task starts (needed by compact records, which name it by digest)."""
+    any task starts (needed by compact records, which name it by digest). A scheduler not
+    reached in ``connect_timeout`` seconds is an ``AiriskError`` (``io_error``), and nothing is
+    written."""
     try:
         from dask.distributed import Client
     except ImportError:
@@ -168,16 +186,16 @@ def run_dask(address: Any, pattern: str, out_dir: str, rules: Sequence[str] | No
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     day = _fixed_day(as_of)
     rules_list = [os.path.abspath(r) for r in rules] if rules else None
-    if catalog is not None:
-        from engine.batch.catalog import Catalog
-        from engine.render.sink import write_output
-        from engine.ruleset.load import load_rules
-
-        write_output(Catalog.build(load_rules(rules_list, settings.lang), day, scenario).encoded, catalog)
     stats = Stats()
     own = not isinstance(address, Client)
-    client = Client(address) if own else address  # type: ignore[no-untyped-call]
+    client = _connect(Client, address, connect_timeout) if own else address
     try:
+        if catalog is not None:  # written once, on the client, before any task writes a record naming it
+            from engine.batch.catalog import Catalog
+            from engine.render.sink import write_output
+            from engine.ruleset.load import load_rules
+
+            write_output(Catalog.build(load_rules(rules_list, settings.lang), day, scenario).encoded, catalog)
         futures = [client.submit(assess_file, os.path.abspath(f),
                                  os.path.abspath(os.path.join(out_dir, f"{n}.jsonl")), rules_list, day,
                                  scenario, max_line_bytes, settings, pure=False)

@@ -45,6 +45,7 @@ class WorkerSpec:
     verify: bool = False
     waivers: Any = None  # an engine.waivers.WaiverSet (its usage counters start afresh in the worker)
     record: str = "full"  # or "compact": records against the run's rule catalogue (engine.batch.catalog)
+    horizon: int = 0  # days of upcoming changes in each assessment (0: none)
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -67,7 +68,7 @@ def worker_main(conn: mpc.Connection, spec: WorkerSpec) -> None:
 
     pipeline.engine_for.cache_clear()  # never reuse durable handles inherited over fork
     assessor = make_assessor(spec.rules, spec.as_of, spec.scenario, spec.max_line_bytes, shared=False,
-                             verify=spec.verify, waivers=spec.waivers, record=spec.record)
+                             verify=spec.verify, waivers=spec.waivers, record=spec.record, horizon=spec.horizon)
     assessor.engine.share_static = True  # private to this process, and every result is serialised at once
     while True:
         try:

@@ -134,8 +134,10 @@ class Assessor:
     """Turns input lines (or parsed cases) into records, with one Engine."""
 
     def __init__(self, engine: Any, as_of: str, scenario: str | None, max_line_bytes: int,
-                 verify: bool = False, waivers: Any = None, catalog: Any = None) -> None:
+                 verify: bool = False, waivers: Any = None, catalog: Any = None, horizon: int = 0) -> None:
         self.engine = engine
+        #: Days after the as-of date whose changes each assessment lists (``upcoming``); 0: none.
+        self.horizon = horizon
         #: An engine.batch.catalog.Catalog: records are written compact against it (None: full).
         self.catalog = catalog
         self.waivers = waivers  # an engine.waivers.WaiverSet, or None
@@ -157,7 +159,9 @@ class Assessor:
     def _assess(self, n: int, data: Any) -> dict[str, Any]:
         """The record of a parsed case already checked for depth."""
         try:
-            if type(data) is dict:  # a parsed line: no need to load the case model to tell
+            if self.horizon and self.engine.rules.input == "case" and isinstance(data, Mapping | _case_type()):
+                result = self._with_upcoming(data)
+            elif type(data) is dict:  # a parsed line: no need to load the case model to tell
                 result = self.engine.assess_data(data, as_of=self.as_of, scenario=self.scenario, verify=self.verify,
                                                  waivers=self.waivers)
             elif isinstance(data, _case_type()):
@@ -177,6 +181,20 @@ class Assessor:
                 message=f"internal error: {type(exc).__name__}: {exc}", code="internal_error",
                 hint="please report this line")])
         return {"line": n, "case_id": result["case_id"], "assessment": result}
+
+    def _with_upcoming(self, data: Any) -> dict[str, Any]:
+        """The assessment of a case with its ``upcoming`` changes (``airisk assess --horizon``)."""
+        from engine.timeline.timeline import with_upcoming
+
+        if isinstance(data, Mapping):
+            from engine.case.validation import plain_case
+
+            plain = plain_case(data)
+        else:
+            plain = data.model_dump(mode="json", exclude_none=True)
+        result = self.engine.assess_plain(plain, as_of=self.as_of, scenario=self.scenario, verify=self.verify,
+                                          waivers=self.waivers)
+        return dict(with_upcoming(self.engine, plain, result, self.horizon, self.waivers))
 
     def line_record(self, n: int, raw: bytes | str | None) -> dict[str, Any]:
         """The record for one raw input line (None: the line was longer than the limit)."""
@@ -234,12 +252,13 @@ def _case_type() -> type:
 
 def make_assessor(rules: Any, as_of: str | dt.date | None, scenario: str | None,
                   max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, *, shared: bool = True,
-                  verify: bool = False, waivers: Any = None, record: str = "full") -> Assessor:
+                  verify: bool = False, waivers: Any = None, record: str = "full", horizon: int = 0) -> Assessor:
     """An Assessor for a RuleSet; the as-of date is fixed once here (default today).
 
     ``shared`` reuses the process-wide Engine; a worker process builds its own. ``verify``
     checks every case's fired set against the reference evaluator in both directions. ``record``:
-    ``"full"`` or ``"compact"`` (records against the run's rule catalogue, engine.batch.catalog)."""
+    ``"full"`` or ``"compact"`` (records against the run's rule catalogue, engine.batch.catalog).
+    ``horizon``: each assessment lists the changes due in that many days (``upcoming``; 0: none)."""
     from engine.assessment.engine import Engine, engine_for, parse_as_of
 
     engine = engine_for(rules) if shared else Engine(rules)
@@ -252,7 +271,9 @@ def make_assessor(rules: Any, as_of: str | dt.date | None, scenario: str | None,
         catalog = Catalog.build(rules, day, scenario)
     elif record != "full":
         raise ValueError(f"record kind {record!r} is not 'full' or 'compact'")
-    return Assessor(engine, day, scenario, max_line_bytes, verify, waivers, catalog)
+    if horizon < 0:
+        raise ValueError(f"horizon {horizon} is negative")
+    return Assessor(engine, day, scenario, max_line_bytes, verify, waivers, catalog, horizon)
 
 
 def iter_records(cases: Iterable[Any], assessor: Assessor) -> Iterator[dict[str, Any]]:

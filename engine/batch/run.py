@@ -87,6 +87,8 @@ class BatchOptions:
     record: str = "full"
     # Where to write the run's rule catalogue (needed with record="compact", allowed with "full").
     catalog: str | None = None
+    # Each assessment lists the changes due in this many days after the as-of date (0: none).
+    horizon: int = 0
 
 
 def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = None,
@@ -107,7 +109,8 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
     err = stderr if stderr is not None else sys.stderr
     in_process = options.workers <= 1 and not options.isolate
     assessor = make_assessor(rules, options.as_of, options.scenario, options.max_line_bytes, shared=in_process,
-                             verify=options.verify, waivers=options.waivers, record=options.record)
+                             verify=options.verify, waivers=options.waivers, record=options.record,
+                             horizon=options.horizon)
     if options.catalog is not None:
         from engine.batch.catalog import Catalog
         from engine.render.sink import write_output
@@ -129,7 +132,8 @@ def run_batch(rules: Any, options: BatchOptions, *, stderr: IO[str] | None = Non
             blobs = serial_blobs(assessor, feed, stats, options.chunk_lines)
         else:
             spec = WorkerSpec(rules, assessor.as_of, assessor.scenario, options.max_line_bytes,
-                              verify=options.verify, waivers=options.waivers, record=options.record)
+                              verify=options.verify, waivers=options.waivers, record=options.record,
+                              horizon=options.horizon)
             runner = ParallelRunner(spec, max(1, options.workers), target=target, stats=stats)
             blobs = runner.run(feed, options.chunk_lines)
         ending = _write(blobs, runner, sink, progress)
