@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from engine.batch.pool import WorkerSpec, worker_main
 from engine.batch.run import BatchOptions, run_batch
 from engine.ruleset.load import load_rules
+from tests.procs import default_signals
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-11-22"
@@ -168,17 +170,23 @@ def test_ctrl_c_writes_what_is_done_in_order_prints_the_summary_and_exits_130(
         rules_file: Path, tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--no-bundled", "--rules", str(rules_file),
                              "--as-of", AS_OF, "--chunk-lines", "10", "--workers", "2"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                            preexec_fn=default_signals)
     assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(lines(300))
-    proc.stdin.flush()
-    first = proc.stdout.readline()  # some output is done; stdin stays open, so the run is still going
-    assert orjson.loads(first)["line"] == 1
-    proc.send_signal(signal.SIGINT)
-    rest = proc.stdout.read()  # not communicate(): it would skip what readline() buffered
-    stderr = proc.stderr.read() if proc.stderr else b""
-    assert proc.wait(timeout=60) == 130
-    proc.stdin.close()
+    watchdog = threading.Timer(120, proc.kill)  # a run that ignores Ctrl-C fails the test, never hangs it
+    watchdog.start()
+    try:
+        proc.stdin.write(lines(300))
+        proc.stdin.flush()
+        first = proc.stdout.readline()  # some output is done; stdin stays open, so the run is still going
+        assert orjson.loads(first)["line"] == 1
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stdout.read()  # not communicate(): it would skip what readline() buffered
+        stderr = proc.stderr.read() if proc.stderr else b""
+        assert proc.wait(timeout=60) == 130
+    finally:
+        watchdog.cancel()
+        proc.stdin.close()
     got = [1] + [orjson.loads(x)["line"] for x in rest.splitlines()]
     assert got == list(range(1, len(got) + 1))
     assert b"interrupted" in stderr and b"airisk batch:" in stderr

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.procs import default_signals
+
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-22"
 CASES = sorted((ROOT / "cases").glob("*.yaml"))
@@ -228,7 +230,8 @@ def test_a_worker_killed_from_outside_costs_a_retry_and_every_line_still_gets_it
 
 def _start(args: list[str], stdout: Any = subprocess.PIPE) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "--as-of", AS_OF, *args], cwd=ROOT,
-                            stdout=stdout, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=stdout, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=default_signals)
 
 
 def _temp_files(directory: Path, target: Path) -> list[Path]:

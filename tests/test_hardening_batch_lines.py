@@ -15,6 +15,7 @@ import pytest
 import engine
 from engine.batch.distributed import assess_partition
 from engine.source.safeyaml import load_file
+from tests.procs import default_signals, hangup_ignored
 from tests.test_hardening_batch import _children, _wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,12 +84,33 @@ def test_a_closed_pipe_is_a_quiet_stop_with_exit_141(tmp_path: Path) -> None:
     assert b"closed by its reader" in err
 
 
+def test_under_nohup_a_hangup_does_not_stop_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", "-o", str(out), "--workers", "2"],
+                            cwd=ROOT, stdin=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=hangup_ignored)
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write((CASE_LINE + "\n").encode() * 50)
+        proc.stdin.flush()
+        _wait_for(lambda: len(_children(proc.pid)) >= 2)
+        os.kill(proc.pid, signal.SIGHUP)  # the terminal closes; nohup said to carry on
+        proc.stdin.write((CASE_LINE + "\n").encode() * 50)
+        proc.stdin.close()
+        err = proc.stderr.read() if proc.stderr else b""
+        assert proc.wait(timeout=120) == 0, err[-800:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(out.read_bytes().splitlines()) == 100
+
+
 @pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGTERM, 143, b"SIGTERM"), (signal.SIGHUP, 129, b"SIGHUP")])
 def test_sigterm_and_sighup_stop_like_ctrl_c(tmp_path: Path, sig: int, code: int, word: bytes) -> None:
     source = _many(tmp_path, 20_000)
     out = tmp_path / "out.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "batch", str(source), "-o", str(out),
-                             "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_signals)
     # Signalled half a second after both workers exist (the handlers are set before they start),
     # not after a fixed 4 s of which half was start-up: it still lands mid-run, on busy workers.
     _wait_for(lambda: len(_children(proc.pid)) >= 2)

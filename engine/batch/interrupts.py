@@ -40,7 +40,11 @@ class _Stopped(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def stop_signals_interrupt(received: list[int]) -> Iterator[None]:
-    """While running, SIGTERM and SIGHUP raise KeyboardInterrupt like SIGINT; ``received`` gets the number."""
+    """While running, SIGTERM and SIGHUP raise KeyboardInterrupt like SIGINT; ``received`` gets the number.
+
+    A signal the process was started with ignored stays ignored (``nohup airisk batch …`` keeps
+    running when its terminal hangs up; a background job of a script ignores SIGINT), as POSIX
+    tools do."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -51,7 +55,7 @@ def stop_signals_interrupt(received: list[int]) -> Iterator[None]:
 
     previous = {}
     for sig in STOP_SIGNALS:
-        if sig != signal.SIGINT:
+        if sig != signal.SIGINT and signal.getsignal(sig) is not signal.SIG_IGN:
             previous[sig] = signal.signal(sig, handler)
     try:
         yield
