@@ -9,7 +9,7 @@ proven to stay silent (decided, not needing information) by another.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
@@ -27,10 +27,10 @@ def _collect() -> list[pytest.ParameterSet]:
         try:
             table = load_table(file)
         except AiriskError as exc:
-            params.append(pytest.param(None, str(exc), id=f"{file.name}::<malformed table>"))
+            params.append(pytest.param(None, str(file), str(exc), id=f"{file.name}::<malformed table>"))
             continue
         for t in table.tests:
-            params.append(pytest.param(t.test_id, None, id=f"{Path(t.file).name}::{t.name}"))
+            params.append(pytest.param(t.test_id, str(file), None, id=f"{Path(t.file).name}::{t.name}"))
     return params
 
 
@@ -39,17 +39,21 @@ def _report() -> Report:
     return run([RULESETS])
 
 
-def _results() -> dict[str, RuleTestResult]:
-    return {r.test.test_id: r for r in _report().results}
+@cache
+def _file_results(file: str) -> dict[str, RuleTestResult]:
+    """One table's results: a test worker runs only the tables of the tests it was given (the
+    whole run, for coverage, happens once, in the worker that runs the coverage tests)."""
+    report = _report() if _report.cache_info().currsize else run([file])
+    return {r.test.test_id: r for r in report.results}
 
 
-@pytest.mark.parametrize(("test_id", "table_error"), _collect())
-def test_a_table_test_holds(test_id: str | None, table_error: str | None) -> None:
+@pytest.mark.parametrize(("test_id", "file", "table_error"), _collect())
+def test_a_table_test_holds(test_id: str | None, file: str, table_error: str | None) -> None:
     if table_error is not None:
         pytest.fail(
             f"the test table is malformed (fix it in the table; its owner knows the rules):\n{table_error}"
         )
-    result = _results().get(test_id or "")
+    result = _file_results(file).get(test_id or "")
     assert result is not None, (
         f"{test_id} was collected but did not run; table problems: {_report().problems}"
     )
