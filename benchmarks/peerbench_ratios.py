@@ -10,7 +10,9 @@ Needs ../shared/peerbench installed once (``./run_all.sh --rounds 1 --only io-fl
 1. **peerbench** (``run_all.sh`` with ``SKIP_INSTALL=1``) on a corpus made with ``--seed``: the
    peers io-floor, python-lambdas, cel-expr-python, opa regorus and durable-rules, and airisk
    ``batch`` with full records (1 and 2 workers) and compact records (1 and 2 workers, with
-   ``--catalog``). Every airisk row must agree with the reference on every case.
+   ``--catalog``), and ``airisk-core-only`` (benchmarks/core_only.py: airisk's matcher firing rules
+   and nothing else, the ceiling of every airisk row). Every airisk row must agree with the
+   reference on every case.
 2. **scaling**: ``airisk batch`` on the bundled rulesets over ``--bundled-cases`` generated cases
    (seeded by ``--seed``), 1 and 2 workers, interleaved.
 3. **cold start**: a one-case ``airisk assess cases/ec-ascend-910b-us-nexus.yaml --format json``
@@ -74,7 +76,10 @@ def peerbench(seed: int, rounds: int, cases: int, py: str) -> dict[str, dict[str
                         ("airisk-compact-w1", f"--workers 1 --record compact --catalog {catalog}"),
                         ("airisk-compact-w2", f"--workers 2 --record compact --catalog {catalog}")):
         extras += ["--extra", f"{name}={cmd} {extra}", "--extra-version", name]
-    only = PEERS + ",airisk-full-w1,airisk-full-w2,airisk-compact-w1,airisk-compact-w2"
+    # The ceiling of every airisk row: durable-rules through airisk's matcher, firing rules only.
+    extras += ["--extra", f"airisk-core-only={py} {ROOT / 'benchmarks' / 'core_only.py'} "
+               f"$PEERBENCH_WORK/build/airisk-rules.yaml --as-of {AS_OF}", "--extra-version", "airisk-core-only"]
+    only = PEERS + ",airisk-full-w1,airisk-full-w2,airisk-compact-w1,airisk-compact-w2,airisk-core-only"
     env = {**_env(), "SKIP_INSTALL": "1", "PEERBENCH_WORK": str(PB_WORK), "PEERBENCH_SEED": str(seed),
            "PEERBENCH_CASES": str(cases), "PYTHONPATH": str(ROOT)}
     # python -m engine.cli runs in $PEERBENCH_HOME: PYTHONPATH makes it this checkout's engine.
@@ -200,6 +205,11 @@ def main() -> None:
                 row = rows.get(f"airisk-{kind}-w{w}")
                 if row:
                     lines.append(_line(f"{kind}, {label} / cel-expr-python", row["rate"] / base))
+        core = rows.get("airisk-core-only")
+        if core:
+            lines.append(f"  the matching core alone (benchmarks/core_only.py, 1 process) / cel-expr-python: "
+                         f"{core['rate'] / base:.2f}x: the ceiling of every airisk row with durable-rules "
+                         "on the hot path")
     if "scaling" not in skip:
         rates = scaling(a.seed, a.bundled_cases, max(1, min(a.rounds, 2)), py)
         lines.append(f"bundled rulesets, {a.bundled_cases:,} generated cases (seed {a.seed}): "
