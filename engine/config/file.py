@@ -12,6 +12,9 @@ always the one in the directory the command ran from (or the one named), which i
 auditor can check. ``airisk.yaml`` is parsed with the project's safe loader and its limits
 (``engine.source.safeyaml``); ``pyproject.toml`` with ``tomllib``.
 
+Each key can also be set by an ``AIRISK_<KEY>`` environment variable (``from_environment``),
+which overrides the file; a flag overrides both, and ``--no-config`` ignores both.
+
 Every problem is collected and raised together as a ``ConfigError`` (exit 2), located at
 the file, line and key, with a did-you-mean for a misspelt key. Relative paths in
 ``rulesets`` and ``waivers`` are relative to the file's directory, not the working directory.
