@@ -3,6 +3,7 @@ README's test command in a new virtual environment, and the dependency ranges ar
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -95,3 +96,16 @@ def test_the_html_report_renders_from_the_wheel_with_its_templates_and_assets(wh
     assert proc.returncode == 0, proc.stderr
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<style>" in html and "guizhou-icc" in html and "@media print" in html
+
+
+def test_the_dashboard_renders_from_the_wheel_with_the_vendored_d3(wheel_install: Path, tmp_path: Path) -> None:
+    vendored = wheel_install / "engine" / "_bundled" / "vendor"
+    assert {p.name for p in vendored.iterdir()} >= {"d3.min.js", "d3-LICENSE.txt"}
+    case = wheel_install / "engine" / "_bundled" / "cases" / "guizhou-icc.yaml"
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(json.dumps(__import__("yaml").safe_load(case.read_text()), default=str) + "\n")
+    done = _installed(wheel_install, "batch", str(lines), "-o", "out.jsonl", "--report", "dash.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "dash.html").read_text(encoding="utf-8")
+    d3 = (vendored / "d3.min.js").read_text(encoding="utf-8")
+    assert d3[200:400] in html and "ISC" in html  # the library and its licence, inlined

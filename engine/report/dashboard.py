@@ -78,8 +78,8 @@ def render_dashboard(portfolio: Portfolio, *, lang: str = "en", source: str = ""
     data["changes"] = changes.data(top) if changes is not None else None
     css = pages.asset("report.css") + "\n" + pages.asset("dashboard.css")
     return pages.render("dashboard.html.j2", t=t, data=data, source=source, css=css,
-                        d3=pages.asset("d3.min.js"), js=pages.asset("dashboard.js"),
-                        d3_licence=pages.asset("d3-LICENSE.txt").replace("*/", ""),
+                        d3=pages.vendored("d3.min.js"), js=pages.asset("dashboard.js"),
+                        d3_licence=pages.vendored("d3-LICENSE.txt").replace("*/", ""),
                         footer=t["generated_by"].format(version=__version__))
 
 

@@ -36,6 +36,15 @@ def asset(name: str) -> str:
     return (resources.files("engine.report") / "assets" / name).read_text(encoding="utf-8")
 
 
+@functools.cache
+def vendored(name: str) -> str:
+    """The text of a third-party file shipped unmodified (``vendor/NAME`` in a checkout,
+    ``engine/_bundled/vendor/NAME`` in a wheel; vendor/README.md), to inline."""
+    from engine.source.resources import bundled
+
+    return (bundled("vendor") / name).read_text(encoding="utf-8")
+
+
 def json_script(value: Any) -> Markup:
     """``value`` as JSON that is safe inside ``<script type="application/json">``: ``<``, ``>``
     and ``&`` are written as ``\\u`` escapes, so no text in the data can close the element."""

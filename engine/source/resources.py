@@ -1,7 +1,8 @@
-"""Where the bundled rulesets, data tables and schemas are.
+"""Where the bundled rulesets, data tables, schemas, example cases and vendored files are.
 
-In a checkout they are the top-level ``rulesets/`` and ``schemas/``; in an
-installed wheel they ship inside the package as ``engine/_bundled/``.
+In a checkout they are the top-level ``rulesets/``, ``schemas/``, ``cases/`` and ``vendor/``
+(third-party files shipped unmodified, such as d3 for the dashboard); in an installed wheel they
+ship inside the package as ``engine/_bundled/``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ _PACKAGE = Path(__file__).resolve().parent.parent  # engine/, above engine/sourc
 
 
 def bundled(name: str) -> Path:
-    """Directory of a bundled resource: ``rulesets``, ``rulesets/data`` or ``schemas``."""
+    """Directory of a bundled resource: ``rulesets``, ``rulesets/data``, ``schemas``, ``cases`` or ``vendor``."""
     installed = _PACKAGE / "_bundled" / name
     if installed.is_dir():
         return installed
