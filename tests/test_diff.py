@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 CASES = str(ROOT / "cases")
 GENERATED = 400  # generated cases for the portfolio tests (the 10,000-case run: benchmarks/diff_throughput.py)
 OLD_THRESHOLD, NEW_THRESHOLD = "lt: 0.5}", "lt: 0.6}"
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def run(*args: str) -> Any:
@@ -61,6 +63,55 @@ def test_the_summary_counts_moves_by_dimension_and_rule_in_text_markdown_and_jso
     data = json.loads(run(*args, "--format", "json").stdout)
     assert data["unexplained_moves"] == 0 and data["errors"] == 0
     assert data["moved_most"][0]["steps"] >= data["moved_most"][-1]["steps"]
+
+
+def test_under_lang_zh_the_records_carry_chinese_text_and_the_summary_chinese_labels_with_the_same_counts() -> None:
+    args = ["diff", CASES, "--as-of", "2025-01-01", "--against-as-of", "2025-05-01"]
+    en, zh = records(run(*args).stdout), records(run(*args, "--lang", "zh").stdout)
+    assert [(r["case_id"], r["rating"], [m["dimension"] for m in r["moves"]]) for r in zh] == [
+        (r["case_id"], r["rating"], [m["dimension"] for m in r["moves"]]) for r in en]
+    added = {f["rule_id"]: f["message"] for r in zh for f in r["added"]}
+    assert CJK.search(added["USX-130"]) and added["USX-130"] != next(
+        f["message"] for r in en for f in r["added"] if f["rule_id"] == "USX-130")
+    text = run(*args, "--summary", "--lang", "zh")
+    assert text.exit_code == 0, text.stderr
+    assert text.stdout.startswith("共25个案例：") and "出口管制上升：低 → 高：2" in text.stdout
+    assert "USX-130 新增：3个案例" in text.stdout and "导致变化的规则：" in text.stdout
+    md = run(*args, "--summary", "--lang", "zh", "--format", "markdown")
+    assert md.stdout.startswith("# 影响对比") and "## 导致变化的规则" in md.stdout
+    data = json.loads(run(*args, "--summary", "--lang", "zh", "--format", "json").stdout)
+    assert data == json.loads(run(*args, "--summary", "--format", "json").stdout)  # the data keeps English values
+
+
+def test_every_row_of_the_summary_renders_in_each_language() -> None:
+    from engine.lang.i18n import LANGS
+    from engine.timeline.diff import render_summary
+
+    summary = {"cases": 4, "changed": 2, "unchanged": 1, "errors": 1,
+               "rating": [{"direction": "up", "from": "not assessed", "to": "high", "cases": 1},
+                          {"direction": "range", "from": "low", "to": "low", "cases": 1}],
+               "dimensions": [{"dimension": "overcapacity", "direction": "down", "from": "medium",
+                               "to": "not assessed", "cases": 1}],
+               "rules": [{"rule_id": f"R-{k}", "how": how, "cases": 1}
+                         for k, how in enumerate(("added", "removed", "reworded", "undecided"))],
+               "unexplained_moves": 1, "unexplained_cases": ["c-1", "c-2"],
+               "moved_most": [{"case_id": "c-1", "line": 3, "steps": 2, "rating": "not assessed → high"}]}
+    english = render_summary(summary, "text")
+    assert english.splitlines()[0] == "4 case(s): 2 changed, 1 unchanged, 1 error(s)"
+    assert "  up: not assessed → high: 1" in english and "  overcapacity down: medium → not assessed: 1" in english
+    assert "  R-3 undecided: 1 case(s)" in english
+    assert "  c-1 (line 3): rating not assessed → high, 2 step(s)" in english
+    assert "Moves no rule accounts for:\n  1 move(s), e.g. c-1, c-2" in english
+    chinese = render_summary(summary, "text", "zh")
+    assert chinese.splitlines()[0] == "共4个案例：2个有变化，1个无变化，1个出错"
+    assert "  上升：未评估 → 高：1" in chinese and "  产能过剩下降：中 → 未评估：1" in chinese
+    assert "  c-1（第3行）：评级 未评估 → 高，2级" in chinese and "1处变化，例如c-1、c-2" in chinese
+    assert "  R-0 新增：1个案例" in chinese and "  R-3 待定（取决于未知事实）：1个案例" in chinese
+    for word in ("case(s)", "added", "undecided", "not assessed", "Rating", "line", "step(s)", "overcapacity"):
+        assert word not in chinese, word
+    for lang in LANGS:
+        for fmt in ("text", "markdown"):
+            assert render_summary(summary, fmt, lang).count("R-") == 4
 
 
 def test_fail_on_increase_trips_only_when_a_case_rises_to_the_level() -> None:

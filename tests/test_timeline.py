@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from engine.timeline import History, change_days, edge_days
 from engine.timeline.dates import day_after
 
 ROOT = Path(__file__).resolve().parent.parent
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def run(*args: str) -> Any:
@@ -116,6 +118,39 @@ def test_timeline_command_prints_text_markdown_and_json() -> None:
     assert "2025-04-09" in {d["date"] for d in data["days"]} and len(data["days"]) > len(data["steps"])
     assert f"{len(data['days'])} day(s) of change in the window" in text.output
     assert data["start"]["rating"] == "low"
+
+
+def test_timeline_lang_zh_writes_chinese_labels_and_rule_text_with_the_same_steps() -> None:
+    case = str(ROOT / "cases" / "ec-h20-china-icc.yaml")
+    window = ("--from", "2025-03-01", "--to", "2025-05-01")
+    en = json.loads(run("timeline", case, *window, "--format", "json").output)
+    zh = json.loads(run("timeline", case, *window, "--format", "json", "--lang", "zh").output)
+    assert en["lang"] == "en" and zh["lang"] == "zh"
+    assert [(s["date"], s["moves"], s["rating"]) for s in zh["steps"]] == [
+        (s["date"], s["moves"], s["rating"]) for s in en["steps"]]
+    [appeared] = [f for f in zh["steps"][0]["appeared"] if f["rule_id"] == "USX-130"]
+    english_title = next(f["title"] for f in en["steps"][0]["appeared"] if f["rule_id"] == "USX-130")
+    assert appeared["title"] != english_title and CJK.search(appeared["title"])
+    text = run("timeline", case, *window, "--lang", "zh")
+    assert text.exit_code == 0, text.output
+    assert "2025-04-09  评级 低 → 高" in text.output
+    assert f"+ USX-130 [高] {appeared['title']}" in text.output
+    assert "  各维度等级：安全 未评估、出口管制 高、产能过剩 低" in text.output
+    assert f"此期间共有{len(zh['days'])}个变化日" in text.output
+    assert "依据：" in text.output and "出口管制变为高" in text.output
+    for english in ("rating ", "levels:", "finding(s)", "source:", "day(s) of change", "becomes", "Timeline"):
+        assert english not in text.output, english
+    md = run("timeline", case, *window, "--format", "markdown", "--lang", "zh")
+    assert md.exit_code == 0 and md.output.startswith("# 时间线：") and "## 2025-04-09\n" in md.output
+    assert "## 2025-03-01（起始）" in md.output
+
+
+def test_timeline_lang_is_a_usage_error_when_unknown_and_english_by_default() -> None:
+    case = str(ROOT / "cases" / "ec-h20-china-icc.yaml")
+    bad = CliRunner().invoke(main, ["timeline", case, "--lang", "fr"])
+    assert bad.exit_code == 2 and bad.stdout == "" and "--lang" in bad.stderr
+    text = run("timeline", case, "--from", "2025-03-01", "--to", "2025-05-01")
+    assert not CJK.search(text.output.split("source:")[0])  # labels before the first citation
 
 
 def test_timeline_command_refuses_bad_input_with_a_located_error(tmp_path: Path) -> None:

@@ -116,6 +116,30 @@ _EN: dict[str, str] = {
     "upcoming.starts": "{rule}, {title}", "upcoming.ends": "{rule} ends: {title}",
     "upcoming.changes": "{rule} changes: {title}", "upcoming.rating": "rating {level}, range {range}",
     "upcoming.sep": ", ",
+    # airisk timeline (engine.timeline.render)
+    "tl.title": "# Timeline: {title}", "tl.window": "Timeline {window}", "tl.scenario": ", scenario {scenario}",
+    "tl.first": "{date}: rating {rating} [{range}]; {levels}; {count} finding(s)",
+    "tl.start": "## {date} (start)",
+    "tl.none": "  no change in this window", "tl.md_none": "No change in this window.",
+    "tl.head": "rating {was} → {now} [{was_range} → {range}]",
+    "tl.levels": "levels: {levels}",
+    "tl.source": "source: {citation}",
+    "tl.rules_changing": "rules starting or ending that day: {rules}",
+    "tl.tail": "{days} day(s) of change in the window (rules starting or ending, country groups); "
+               "{steps} changed this case",
+    # airisk diff --summary (engine.timeline.diff.render_summary)
+    "diff.title": "# Impact diff", "diff.section": "{title}:",
+    "diff.head": "{cases} case(s): {changed} changed, {unchanged} unchanged", "diff.errors": ", {errors} error(s)",
+    "diff.rating": "Rating", "diff.dimensions": "Dimensions", "diff.rules": "Rules accounting for the changes",
+    "diff.moved": "Moved most", "diff.unexplained": "Moves no rule accounts for",
+    "diff.up": "up", "diff.down": "down", "diff.range": "range",
+    "diff.rating_row": "{direction}: {old} → {new}: {cases}",
+    "diff.dimension_row": "{dimension} {direction}: {old} → {new}: {cases}",
+    "diff.rule_row": "{rule} {how}: {cases} case(s)",
+    "diff.how.added": "added", "diff.how.removed": "removed", "diff.how.reworded": "reworded",
+    "diff.how.undecided": "undecided",
+    "diff.moved_row": "{case} (line {line}): rating {rating}, {steps} step(s)",
+    "diff.unexplained_row": "{moves} move(s), e.g. {cases}",
 }
 
 _ZH: dict[str, str] = {
@@ -208,6 +232,27 @@ _ZH: dict[str, str] = {
     "upcoming.starts": "{rule}：{title}", "upcoming.ends": "{rule}终止：{title}",
     "upcoming.changes": "{rule}变更：{title}", "upcoming.rating": "评级{level}，区间 {range}",
     "upcoming.sep": "；",
+    "tl.title": "# 时间线：{title}", "tl.window": "时间线 {window}", "tl.scenario": "，情景 {scenario}",
+    "tl.first": "{date}：评级{rating} [{range}]；{levels}；{count}项发现",
+    "tl.start": "## {date}（起始）",
+    "tl.none": "  此期间无变化", "tl.md_none": "此期间无变化。",
+    "tl.head": "评级 {was} → {now} [{was_range} → {range}]",
+    "tl.levels": "各维度等级：{levels}",
+    "tl.source": "依据：{citation}",
+    "tl.rules_changing": "当日开始或终止的规则：{rules}",
+    "tl.tail": "此期间共有{days}个变化日（规则开始或终止、国家组别变化）；其中{steps}个改变了本案",
+    "diff.title": "# 影响对比", "diff.section": "{title}：",
+    "diff.head": "共{cases}个案例：{changed}个有变化，{unchanged}个无变化", "diff.errors": "，{errors}个出错",
+    "diff.rating": "评级", "diff.dimensions": "各维度", "diff.rules": "导致变化的规则",
+    "diff.moved": "变化最大的案例", "diff.unexplained": "无规则可解释的变化",
+    "diff.up": "上升", "diff.down": "下降", "diff.range": "区间变化",
+    "diff.rating_row": "{direction}：{old} → {new}：{cases}",
+    "diff.dimension_row": "{dimension}{direction}：{old} → {new}：{cases}",
+    "diff.rule_row": "{rule} {how}：{cases}个案例",
+    "diff.how.added": "新增", "diff.how.removed": "消失", "diff.how.reworded": "措辞变化",
+    "diff.how.undecided": "待定（取决于未知事实）",
+    "diff.moved_row": "{case}（第{line}行）：评级 {rating}，{steps}级",
+    "diff.unexplained_row": "{moves}处变化，例如{cases}",
 }
 
 PHRASES: dict[str, dict[str, str]] = {"en": _EN, "zh": _ZH}

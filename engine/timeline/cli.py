@@ -13,7 +13,7 @@ from typing import Any
 import click
 import orjson
 
-from engine.cliutil import LEVEL_CHOICE, fail, load_rules_arg
+from engine.cliutil import LANG_OPTION, LEVEL_CHOICE, fail, load_rules_arg
 from engine.errors import AiriskError, InputError, Problem
 from engine.waivers.cli import WAIVERS_OPTION, load_option
 
@@ -31,12 +31,14 @@ __all__ = ["diff_command", "timeline_command"]
 @click.option("--every-day", "every_day", is_flag=True,
               help="Re-assess on every day of change, not only where a rule that can change this case changes.")
 @click.option("--output", "-o", default=None, type=click.Path(), help="Write here instead of stdout (atomically).")
+@LANG_OPTION
 @WAIVERS_OPTION
 def timeline_command(case: str, start: str | None, end: str | None, rules: tuple[str, ...], scenario: str | None,
-                     fmt: str, every_day: bool, output: str | None, waivers: str | None) -> None:
+                     fmt: str, every_day: bool, output: str | None, lang: str, waivers: str | None) -> None:
     """The rating and each dimension's level of CASE on every day in the window on which a rule
     starts or stops (effective dates, dated parameters, scenario dates, country-group membership),
-    with the findings that appear and disappear, their messages and citations."""
+    with the findings that appear and disappear, their messages and citations; in ``--lang``
+    (the rules' titles and messages, and the report's labels)."""
     from engine import api
     from engine.assessment.engine import engine_for, parse_as_of
     from engine.case.validation import plain_case
@@ -51,7 +53,7 @@ def timeline_command(case: str, start: str | None, end: str | None, rules: tuple
         last = parse_as_of(end) if end else (dt.date.fromisoformat(first) + dt.timedelta(days=1095)).isoformat()
         if last < first:
             raise InputError(Problem(message=f"--to {last} is before --from {first}", code="usage"))
-        ruleset = load_rules_arg(rules)
+        ruleset = load_rules_arg(rules, lang)
         if ruleset.input != "case":
             raise InputError(Problem(message="timeline needs case rulesets (input: case)", code="usage"))
         engine = engine_for(ruleset)
@@ -107,11 +109,12 @@ def _is_lines(name: str) -> bool:
 @click.option("--dask", "dask_address", default=None, metavar="SCHEDULER",
               help="Run on a Dask cluster: INPUT is a glob of .jsonl files and --output a directory (one NAME.jsonl "
                    "of diff records per input file). Needs `pip install airisk[dask]`.")
+@LANG_OPTION
 @WAIVERS_OPTION
 def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str | None, rules: tuple[str, ...],
                  against_rules: tuple[str, ...], scenario: str | None, against_scenario: str | None,
                  output: str | None, summary: bool, fmt: str, fail_on_increase: str | None, workers: int,
-                 chunk_lines: int, top: int, dask_address: str | None, waivers: str | None) -> None:
+                 chunk_lines: int, top: int, dask_address: str | None, lang: str, waivers: str | None) -> None:
     """Impact diff of a portfolio between two assessments that differ in one thing.
 
     \b
@@ -121,7 +124,8 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
 
     INPUTS: a JSON-lines portfolio ('-': stdin), or case files and directories of them. One
     record per case, in input order: rating and dimension moves, findings added, removed and
-    reworded, and the rules accounting for each move.
+    reworded, and the rules accounting for each move. ``--lang zh``: the findings' text (where diff
+    assesses) and the summary's labels in Chinese.
 
     \b
     Exit codes:
@@ -141,17 +145,17 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
         accepted = _waivers(waivers, portfolio and dask_address is None)
         if dask_address is not None:
             stats = _dask(dask_address, inputs, output, portfolio, rules, against_rules, as_of, against_as_of,
-                          scenario, against_scenario, top)
+                          scenario, against_scenario, top, lang)
             rose = fail_on_increase is not None and stats.rose_to(fail_on_increase)
             if summary:
-                _write_summary(stats, fmt)
+                _write_summary(stats, fmt, lang)
             _finish(stats, rose)
         check_output(output)
         if portfolio:
             from engine.assessment.engine import parse_as_of
 
-            old_rules = load_rules_arg(rules)
-            new_rules = load_rules_arg(against_rules) if against_rules else old_rules
+            old_rules = load_rules_arg(rules, lang)
+            new_rules = load_rules_arg(against_rules, lang) if against_rules else old_rules
             old_day = parse_as_of(as_of)
             lines = len(inputs) == 1 and _is_lines(inputs[0])
             spec = DiffSpec(old_rules, old_day, scenario, 1024 * 1024, new_rules=new_rules,
@@ -179,7 +183,7 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
         if sink is not None:
             sink.commit()
         if summary:
-            _write_summary(stats, fmt)
+            _write_summary(stats, fmt, lang)
     except AiriskError as exc:
         if sink is not None:
             sink.abort()
@@ -187,12 +191,12 @@ def diff_command(inputs: tuple[str, ...], as_of: str | None, against_as_of: str 
     _finish(stats, rose)
 
 
-def _write_summary(stats: Any, fmt: str) -> None:
+def _write_summary(stats: Any, fmt: str, lang: str = "en") -> None:
     from engine.timeline.diff import render_summary
 
     data = stats.to_dict()
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n" if fmt == "json"
-                     else render_summary(data, fmt))
+                     else render_summary(data, fmt, lang))
 
 
 def _finish(stats: Any, rose: bool) -> None:
@@ -206,7 +210,7 @@ def _finish(stats: Any, rose: bool) -> None:
 
 def _dask(address: str, inputs: tuple[str, ...], output: str | None, portfolio: bool, rules: tuple[str, ...],
           against_rules: tuple[str, ...], as_of: str | None, against_as_of: str | None, scenario: str | None,
-          against_scenario: str | None, top: int) -> Any:
+          against_scenario: str | None, top: int, lang: str = "en") -> Any:
     """``--dask``: the portfolio diff on a cluster (``engine.timeline.portfolio.run_dask_diff``)."""
     from engine.timeline.portfolio import run_dask_diff
 
@@ -218,7 +222,7 @@ def _dask(address: str, inputs: tuple[str, ...], output: str | None, portfolio: 
                                  code="usage"))
     return run_dask_diff(address, inputs[0], output, rules=list(rules) or None, against_rules=list(against_rules)
                          or None, as_of=as_of, against_as_of=against_as_of, scenario=scenario,
-                         against_scenario=against_scenario, top=top)
+                         against_scenario=against_scenario, top=top, lang=lang)
 
 
 def _open(path: str) -> Any:

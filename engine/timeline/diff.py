@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from engine.lang import i18n
 from engine.scale import LEVEL_ORDER
 
 __all__ = ["PostProcess", "Summary", "compare", "error_diff", "rise", "rises_to"]
@@ -223,31 +224,56 @@ def _name(level: str | None) -> str:
     return "not assessed" if level is None else level
 
 
-def render_summary(summary: Mapping[str, Any], fmt: str = "text") -> str:
-    """The summary as text or Markdown."""
+def _level_name(value: str, lang: str) -> str:
+    """A level as the summary holds it (``not assessed`` for none), in ``lang``."""
+    return i18n.phrase(lang, "not_assessed") if value == "not assessed" else i18n.name(lang, value)
+
+
+def _move_name(move: str, lang: str) -> str:
+    """``low → high`` (the summary's form of a rating move), in ``lang``."""
+    return " → ".join(_level_name(part, lang) for part in move.split(" → "))
+
+
+def render_summary(summary: Mapping[str, Any], fmt: str = "text", lang: str = "en") -> str:
+    """The summary as text or Markdown, its labels, levels, dimensions and directions in ``lang``
+    (``engine.lang.i18n``, ``diff.*``; the JSON keeps the English values)."""
     md = fmt == "markdown"
     out: list[str] = []
-    head = (f"{summary['cases']} case(s): {summary['changed']} changed, {summary['unchanged']} unchanged"
-            + (f", {summary['errors']} error(s)" if summary["errors"] else ""))
-    out += ["# Impact diff", "", head, ""] if md else [head]
 
-    def section(title: str, rows: list[str]) -> None:
+    def say(key: str, **values: Any) -> str:
+        return i18n.phrase(lang, key, **values)
+
+    def level(value: str) -> str:
+        return _level_name(value, lang)
+
+    head = (say("diff.head", cases=summary["cases"], changed=summary["changed"], unchanged=summary["unchanged"])
+            + (say("diff.errors", errors=summary["errors"]) if summary["errors"] else ""))
+    out += [say("diff.title"), "", head, ""] if md else [head]
+
+    def section(key: str, rows: list[str]) -> None:
         if not rows:
             return
+        title = say(key)
         if md:
             out.extend([f"## {title}", "", *rows, ""])
         else:
-            out.extend(["", f"{title}:", *rows])
+            out.extend(["", say("diff.section", title=title), *rows])
 
     bullet = "- " if md else "  "
-    section("Rating", [f"{bullet}{r['direction']}: {r['from']} → {r['to']}: {r['cases']}" for r in summary["rating"]])
-    section("Dimensions", [f"{bullet}{r['dimension']} {r['direction']}: {r['from']} → {r['to']}: {r['cases']}"
-                           for r in summary["dimensions"]])
-    section("Rules accounting for the changes",
-            [f"{bullet}{r['rule_id']} {r['how']}: {r['cases']} case(s)" for r in summary["rules"]])
-    section("Moved most", [f"{bullet}{r['case_id']} (line {r['line']}): rating {r['rating']}, {r['steps']} step(s)"
+    section("diff.rating", [bullet + say("diff.rating_row", direction=say(f"diff.{r['direction']}"),
+                                         old=level(r["from"]), new=level(r["to"]), cases=r["cases"])
+                            for r in summary["rating"]])
+    section("diff.dimensions", [bullet + say("diff.dimension_row", dimension=i18n.name(lang, r["dimension"]),
+                                             direction=say(f"diff.{r['direction']}"), old=level(r["from"]),
+                                             new=level(r["to"]), cases=r["cases"])
+                                for r in summary["dimensions"]])
+    section("diff.rules", [bullet + say("diff.rule_row", rule=r["rule_id"], how=say(f"diff.how.{r['how']}"),
+                                        cases=r["cases"])
+                           for r in summary["rules"]])
+    section("diff.moved", [bullet + say("diff.moved_row", case=r["case_id"], line=r["line"],
+                                        rating=_move_name(r["rating"], lang), steps=r["steps"])
                            for r in summary["moved_most"] if r["steps"]])
     if summary["unexplained_moves"]:
-        section("Moves no rule accounts for",
-                [f"{bullet}{summary['unexplained_moves']} move(s), e.g. {', '.join(summary['unexplained_cases'])}"])
+        section("diff.unexplained", [bullet + say("diff.unexplained_row", moves=summary["unexplained_moves"],
+                                                  cases=say("sep.list").join(summary["unexplained_cases"]))])
     return "\n".join(out).rstrip() + "\n"

@@ -199,17 +199,19 @@ _DIFFERS_LOCK = threading.Lock()
 
 
 def _differ(rules: Sequence[str] | None, against_rules: Sequence[str] | None, as_of: str | None,
-            against_as_of: str | None, scenario: str | None, against_scenario: str | None) -> Differ:
-    """This process's Differ for these settings (rulesets by path; built on first use, under the lock)."""
+            against_as_of: str | None, scenario: str | None, against_scenario: str | None,
+            lang: str = "en") -> Differ:
+    """This process's Differ for these settings (rulesets by path, their text in ``lang``; built on
+    first use, under the lock)."""
     from engine.assessment.engine import parse_as_of
     from engine.ruleset.load import load_rules
 
     old_day = parse_as_of(as_of)
-    key = (tuple(rules or ()), tuple(against_rules or ()), old_day, against_as_of, scenario, against_scenario)
+    key = (tuple(rules or ()), tuple(against_rules or ()), old_day, against_as_of, scenario, against_scenario, lang)
     differ = _DIFFERS.get(key)
     if differ is None:
-        old_rules = load_rules(list(rules) if rules else None)
-        new_rules = load_rules(list(against_rules)) if against_rules else old_rules
+        old_rules = load_rules(list(rules) if rules else None, lang)
+        new_rules = load_rules(list(against_rules), lang) if against_rules else old_rules
         spec = DiffSpec(old_rules, old_day, scenario, DEFAULT_MAX_LINE_BYTES, new_rules=new_rules,
                         new_as_of=parse_as_of(against_as_of) if against_as_of else old_day,
                         new_scenario=against_scenario if against_scenario is not None else scenario)
@@ -220,13 +222,14 @@ def _differ(rules: Sequence[str] | None, against_rules: Sequence[str] | None, as
 def diff_file(path: str, out_path: str, rules: Sequence[str] | None = None,
               against_rules: Sequence[str] | None = None, as_of: str | None = None,
               against_as_of: str | None = None, scenario: str | None = None,
-              against_scenario: str | None = None, top: int = 10) -> Summary:
-    """Diff one JSON-lines file into ``out_path`` (atomically); the summary of its records (a Dask task)."""
+              against_scenario: str | None = None, top: int = 10, lang: str = "en") -> Summary:
+    """Diff one JSON-lines file into ``out_path`` (atomically); the summary of its records (a Dask
+    task). ``lang``: the language of the findings' text."""
     from engine.render.sink import AtomicOutput
 
     summary = Summary(top)
     with _DIFFERS_LOCK:
-        differ = _differ(rules, against_rules, as_of, against_as_of, scenario, against_scenario)
+        differ = _differ(rules, against_rules, as_of, against_as_of, scenario, against_scenario, lang)
         sink = AtomicOutput(out_path)
         try:
             with open(path, "rb") as fh:
@@ -245,7 +248,7 @@ def diff_file(path: str, out_path: str, rules: Sequence[str] | None = None,
 def run_dask_diff(address: Any, pattern: str, out_dir: str, *, rules: Sequence[str] | None = None,
                   against_rules: Sequence[str] | None = None, as_of: str | None = None,
                   against_as_of: str | None = None, scenario: str | None = None,
-                  against_scenario: str | None = None, top: int = 10) -> Summary:
+                  against_scenario: str | None = None, top: int = 10, lang: str = "en") -> Summary:
     """``airisk diff --dask``: diff every JSON-lines file matching ``pattern`` on the cluster at
     ``address`` (or a ``Client``), one task per file, each writing ``out_dir/NAME.jsonl``; the
     merged summary. Paths must be the same on every worker (as for ``airisk batch --dask``)."""
@@ -275,7 +278,8 @@ def run_dask_diff(address: Any, pattern: str, out_dir: str, *, rules: Sequence[s
     client = Client(address) if own else address  # type: ignore[no-untyped-call]
     try:
         futures = [client.submit(diff_file, os.path.abspath(f), os.path.abspath(os.path.join(out_dir, f"{n}.jsonl")),
-                                 paths, new_paths, old_day, new_day, scenario, against_scenario, top, pure=False)
+                                 paths, new_paths, old_day, new_day, scenario, against_scenario, top, lang,
+                                 pure=False)
                    for f, n in zip(files, names, strict=True)]
         for part in client.gather(futures):
             summary.merge(part)
@@ -288,13 +292,13 @@ def run_dask_diff(address: Any, pattern: str, out_dir: str, *, rules: Sequence[s
 def diff_partition(lines: Iterable[Any], rules: Sequence[str] | None = None,
                    against_rules: Sequence[str] | None = None, as_of: str | None = None,
                    against_as_of: str | None = None, scenario: str | None = None,
-                   against_scenario: str | None = None) -> list[dict[str, Any]]:
+                   against_scenario: str | None = None, lang: str = "en") -> list[dict[str, Any]]:
     """The diff records of one partition of JSON lines (or ``(line number, line)`` pairs), for
     ``dask.bag.Bag.map_partitions`` (``diff_bag``). Rulesets are given as paths (None: bundled) and
-    loaded once per process; the matching core is not thread-safe, so partitions in one process
+    loaded once per process, their text in ``lang``; the matching core is not thread-safe, so partitions in one process
     take turns. Line numbers count from 1 in each partition."""
     with _DIFFERS_LOCK:
-        differ = _differ(rules, against_rules, as_of, against_as_of, scenario, against_scenario)
+        differ = _differ(rules, against_rules, as_of, against_as_of, scenario, against_scenario, lang)
         out = []
         for n, item in enumerate(lines, start=1):
             if isinstance(item, tuple):
@@ -306,13 +310,14 @@ def diff_partition(lines: Iterable[Any], rules: Sequence[str] | None = None,
 
 def diff_bag(bag: Any, rules: Sequence[str] | None = None, against_rules: Sequence[str] | None = None,
              as_of: str | None = None, against_as_of: str | None = None, scenario: str | None = None,
-             against_scenario: str | None = None) -> Any:
+             against_scenario: str | None = None, lang: str = "en") -> Any:
     """A ``dask.bag`` of JSON lines (one partition per file: ``dask.bag.read_text(paths,
     blocksize=None)``) → a bag of diff records, the records ``run_diff`` gives for each file."""
     from engine.assessment.engine import parse_as_of
 
     return bag.map_partitions(diff_partition, rules, against_rules, parse_as_of(as_of),
-                              parse_as_of(against_as_of) if against_as_of else None, scenario, against_scenario)
+                              parse_as_of(against_as_of) if against_as_of else None, scenario, against_scenario,
+                              lang)
 
 
 # --------------------------------------------------------------------------- two batch outputs

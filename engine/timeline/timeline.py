@@ -240,7 +240,8 @@ class History:
                  "ending": sorted({r.id for r in c.ending}), "country_groups": c.groups}
                 for c in self.calendar.between(parse_as_of(start), parse_as_of(end))]
         return {"case_id": first["case_id"], "case_name": first["case_name"], "from": parse_as_of(start),
-                "to": parse_as_of(end), "scenario": self.scenario, "start": _start_of(first), "steps": steps,
+                "to": parse_as_of(end), "scenario": self.scenario, "lang": self.engine.rules.lang,
+                "start": _start_of(first), "steps": steps,
                 "days": days, "provenance": first["provenance"]}
 
     def upcoming(self, plain: dict[str, Any], assessment: dict[str, Any], horizon: int,
