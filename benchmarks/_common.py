@@ -17,7 +17,11 @@ PEERBENCH = Path(os.environ.get("PEERBENCH_HOME", ROOT.parent / "shared" / "peer
 AS_OF = "2026-11-22"
 
 
-def generated_cases(n: int, seed: int = 20261122) -> Path:
+#: The generated corpus's default seed (benchmarks/gen_cases.py).
+GENERATED_SEED = 20261122
+
+
+def generated_cases(n: int, seed: int = GENERATED_SEED) -> Path:
     """A JSON-lines file of n generated cases (benchmarks/gen_cases.py), made once and cached."""
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"cases-{n}-{seed}.jsonl"
@@ -34,11 +38,15 @@ def generated_cases(n: int, seed: int = 20261122) -> Path:
     return path
 
 
-def peerbench_inputs() -> tuple[Path, Path]:
-    """(translated peerbench ruleset, its 20,000-case corpus), made once and cached."""
+#: peerbench's own corpus seed (shared/peerbench/gen_corpus.py), the default of every script.
+PEERBENCH_SEED = 20240901
+
+
+def peerbench_inputs(seed: int = PEERBENCH_SEED) -> tuple[Path, Path]:
+    """(translated peerbench ruleset, its 20,000-case corpus of ``seed``), made once and cached."""
     CACHE.mkdir(parents=True, exist_ok=True)
     rules = CACHE / "peerbench-airisk.yaml"
-    corpus = CACHE / "peerbench-corpus.jsonl"
+    corpus = CACHE / ("peerbench-corpus.jsonl" if seed == PEERBENCH_SEED else f"peerbench-corpus-{seed}.jsonl")
     if not rules.exists():
         sys.path.insert(0, str(HERE))
         from peerbench_translate import main as translate
@@ -47,7 +55,7 @@ def peerbench_inputs() -> tuple[Path, Path]:
     if not corpus.exists():
         import subprocess
 
-        subprocess.run([sys.executable, str(PEERBENCH / "gen_corpus.py"), str(corpus), "20000", "20240901"],
+        subprocess.run([sys.executable, str(PEERBENCH / "gen_corpus.py"), str(corpus), "20000", str(seed)],
                        check=True)
     return rules, corpus
 

@@ -26,11 +26,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--bundled", action="store_true", help="bundled rulesets and generated cases")
     ap.add_argument("--every", type=float, default=10.0, help="print a sample every N seconds")
+    ap.add_argument("--seed", type=int, default=None, help="the corpus seed (default: each corpus's own)")
     a = ap.parse_args()
     if a.bundled:
-        source, rules = generated_cases(20_000), []
+        source, rules = (generated_cases(20_000) if a.seed is None else generated_cases(20_000, a.seed)), []
     else:
-        rules_file, source = peerbench_inputs()
+        rules_file, source = peerbench_inputs() if a.seed is None else peerbench_inputs(a.seed)
         rules = ["--no-bundled", "--rules", str(rules_file)]
     block = source.read_bytes()
     per_block = block.count(b"\n")

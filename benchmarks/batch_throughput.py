@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import time
 
-from _common import ROOT, RssSampler, batch_argv, generated_cases, peerbench_inputs
+from _common import GENERATED_SEED, PEERBENCH_SEED, ROOT, RssSampler, batch_argv, generated_cases, peerbench_inputs
 
 
 def run_once(source: str, rules: list[str], workers: int) -> tuple[float, float, int, dict[str, float], str]:
@@ -50,16 +50,16 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--workers", default="1,2")
-    ap.add_argument("--seed", type=int, default=20261122, help="the generated corpus's seed (bundled rulesets)")
+    ap.add_argument("--seed", type=int, default=None, help="the corpus seed (default: each corpus's own)")
     ap.add_argument("--peerbench", action="store_true", help="use the translated peerbench ruleset and corpus")
     a = ap.parse_args()
     if a.peerbench:
-        rules_file, corpus = peerbench_inputs()
+        rules_file, corpus = peerbench_inputs() if a.seed is None else peerbench_inputs(a.seed)
         source, rules = str(corpus), ["--no-bundled", "--rules", str(rules_file)]
-        label = "peerbench 64 rules, 20,000 cases"
+        label = f"peerbench 64 rules, 20,000 cases (seed {a.seed or PEERBENCH_SEED})"
     else:
-        source, rules = str(generated_cases(a.cases, a.seed)), []
-        label = f"bundled rulesets, {a.cases:,} generated cases (seed {a.seed})"
+        source, rules = str(generated_cases(a.cases) if a.seed is None else generated_cases(a.cases, a.seed)), []
+        label = f"bundled rulesets, {a.cases:,} generated cases (seed {a.seed or GENERATED_SEED})"
     counts = [int(w) for w in a.workers.split(",")]
     rates: dict[int, list[float]] = {w: [] for w in counts}
     per_cpu: dict[int, list[float]] = {w: [] for w in counts}

@@ -26,8 +26,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--peerbench", action="store_true")
+    parser.add_argument("--seed", type=int, default=None, help="the corpus seed (default: each corpus's own)")
     args = parser.parse_args(argv)
-    source, extra, lines = batch_input(args.peerbench, args.cases)
+    source, extra, lines = batch_input(args.peerbench, args.cases, args.seed)
     common = [source, "--workers", "1", *extra]
     walls: dict[str, list[float]] = {"with bounds": [], "without": []}
     cpus: dict[str, list[float]] = {"with bounds": [], "without": []}

@@ -43,12 +43,12 @@ def run(code: str, args: list[str]) -> tuple[float, float, str]:
     return wall, cpu, proc.stderr.decode(errors="replace").strip().splitlines()[-1]
 
 
-def batch_input(peerbench: bool, cases: int) -> tuple[str, list[str], int]:
+def batch_input(peerbench: bool, cases: int, seed: int | None = None) -> tuple[str, list[str], int]:
     """(input file, extra batch options, lines): the peerbench corpus and its ruleset, or
-    ``cases`` generated cases with the bundled rulesets."""
+    ``cases`` generated cases with the bundled rulesets; ``seed``: the corpus seed (None: the default)."""
     if not peerbench:
-        return str(generated_cases(cases)), [], cases
-    rules, corpus = peerbench_inputs()
+        return str(generated_cases(cases) if seed is None else generated_cases(cases, seed)), [], cases
+    rules, corpus = peerbench_inputs() if seed is None else peerbench_inputs(seed)
     with open(corpus, "rb") as fh:
         lines = sum(1 for _ in fh)
     return str(corpus), ["--no-bundled", "--rules", str(rules)], lines
@@ -60,8 +60,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--peerbench", action="store_true")
+    parser.add_argument("--seed", type=int, default=None, help="the corpus seed (default: each corpus's own)")
     args = parser.parse_args(argv)
-    source, extra, lines = batch_input(args.peerbench, args.cases)
+    source, extra, lines = batch_input(args.peerbench, args.cases, args.seed)
     common = [source, "--workers", str(args.workers), *extra]
     results: dict[str, list[tuple[float, float]]] = {"shipped": [], "before the fix": []}
     summaries: dict[str, str] = {}
