@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from engine import assess_dict, counterfactuals
 from engine.assessment.bounds import candidate_values, compile_residual, evaluate_residual, parse_fact
 from engine.assessment.engine import engine_for
+from engine.assessment.memo import Memo
 from engine.cli import main
 from engine.lang.conditions import parse
 from engine.ruleset.load import load_rules
@@ -344,7 +345,7 @@ def test_a_replayed_exploration_is_the_fresh_one_for_every_budget_before_and_aft
         steps = B.MAX_NODES - fresh(B.MAX_NODES)[1]  # the steps it takes (or the whole budget, if it stops)
         budgets = sorted({-2, -1, 0, 1, 2, steps // 2, steps - 2, steps - 1, steps, steps + 1, steps + 3})
         for stored_at in budgets:
-            memo: dict[Any, Any] = {}
+            memo: Memo[Any, Any] = Memo(4)
             B._explore_once(entries, evals, dims, [stored_at], memo)
             for now in budgets:
                 want = fresh(now)

@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import api
 from engine.assessment import plan
@@ -119,3 +121,75 @@ def test_true_and_one_are_different_facts_to_the_memo() -> None:
         assert plan.fact_key("R", reads, {"x": 1}) != plan.fact_key("R", reads, {"x": 1.0})
         assert plan.fact_key("R", reads, {}) == plan.fact_key("R", reads, {"x": None})  # absent and null alike
     assert plan.fact_key("R", None, {"x": 1}) is None  # a rule over list items has no key
+
+
+@pytest.mark.parametrize("as_of", ["2026-12-01", "2025-06-01"])
+def test_memos_that_keep_almost_nothing_change_no_record(as_of: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries leave the memos all the time when each generation holds two: every eviction path
+    (the explored groups replayed with the steps they took, residuals shared through ``canon``)
+    gives the records of a run with every memo off."""
+    from gen_cases import generate
+
+    from engine.assessment import bounds
+    from engine.assessment.memo import Memo
+
+    lines = [orjson.dumps(c) for c in generate(60, seed=37)]
+    rules = api.load_rules()
+    without = _run(rules, lines, as_of, False, monkeypatch)
+    with monkeypatch.context() as m:
+        sizes: list[int] = []
+        make = Memo.__init__
+
+        def tiny(self: Memo[Any, Any], limit: int) -> None:
+            sizes.append(limit)
+            make(self, 2)
+
+        m.setattr(Memo, "__init__", tiny)
+        m.setattr(bounds._CANDIDATES, "limit", 2)
+        assert _run(rules, lines, as_of, True, monkeypatch) == without
+        assert len(sizes) >= 7  # the plan's memos and every bounds memo were made small
+
+
+def test_a_memo_keeps_at_most_two_generations_and_what_is_used() -> None:
+    from engine.assessment.memo import Memo
+
+    memo: Memo[int, str] = Memo(3)
+    for i in range(10):
+        memo.put(i, str(i))
+        assert len(memo) <= 6
+    assert memo.get(0) is None  # long gone
+    assert [memo.get(i) for i in (7, 8, 9)] == ["7", "8", "9"]
+    hot = 7
+    for i in range(10, 40):
+        assert memo.get(hot) == "7"  # used between every two puts: it survives every rotation
+        memo.put(i, str(i))
+    assert memo.get(hot) == "7" and len(memo) <= 6
+    with pytest.raises(TypeError):
+        memo.get([1])  # type: ignore[arg-type]  # unhashable, as with a dict
+    with pytest.raises(ValueError, match="not positive"):
+        Memo(0)
+    memo.clear()
+    assert len(memo) == 0 and memo.get(hot) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(limit=st.integers(1, 5), ops=st.lists(st.tuples(st.booleans(), st.integers(0, 9), st.integers()), max_size=80))
+def test_a_memo_never_answers_a_stale_value_and_keeps_the_recent_ones(
+        limit: int, ops: list[tuple[bool, int, int]]) -> None:
+    """Against a dict of every value put: a lookup finds the latest value put for its key or
+    nothing; a key put in the last ``limit`` operations is found; size stays within two generations."""
+    from engine.assessment.memo import Memo
+
+    memo: Memo[int, int] = Memo(limit)
+    latest: dict[int, int] = {}
+    when: dict[int, int] = {}
+    for t, (is_put, key, value) in enumerate(ops):
+        if is_put:
+            memo.put(key, value)
+            latest[key], when[key] = value, t
+        else:
+            found = memo.get(key)
+            assert found is None or found == latest[key]
+            if key in when and t - when[key] <= limit:
+                assert found == latest[key]
+        assert len(memo) <= 2 * limit

@@ -36,7 +36,7 @@ from typing import Any
 
 from engine.assessment.explore import Group, Outcome, RuleInfo, combine, explore, outcome
 from engine.assessment.levers import is_conclusion
-from engine.assessment.memo import remembered
+from engine.assessment.memo import GENERATION, Memo, remembered
 from engine.assessment.residual import (
     UNKNOWN,
     Evaluator,
@@ -102,7 +102,8 @@ def _date(v: Any) -> dt.date | None:
         return None
 
 
-_CANDIDATES: dict[tuple[tuple[str, Any], ...], tuple[list[Any], bool]] = {}
+#: Candidate values by comparisons, per process.
+_CANDIDATES: Memo[tuple[tuple[str, Any], ...], tuple[list[Any], bool]] = Memo(GENERATION["candidates"])
 
 
 def candidate_values(leaves: list[tuple[str, Any]]) -> tuple[list[Any], bool]:
@@ -114,17 +115,16 @@ def candidate_values(leaves: list[tuple[str, Any]]) -> tuple[list[Any], bool]:
     return found
 
 
-def _memoised(memo: dict[Any, Any], key: Any, make: Any, size: int = 16384) -> Any:
-    """``memo[key]``, made by ``make()`` the first time (kept while the memo has room); made
-    afresh each time for a key that cannot be hashed (an unhashable literal)."""
+def _memoised(memo: Memo[Any, Any], key: Any, make: Any) -> Any:
+    """``memo.get(key)``, made by ``make()`` on a miss and kept; made afresh each time for a key
+    that cannot be hashed (an unhashable literal)."""
     try:
         found = memo.get(key)
     except TypeError:
         return make()
     if found is None:
         found = make()
-        if len(memo) < size:
-            memo[key] = found
+        memo.put(key, found)
     return found
 
 
@@ -203,13 +203,18 @@ class BoundsPlan:
         self._info: dict[str, RuleInfo] = {}
         #: Each rule's residual on a case, by the values of the facts it reads (plan.fact_key),
         #: with the facts it leaves open (None: decided, or open only on unstated conclusions).
-        self.residuals: dict[Any, tuple[Residual, set[str] | None]] = {}
-        self.memo: dict[Any, dict[str, Any]] = {}
+        self.residuals: Memo[Any, tuple[Residual, set[str] | None]] = Memo(GENERATION["residuals"])
+        #: One object for each distinct residual (rules that read list items get a new residual
+        #: on every case): the memo keys below share them instead of holding copies.
+        self.canon: Memo[Residual, Residual] = Memo(GENERATION["canon"])
+        #: Each case's bounds by its residuals, definite outcome and coverage (``compute``).
+        self.memo: Memo[Any, dict[str, Any]] = Memo(GENERATION["bounds"])
         #: Explored groups by their rules and residuals, with the steps each took (groups recur
         #: across cases far more often than whole cases do: the same datasheet gap, say).
-        self.groups: dict[Any, tuple[int, bool, Group]] = {}
-        self.evals: dict[Any, Evaluator] = {}  # compiled residual evaluators, by residual
-
+        self.groups: Memo[Any, tuple[int, bool, Group]] = Memo(GENERATION["groups"])
+        self.evals: Memo[Any, Evaluator] = Memo(GENERATION["evals"])  # compiled residual evaluators, by residual
+        #: What collecting one fact can do to the rules that read it and its siblings (``_moves``).
+        self.moves: Memo[Any, tuple[tuple[tuple[bool, ...], tuple[bool, ...]], ...]] = Memo(GENERATION["moves"])
 
     def info(self, rule_id: str) -> RuleInfo | None:
         """The residual function and scoring weight of a rule in force (None: not a scored rule)."""
@@ -239,7 +244,7 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
         if info is None:
             continue
         known = remembered(residuals, keys.get(rid) if keys is not None else None,
-                           partial(_residual, info, view))
+                           partial(_residual, info, view, plan.canon))
         if known[1] is not None:
             undecided.append((info, known[0], known[1]))
     moving = {info.rule.id for info, _, _ in undecided}
@@ -262,19 +267,23 @@ def compute(plan: BoundsPlan, view: dict[str, Any], candidates: Iterable[str], f
         hit, key = None, None
     if hit is not None:
         return _copy_result(hit)
-    result = _compute(undecided, base, n, assessed, level_of, plan.groups, plan.evals)
-    if key is not None and len(plan.memo) < 4096:
-        plan.memo[key] = result
+    result = _compute(undecided, base, n, assessed, level_of, plan.groups, plan.evals, plan.moves)
+    if key is not None:
+        plan.memo.put(key, result)
     # A copy: the result shares values with the memo and the per-process candidate values.
     return _copy_result(result)
 
 
-def _residual(info: RuleInfo, view: dict[str, Any]) -> tuple[Residual, set[str] | None]:
+def _residual(info: RuleInfo, view: dict[str, Any], canon: Memo[Residual, Residual] | None = None
+              ) -> tuple[Residual, set[str] | None]:
     """A rule's residual on ``view`` and the facts it leaves open (None: decided, or open only on
-    conclusions the user has not stated, which decide nothing as they stand)."""
+    conclusions the user has not stated, which decide nothing as they stand); ``canon``: the
+    residual is the one object kept there for its value, when there is one."""
     res = info.residual(view, "")
     if res is True or res is False:
         return res, None
+    if canon is not None:
+        res = _memoised(canon, res, lambda: res)
     open_facts = set(residual_leaves(res, {}))
     return res, None if all(is_conclusion(f) for f in open_facts) else open_facts
 
@@ -301,7 +310,7 @@ def _copy_result(r: dict[str, Any]) -> dict[str, Any]:
             "decisive": _copy_decisive(r["decisive"]), "exact": r["exact"]}
 
 
-def _evaluator(res: Residual, memo: dict[Any, Evaluator] | None) -> Evaluator:
+def _evaluator(res: Residual, memo: Memo[Any, Evaluator] | None) -> Evaluator:
     """``compile_eval(res)``, kept per plan: the same residuals recur across the cases of a portfolio."""
     return compile_eval(res) if memo is None else _memoised(memo, res, lambda: compile_eval(res))
 
@@ -330,7 +339,7 @@ def _explore(facts_of: list[set[str]], residuals: list[Residual], evals: list[Ev
 
 
 def _explore_once(entries: list[tuple[RuleInfo, Residual, set[str]]], evals: list[Evaluator], n: int,
-                  budget: list[int], memo: dict[Any, tuple[int, bool, Group]]) -> Group:
+                  budget: list[int], memo: Memo[Any, tuple[int, bool, Group]]) -> Group:
     """``_explore`` of one group, reusing an earlier exploration of the same residuals.
 
     The exploration is a function of the residuals alone: the same residuals take the same
@@ -354,9 +363,9 @@ def _explore_once(entries: list[tuple[RuleInfo, Residual, set[str]]], evals: lis
             return stored
     before = budget[0]
     group = _explore([e[2] for e in entries], [e[1] for e in entries], evals, [e[0] for e in entries], n, budget)
-    if key is not None and len(memo) < 8192:
+    if key is not None:
         by_budget = budget[0] < 0
-        memo[key] = (before if by_budget else before - budget[0], by_budget, group)
+        memo.put(key, (before if by_budget else before - budget[0], by_budget, group))
     return group
 
 
@@ -451,8 +460,8 @@ def _overall(ends: list[End | None]) -> tuple[list[str] | None, dict[str, Any] |
 
 
 def _compute(undecided: list[Entry], base: Outcome, n: int, assessed: list[bool],
-             level_of: Any, memo: dict[Any, tuple[int, bool, Group]] | None = None,
-             eval_memo: dict[Any, Evaluator] | None = None) -> dict[str, Any]:
+             level_of: Any, memo: Memo[Any, tuple[int, bool, Group]] | None = None,
+             eval_memo: Memo[Any, Evaluator] | None = None, moves: Memo[Any, Moves] | None = None) -> dict[str, Any]:
     """The bounds of one case from its undecided rules and the outcome of the rules decided to fire."""
     def levels(o: Outcome) -> tuple[int | None, ...]:
         return tuple(level_of(d, o[d][0], o[d][1]) if assessed[d] else None for d in range(n))
@@ -466,8 +475,8 @@ def _compute(undecided: list[Entry], base: Outcome, n: int, assessed: list[bool]
     ordered = sorted(_groups(undecided), key=lambda es: (len(set().union(*(e[2] for e in es))), len(es)))
     evals = [_evaluator(e[1], eval_memo) for e in undecided]
     ev_of = {id(e): ev for e, ev in zip(undecided, evals, strict=True)}
-    groups = [_explore_once(es, [ev_of[id(e)] for e in es], n, budget, {} if memo is None else memo)
-              for es in ordered]
+    explored = Memo(GENERATION["groups"]) if memo is None else memo
+    groups = [_explore_once(es, [ev_of[id(e)] for e in es], n, budget, explored) for es in ordered]
 
     # A dimension's level depends on its own (points, top severity) only, and groups are
     # independent: combine each dimension's reachable pairs group by group, with one filling each.
@@ -490,18 +499,24 @@ def _compute(undecided: list[Entry], base: Outcome, n: int, assessed: list[bool]
     exact = all(g.exact for g in groups) and reached
     decisive_overall: list[dict[str, Any]] = []
     if any(e is not None and e[0] != e[1] for e in ends):
-        _decisive(undecided, evals, base, n, assessed, level_of, dims_out, decisive_overall)
+        _decisive(undecided, evals, base, n, assessed, level_of, dims_out, decisive_overall, moves)
     return {"dims": dims_out, "range": overall_range, "witnesses": overall_witnesses,
             "decisive": decisive_overall, "exact": exact}
 
 
+#: What collecting one fact can do: each distinct (truths before, truths after) of the rules that
+#: read it or its siblings, over every value of the fact and of its siblings.
+Moves = tuple[tuple[tuple[bool, ...], tuple[bool, ...]], ...]
+
+
 def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], evals: list[Evaluator], base: Outcome, n: int,
-              assessed: list[bool],
-              level_of: Any, dims_out: list[dict[str, Any]], decisive_overall: list[dict[str, Any]]) -> None:
+              assessed: list[bool], level_of: Any, dims_out: list[dict[str, Any]],
+              decisive_overall: list[dict[str, Any]], memo: Memo[Any, Moves] | None = None) -> None:
     """The decisive unknowns: facts that, collected alone (every other unknown fact still
     unknown), would move a level for some value the rules distinguish; each with the rules that
     value would fire or silence. These are what to collect first: once they are known, the
-    next assessment names the facts that then decide."""
+    next assessment names the facts that then decide. ``memo``: each fact's ``_moves`` by the
+    residuals they depend on (they recur across a portfolio where the levels do not)."""
     leaves: dict[str, list[tuple[str, Any]]] = {}
     for _, res, _ in undecided:
         residual_leaves(res, leaves)
@@ -533,31 +548,45 @@ def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], evals: list[
         # Facts derived from the same case facts arrive together (a datasheet gives TPP and
         # performance density): try this fact's values with theirs, and keep what its value moves.
         siblings = sorted(g for g in leaves if g != fact and origin[g] & origin[fact] and not is_conclusion(g))[:2]
-        values, _ = candidate_values(leaves[fact])
-        others = [[UNKNOWN, *candidate_values(leaves[g])[0]] for g in siblings]
-        moved: dict[int, set[str]] = {}
         touched = sorted({k for g in (fact, *siblings) for k in readers[g]})
-        for rest in itertools.product(*others):
-            assign = {**as_given, **dict(zip(siblings, rest, strict=True))}
+        # The truths of the rules touched depend on their residuals and the values tried only
+        # (the values come from those residuals' comparisons): the same residuals, the same moves.
+        key: Any = (fact, tuple(siblings), tuple([(undecided[k][0].rule.id, undecided[k][1]) for k in touched]))
+        made = partial(_moves, fact, siblings, touched, leaves, as_given, evals)
+        found: Moves = made() if memo is None else _memoised(memo, key, made)
+        moved: dict[int, set[str]] = {}
+        for before_t, now_t in found:
             before = list(truths)
-            for k in touched:  # only the rules reading these facts can change
-                before[k] = evals[k](assign) is True
+            now = list(truths)
+            for k, b, t in zip(touched, before_t, now_t, strict=True):
+                before[k], now[k] = b, t
             ref = levels(before)
-            for v in values:
-                assign[fact] = v
-                now = list(before)
-                for k in touched:
-                    now[k] = evals[k](assign) is True
-                flips = {undecided[k][0].rule.id for k in touched if before[k] != now[k]}
-                got = levels(now)
-                for d in range(n):
-                    if got[d] != ref[d]:
-                        moved.setdefault(d, set()).update(r for r in flips if undecided_dim(undecided, r) == d)
-                if rating(got) != rating(ref):
-                    moved.setdefault(-1, set()).update(flips)
+            flips = {undecided[k][0].rule.id for k, b, t in zip(touched, before_t, now_t, strict=True) if b != t}
+            got = levels(now)
+            for d in range(n):
+                if got[d] != ref[d]:
+                    moved.setdefault(d, set()).update(r for r in flips if undecided_dim(undecided, r) == d)
+            if rating(got) != rating(ref):
+                moved.setdefault(-1, set()).update(flips)
         for d, rules in sorted(moved.items()):
             entry = shaped(DECISIVE_UNKNOWN, fact=fact, rules=sorted(rules))
             (decisive_overall if d < 0 else dims_out[d]["decisive"]).append(entry)
+
+
+def _moves(fact: str, siblings: list[str], touched: list[int], leaves: dict[str, list[tuple[str, Any]]],
+           as_given: dict[str, Any], evals: list[Evaluator]) -> Moves:
+    """Each distinct (before, after) truth of the ``touched`` rules when ``fact`` is collected
+    with any value the rules distinguish, its ``siblings`` each unknown or any such value."""
+    values, _ = candidate_values(leaves[fact])
+    others = [[UNKNOWN, *candidate_values(leaves[g])[0]] for g in siblings]
+    found: dict[tuple[tuple[bool, ...], tuple[bool, ...]], None] = {}
+    for rest in itertools.product(*others):
+        assign = {**as_given, **dict(zip(siblings, rest, strict=True))}
+        before = tuple([evals[k](assign) is True for k in touched])
+        for v in values:
+            assign[fact] = v
+            found[(before, tuple([evals[k](assign) is True for k in touched]))] = None
+    return tuple(found)
 
 
 def undecided_dim(undecided: list[tuple[RuleInfo, Residual, set[str]]], rule_id: str) -> int:

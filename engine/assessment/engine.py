@@ -203,7 +203,8 @@ class Engine:
                         tuple(rating_range) if rating_range else None, tuple([d["fact"] for d in decisive]))
             said = memo.get(said_key)
             if said is None:
-                said = memo[said_key] = overall(dims, plan.titles, rating_range, decisive, self.rules.lang)
+                said = overall(dims, plan.titles, rating_range, decisive, self.rules.lang)
+                memo.put(said_key, said)
             rating, explanation = said
         if waived:
             from engine.waivers.apply import explanation_note

@@ -55,13 +55,10 @@ class TooBig(Exception):
 
 @dataclass
 class Group:
-    """Facts linked by undecided rules, and every outcome their fillings reach."""
+    """Every outcome the fillings of a group of facts linked by undecided rules reach (what bounds
+    combine; kept per plan, so it holds nothing else)."""
 
-    facts: list[str]
-    rules: list[RuleInfo]
-    rule_facts: list[set[str]]  # the unknown facts each rule's residual reads
     reach: dict[Outcome, dict[str, Any] | None]  # outcome -> a filling reaching it (None: not found)
-    branches: list[tuple[str, tuple[frozenset[Outcome], ...]]]  # (fact, outcomes under each of its values)
     exact: bool
     overran: bool = False  # the exploration stopped (budget or size) and this is the sound fallback
 
@@ -72,26 +69,28 @@ class _Explorer:
     Facts are assigned one at a time (most shared first), each to ``UNKNOWN`` or one value per
     class; once every shared fact is set, each open rule's remaining facts are its own and
     ``_leaf`` combines the rules' independent options. ``reach`` collects every outcome with a
-    filling reaching it, ``branches`` the facts whose value changes the reachable outcomes."""
+    filling reaching it."""
 
     def __init__(self, facts: list[str], uses: dict[str, int], values: list[list[Any]], facts_of: list[set[str]],
                  evals: list[Evaluator], rules: list[RuleInfo], n: int, budget: list[int]) -> None:
         self.facts, self.uses, self.values, self.evals, self.rules = facts, uses, values, evals, rules
         self.n, self.budget = n, budget
         self.reach: dict[Outcome, dict[str, Any] | None] = {}
-        self.branches: dict[tuple[str, tuple[frozenset[Outcome], ...]], None] = {}
         self.assign: dict[str, Any] = {}
         self.truths: list[bool | None] = [None] * len(evals)
-        self.searched: dict[tuple[int, str], list[tuple[bool, dict[str, Any]]]] = {}
+        #: Which of its values each assigned fact holds (an index into ``values``).
+        self.pick = [0] * len(facts)
+        self.searched: dict[tuple[int, tuple[int, ...]], list[tuple[bool, dict[str, Any]]]] = {}
         self.readers: dict[str, frozenset[int]] = {
             f: frozenset(k for k, fs in enumerate(facts_of) if f in fs) for f in facts}
         self.fact_idx = [[i for i, f in enumerate(facts) if f in fs] for fs in facts_of]  # each rule's, in order
-        self.outcome_of: dict[frozenset[int], Outcome] = {}
-        #: Per (rule, first unassigned fact): the shared facts it reads, its own facts and their values.
-        self.splits: dict[tuple[int, int], tuple[list[str], list[str], list[list[Any]]]] = {}
+        #: Outcomes by the rules firing, as a bit mask (bit k: rule k).
+        self.outcome_of: dict[int, Outcome] = {}
+        #: Per (rule, first unassigned fact): the shared facts it reads (indices), its own facts and their values.
+        self.splits: dict[tuple[int, int], tuple[list[int], list[str], list[list[Any]]]] = {}
 
-    def dfs(self, idx: int, open_rules: list[int], changed: str | None) -> frozenset[Outcome]:
-        """The outcomes reachable from the current assignment, facts ``idx`` on still free."""
+    def dfs(self, idx: int, open_rules: list[int], changed: str | None) -> None:
+        """Record in ``reach`` the outcomes reachable from the current assignment, facts ``idx`` on still free."""
         self.budget[0] -= 1
         if self.budget[0] < 0:
             raise TooBig
@@ -113,74 +112,73 @@ class _Explorer:
         while idx < len(facts) and open_set.isdisjoint(self.readers[facts[idx]]):
             idx += 1
         if idx == len(facts) or self.uses[facts[idx]] == 1:
-            return self._leaf(idx, still)
+            self._leaf(idx, still)
+            return
         f = facts[idx]
-        children = []
-        for v in self.values[idx]:
+        pick = self.pick
+        for j, v in enumerate(self.values[idx]):
             self.assign[f] = v
-            children.append(self.dfs(idx + 1, still, f))
+            pick[idx] = j
+            self.dfs(idx + 1, still, f)
         del self.assign[f]
         for k in still:
             self.truths[k] = None
-        kids = tuple(children)
-        if len(set(kids)) > 1:
-            self.branches[(f, kids)] = None
-        return frozenset().union(*kids)
 
-    def _options(self, k: int, idx: int) -> tuple[list[tuple[bool, dict[str, Any]]], list[str]]:
-        """Rule ``k``'s choices (fire or not, each with a filling of its own facts) and its own facts."""
+    def _options(self, k: int, idx: int) -> list[tuple[bool, dict[str, Any]]]:
+        """Rule ``k``'s choices: fire or not, each with a filling of its own facts."""
         split = self.splits.get((k, idx))
         if split is None:
             facts, values = self.facts, self.values
-            split = self.splits[(k, idx)] = ([facts[i] for i in self.fact_idx[k] if i < idx],
+            split = self.splits[(k, idx)] = ([i for i in self.fact_idx[k] if i < idx],
                                              [facts[i] for i in self.fact_idx[k] if i >= idx],
                                              [values[i] for i in self.fact_idx[k] if i >= idx])
         shared, own_facts, own_values = split
-        # The rule's options depend only on the shared facts it reads: search once per setting.
-        get = self.assign.get
-        memo_key = (k, repr([get(f, UNKNOWN) for f in shared]))
+        # The rule's options depend only on the shared facts it reads (all of them assigned: a
+        # fact an open rule reads is never skipped): search once per setting of them.
+        pick = self.pick
+        memo_key = (k, tuple([pick[i] for i in shared]))
         options = self.searched.get(memo_key)
         if options is None:
             options = self.searched[memo_key] = [
                 (fire, w) for fire in (False, True)
                 if (w := search(self.evals[k], self.assign, own_facts, own_values, fire, self.budget)) is not None]
-        return options, own_facts
+        return options
 
-    def _leaf(self, idx: int, still: list[int]) -> frozenset[Outcome]:
+    def _leaf(self, idx: int, still: list[int]) -> None:
         """Every shared fact is set: each open rule's remaining facts are its own, so the rules
-        choose independently between firing and not (whichever their own facts can reach)."""
+        choose independently between firing and not (whichever their own facts can reach).
+
+        The facts left from ``idx`` on are each read by one rule only, so the rules' own
+        fillings share no fact with each other or with the assignment: a combination's filling
+        has the sum of their sizes, and is built only when it is kept."""
         w0 = {f: v for f, v in self.assign.items() if v is not UNKNOWN}
-        fired_now = frozenset(k for k in range(len(self.rules)) if self.truths[k] is True)
-        combos: list[tuple[frozenset[int], frozenset[int], dict[str, Any]]] = [(fired_now, frozenset(), w0)]
-        either: dict[int, list[str]] = {}
+        truths = self.truths
+        fired_now = 0
+        for k in range(len(self.rules)):
+            if truths[k] is True:
+                fired_now |= 1 << k
+        # (rules firing, size of the filling, the rules' own fillings in order)
+        combos: list[tuple[int, int, tuple[dict[str, Any], ...]]] = [(fired_now, len(w0), ())]
         for k in still:
-            options, own_facts = self._options(k, idx)
-            if len(options) == 2:
-                either[k] = own_facts
-            combos = [(fr | {k} if fire else fr, ks | {k} if fire else ks, {**cw, **w})
-                      for fr, ks, cw in combos for fire, w in options]
+            options = self._options(k, idx)
+            bit = 1 << k
+            combos = [(fr | bit if fire else fr, size + len(w), (*parts, w))
+                      for fr, size, parts in combos for fire, w in options]
             if len(combos) > 64:
                 raise TooBig
-        found = set()
-        outcomes = []
-        for fr, _, w in combos:
-            o = self.outcome_of.get(fr)
+        reach = self.reach
+        outcome_of = self.outcome_of
+        for fr, size, parts in combos:
+            o = outcome_of.get(fr)
             if o is None:
-                o = self.outcome_of[fr] = outcome((self.rules[i] for i in sorted(fr)), self.n)
-            outcomes.append(o)
-            found.add(o)
-            if o not in self.reach or len(w) < len(self.reach[o] or {}):
-                self.reach[o] = w
-        # A fact of one rule only is decisive when that rule can go either way here.
-        for k, own_facts in either.items():
-            fires = frozenset(o for o, (_, ks, _) in zip(outcomes, combos, strict=True) if k in ks)
-            quiet = frozenset(o for o, (_, ks, _) in zip(outcomes, combos, strict=True) if k not in ks)
-            if fires != quiet:
-                for f in own_facts:
-                    self.branches[(f, (quiet, fires))] = None
+                o = outcome_of[fr] = outcome((self.rules[i] for i in range(len(self.rules)) if fr >> i & 1), self.n)
+            if o not in reach or size < len(reach[o] or {}):
+                filling = dict(w0)
+                for w in parts:
+                    filling.update(w)
+                reach[o] = filling
         for k in still:
-            self.truths[k] = None
-        return frozenset(found)
+            truths[k] = None
 
 
 def explore(facts: list[str], uses: dict[str, int], values: list[list[Any]], exact: bool,
@@ -203,10 +201,8 @@ def explore(facts: list[str], uses: dict[str, int], values: list[list[Any]], exa
         # given (every fact left unknown), which a filling certainly reaches.
         as_given = {f: UNKNOWN for f in facts}
         known = outcome((i for i, ev in zip(rules, evals, strict=True) if ev(as_given) is True), n)
-        return Group(facts, rules, facts_of, {known: {}, outcome((), n): None, outcome(rules, n): None},
-                     [(f, (frozenset((outcome((), n),)), frozenset((outcome(rules, n),)))) for f in facts], False,
-                     overran=True)
-    return Group(facts, rules, facts_of, explorer.reach, list(explorer.branches), exact)
+        return Group({known: {}, outcome((), n): None, outcome(rules, n): None}, False, overran=True)
+    return Group(explorer.reach, exact)
 
 
 def search(ev: Evaluator, assign: dict[str, Any], facts: list[str], values: list[list[Any]],
@@ -273,6 +269,4 @@ def single(facts: list[str], values: list[list[Any]], res: Residual, ev: Evaluat
         reach[quiet] = when_quiet
     if when_fires is not None or not ok:
         reach[fire] = when_fires
-    kids: tuple[frozenset[Outcome], ...] = (frozenset((quiet,)), frozenset((fire,)))
-    branches = [(f, kids) for f in facts] if len(reach) > 1 else []
-    return Group(facts, rules, facts_of, reach, branches, ok, overran)
+    return Group(reach, ok, overran)

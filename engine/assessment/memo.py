@@ -5,11 +5,12 @@ remembers each such rule's missing facts by them, and the bounds its residual.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from engine.lang import conditions as C
 from engine.ruleset.model import Rule
 
+K = TypeVar("K")
 T = TypeVar("T")
 
 
@@ -41,13 +42,71 @@ def fact_key(rule_id: str, reads: Reads | None, view: Any) -> tuple[Any, ...] | 
     return (rule_id, values, tuple(map(type, values)))
 
 
-#: The most entries a memo by fact values keeps before it starts afresh: RSS stays flat over a long run.
-MEMO_ENTRIES = 32768
+class Memo(Generic[K, T]):
+    """A bounded memo that keeps what recurs: two generations of at most ``limit`` entries each.
+
+    New entries go into the young generation; when it is full it becomes the old one and the
+    previous old one is dropped. A hit in the old generation moves the entry back into the young
+    one, so entries a run keeps using survive and a long run's memory stays flat at no more than
+    ``2 * limit`` entries (an approximation of least-recently-used at the cost of a dict lookup).
+    Lookups raise TypeError for an unhashable key, as a dict's do."""
+
+    __slots__ = ("_new", "_old", "limit")
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"memo limit {limit} is not positive")
+        self.limit = limit
+        self._new: dict[K, T] = {}
+        self._old: dict[K, T] = {}
+
+    def get(self, key: K) -> T | None:
+        """The value kept for ``key``, or None."""
+        found = self._new.get(key)
+        if found is None and self._old:
+            found = self._old.get(key)
+            if found is not None:
+                self.put(key, found)
+        return found
+
+    def put(self, key: K, value: T) -> None:
+        """Keep ``value`` for ``key`` (the oldest generation goes when the young one is full)."""
+        if len(self._new) >= self.limit:
+            self._old, self._new = self._new, {}
+        self._new[key] = value
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._new, self._old = {}, {}
+
+    def __len__(self) -> int:
+        return len(self._new) + len(self._old)
+
+    def values(self) -> list[T]:
+        """Every value kept (young generation first; an entry in both counts once, its young copy)."""
+        return [*self._new.values(), *(v for k, v in self._old.items() if k not in self._new)]
 
 
-def remembered(memo: dict[Any, T], key: tuple[Any, ...] | None, make: Callable[[], T]) -> T:
-    """``memo[key]``, made with ``make()`` on a miss and kept (at most ``MEMO_ENTRIES``); no memo
-    when ``key`` is None or holds an unhashable value (a list)."""
+#: The generation size of each per-process memo of the hot path. Two generations are kept, so a
+#: memo holds at most twice as many entries. The bytes an entry takes on the bundled rulesets
+#: (``benchmarks/memo_sizes.py``, 5,000 generated cases) are about: missing facts 300, residuals
+#: 270, shared residuals 1,150, dimension blocks and explanations 1,950, a case's bounds 5,200,
+#: an explored group 3,100, an evaluator 1,700, a fact's moves 900, candidate values 1,500. With
+#: these sizes all of them together stay under about 45 MB in a worker, however long the run.
+GENERATION = {
+    "missing": 8192,  # Plan._missing_memo: a rule's missing facts, by the values of the facts it reads
+    "blocks": 2048,  # Plan.memo: dimension blocks and explanations
+    "residuals": 8192,  # BoundsPlan.residuals: a rule's residual, by the values of the facts it reads
+    "canon": 2048,  # BoundsPlan.canon: one object per distinct residual
+    "bounds": 512,  # BoundsPlan.memo: a case's bounds
+    "groups": 1024,  # BoundsPlan.groups: an explored group
+    "evals": 1024,  # BoundsPlan.evals: a residual's compiled evaluator
+    "moves": 1024,  # BoundsPlan.moves: what collecting a fact does to the rules reading it
+    "candidates": 1024,  # bounds._CANDIDATES: the values to try for a fact, by its comparisons
+}
+def remembered(memo: Memo[Any, T], key: tuple[Any, ...] | None, make: Callable[[], T]) -> T:
+    """``memo.get(key)``, made with ``make()`` on a miss and kept; no memo when ``key`` is None or
+    holds an unhashable value (a list)."""
     if key is not None:
         try:
             found = memo.get(key)
@@ -58,9 +117,5 @@ def remembered(memo: dict[Any, T], key: tuple[Any, ...] | None, make: Callable[[
                 return found
     value = make()
     if key is not None:
-        if len(memo) >= MEMO_ENTRIES:
-            memo.clear()
-        memo[key] = value
+        memo.put(key, value)
     return value
-
-

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.assessment.findings import RuleParts, general_finding, render_text, static_fields
 from engine.assessment.levers import is_conclusion
-from engine.assessment.memo import fact_key, reads_of, remembered
+from engine.assessment.memo import GENERATION, Memo, fact_key, reads_of, remembered
 from engine.assessment.scope import Scope, out_of_scope
 from engine.assessment.scoring import Scorer
 from engine.assessment.shape import NEEDS_INFORMATION, RANGE_FILLINGS, RULESET_PROVENANCE, shaped
@@ -58,10 +58,10 @@ class Plan:
         # the values of the facts it reads: remember its missing facts by those values (most
         # recur across a portfolio: flags, categories, the same gap).
         self._reads = {r.id: reads_of(r) for r in active}
-        self._missing_memo: dict[Any, tuple[str, ...]] = {}
+        self._missing_memo: Memo[Any, tuple[str, ...]] = Memo(GENERATION["missing"])
         self._bounds: BoundsPlan | None = None
         #: Per-case results that recur, for a batch worker (``Scorer.score``'s memo, explanations).
-        self.memo: dict[Any, Any] = {}
+        self.memo: Memo[Any, Any] = Memo(GENERATION["blocks"])
         self.rulesets = ruleset_provenance(rules, active)
         # Scope depends only on the kind and on which required sections are absent.
         self._required = [C.getter(p) for p in sorted({p for r in active for p in r.requires})]

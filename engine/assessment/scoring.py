@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from engine.assessment.memo import Memo
 from engine.assessment.shape import DIMENSION_RESULT, NOT_ASSESSED, RANGE_FILLINGS, TIER_RESULT, shaped
 from engine.lang import conditions as C
 from engine.lang import i18n
@@ -59,7 +60,7 @@ class Scorer:
     def score(self, findings: list[dict[str, Any]], view: dict[str, Any],
               not_assessed: dict[str, dict[str, Any]] | None = None,
               applicable: dict[str, int] | None = None,
-              memo: dict[Any, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+              memo: Memo[Any, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
         """The ``dimensions`` block of an assessment.
 
         ``memo``: each dimension's block by what decides it (the rules fired in it, whether it is
@@ -126,9 +127,7 @@ class Scorer:
                 not_assessed=shaped(NOT_ASSESSED, rules=gap["rules"], missing_sections=list(gap["missing_sections"]))
                 if gap else shaped(NOT_ASSESSED, rules=0, missing_sections=[]))
             if memo is not None:
-                if len(memo) >= 8192:  # bounded: RSS stays flat over a long run
-                    memo.clear()
-                memo[key] = dict(out[dim])
+                memo.put(key, dict(out[dim]))
         return out
 
 
