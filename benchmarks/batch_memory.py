@@ -4,7 +4,7 @@
     python benchmarks/batch_memory.py --bundled --cases 200000 --workers 2
 
 The cases stream into the batch's stdin (the 20,000-case peerbench corpus, or
-20,000 generated cases for --bundled, repeated) and the output is counted and
+--distinct generated cases for --bundled, repeated) and the output is counted and
 dropped, so neither side holds the run. RSS of the parent and of each worker
 is sampled every second and printed every --every seconds, then the peaks:
 flat memory means the same figures at 10% and at 100% of the run. Asserts nothing.
@@ -27,9 +27,11 @@ def main() -> None:
     ap.add_argument("--bundled", action="store_true", help="bundled rulesets and generated cases")
     ap.add_argument("--every", type=float, default=10.0, help="print a sample every N seconds")
     ap.add_argument("--seed", type=int, default=None, help="the corpus seed (default: each corpus's own)")
+    ap.add_argument("--distinct", type=int, default=20_000,
+                    help="with --bundled: how many distinct generated cases repeat (default 20,000)")
     a = ap.parse_args()
     if a.bundled:
-        source, rules = (generated_cases(20_000) if a.seed is None else generated_cases(20_000, a.seed)), []
+        source, rules = (generated_cases(a.distinct) if a.seed is None else generated_cases(a.distinct, a.seed)), []
     else:
         rules_file, source = peerbench_inputs() if a.seed is None else peerbench_inputs(a.seed)
         rules = ["--no-bundled", "--rules", str(rules_file)]

@@ -89,10 +89,10 @@ class Memo(Generic[K, T]):
 
 #: The generation size of each per-process memo of the hot path. Two generations are kept, so a
 #: memo holds at most twice as many entries. The bytes an entry takes on the bundled rulesets
-#: (``benchmarks/memo_sizes.py``, 5,000 generated cases) are about: missing facts 300, residuals
-#: 270, shared residuals 1,150, dimension blocks and explanations 1,950, a case's bounds 5,200,
-#: an explored group 3,100, an evaluator 1,700, a fact's moves 900, candidate values 1,500. With
-#: these sizes all of them together stay under about 45 MB in a worker, however long the run.
+#: (``benchmarks/memo_sizes.py``, 5,000 generated cases) are about: missing facts 260, dimension
+#: blocks and explanations 1,850, residuals 230, shared residuals 1,650, a case's bounds 5,100, an
+#: explored group 2,900, an evaluator 1,700, a fact's moves 750, candidate values 1,500. With these
+#: sizes all of them together stay under about 42 MB in a worker, however long the run.
 GENERATION = {
     "missing": 8192,  # Plan._missing_memo: a rule's missing facts, by the values of the facts it reads
     "blocks": 2048,  # Plan.memo: dimension blocks and explanations
