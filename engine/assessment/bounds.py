@@ -214,7 +214,7 @@ class BoundsPlan:
         self.groups: Memo[Any, tuple[int, bool, Group]] = Memo(GENERATION["groups"])
         self.evals: Memo[Any, Evaluator] = Memo(GENERATION["evals"])  # compiled residual evaluators, by residual
         #: What collecting one fact can do to the rules that read it and its siblings (``_moves``).
-        self.moves: Memo[Any, tuple[tuple[tuple[bool, ...], tuple[bool, ...]], ...]] = Memo(GENERATION["moves"])
+        self.moves: Memo[Any, Moves] = Memo(GENERATION["moves"])
 
     def info(self, rule_id: str) -> RuleInfo | None:
         """The residual function and scoring weight of a rule in force (None: not a scored rule)."""
@@ -551,9 +551,9 @@ def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], evals: list[
         touched = sorted({k for g in (fact, *siblings) for k in readers[g]})
         # The truths of the rules touched depend on their residuals and the values tried only
         # (the values come from those residuals' comparisons): the same residuals, the same moves.
-        key: Any = (fact, tuple(siblings), tuple([(undecided[k][0].rule.id, undecided[k][1]) for k in touched]))
         made = partial(_moves, fact, siblings, touched, leaves, as_given, evals)
-        found: Moves = made() if memo is None else _memoised(memo, key, made)
+        found: Moves = made() if memo is None else _memoised(
+            memo, (fact, tuple(siblings), tuple([(undecided[k][0].rule.id, undecided[k][1]) for k in touched])), made)
         moved: dict[int, set[str]] = {}
         for before_t, now_t in found:
             before = list(truths)

@@ -188,7 +188,7 @@ def explore(facts: list[str], uses: dict[str, int], values: list[list[Any]], exa
     fact, ``UNKNOWN`` first; ``exact``: whether they cover every class), or the sound fallback
     when the budget runs out."""
     if len(rules) == 1:
-        return single(facts, values, residuals[0], evals[0], facts_of, rules, n, exact, budget)
+        return single(facts, values, residuals[0], evals[0], rules, n, exact, budget)
     explorer = _Explorer(facts, uses, values, facts_of, evals, rules, n, budget)
     try:
         explorer.dfs(0, list(range(len(residuals))), None)
@@ -233,7 +233,7 @@ def search(ev: Evaluator, assign: dict[str, Any], facts: list[str], values: list
     return go(0)
 
 
-def single(facts: list[str], values: list[list[Any]], res: Residual, ev: Evaluator, facts_of: list[set[str]],
+def single(facts: list[str], values: list[list[Any]], res: Residual, ev: Evaluator,
             rules: list[RuleInfo], n: int, exact: bool, budget: list[int]) -> Group:
     """One undecided rule: its outcomes are "fires" and "does not"; find a filling for each
     (depth first, abandoning a branch once the rule is decided against the goal)."""
