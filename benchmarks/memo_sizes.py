@@ -94,7 +94,7 @@ def main() -> None:
     for name, memo in memos:
         if memo is None:
             continue
-        held = {**memo._old, **memo._new}
+        held = memo.items()
         keep.append(held)  # alive until the end: a freed dict's id may be reused and look seen
         per = deep_size(held, seen) - sys.getsizeof(held)
         per_entry = per / len(held) if held else 0.0

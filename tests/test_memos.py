@@ -170,6 +170,10 @@ def test_a_memo_keeps_at_most_two_generations_and_what_is_used() -> None:
         Memo(0)
     memo.clear()
     assert len(memo) == 0 and memo.get(hot) is None
+    two: Memo[str, int] = Memo(2)
+    for n, key in enumerate("abcab"):
+        two.put(key, n)
+    assert two.items() == {"c": 2, "a": 3, "b": 4}  # young values win; "a" and "b" were put again
 
 
 @settings(max_examples=200, deadline=None)

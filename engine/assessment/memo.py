@@ -82,9 +82,9 @@ class Memo(Generic[K, T]):
     def __len__(self) -> int:
         return len(self._new) + len(self._old)
 
-    def values(self) -> list[T]:
-        """Every value kept (young generation first; an entry in both counts once, its young copy)."""
-        return [*self._new.values(), *(v for k, v in self._old.items() if k not in self._new)]
+    def items(self) -> dict[K, T]:
+        """Every entry kept, as a new dict (the young generation's value where a key is in both)."""
+        return {**self._old, **self._new}
 
 
 #: The generation size of each per-process memo of the hot path. Two generations are kept, so a
