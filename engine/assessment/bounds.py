@@ -111,20 +111,7 @@ def candidate_values(leaves: list[tuple[str, Any]]) -> tuple[list[Any], bool]:
 
     A function of the comparisons alone, kept per process (the rules name few thresholds). The
     lists returned are shared: callers copy before changing them."""
-    found: tuple[list[Any], bool] = _memoised(_CANDIDATES, tuple(leaves), lambda: _candidate_values(leaves))
-    return found
-
-
-def _memoised(memo: Memo[Any, Any], key: Any, make: Any) -> Any:
-    """``memo.get(key)``, made by ``make()`` on a miss and kept; made afresh each time for a key
-    that cannot be hashed (an unhashable literal)."""
-    try:
-        found = memo.get(key)
-    except TypeError:
-        return make()
-    if found is None:
-        found = make()
-        memo.put(key, found)
+    found: tuple[list[Any], bool] = remembered(_CANDIDATES, tuple(leaves), lambda: _candidate_values(leaves))
     return found
 
 
@@ -283,7 +270,7 @@ def _residual(info: RuleInfo, view: dict[str, Any], canon: Memo[Residual, Residu
     if res is True or res is False:
         return res, None
     if canon is not None:
-        res = _memoised(canon, res, lambda: res)
+        res = remembered(canon, res, lambda: res)
     open_facts = set(residual_leaves(res, {}))
     return res, None if all(is_conclusion(f) for f in open_facts) else open_facts
 
@@ -312,7 +299,7 @@ def _copy_result(r: dict[str, Any]) -> dict[str, Any]:
 
 def _evaluator(res: Residual, memo: Memo[Any, Evaluator] | None) -> Evaluator:
     """``compile_eval(res)``, kept per plan: the same residuals recur across the cases of a portfolio."""
-    return compile_eval(res) if memo is None else _memoised(memo, res, lambda: compile_eval(res))
+    return compile_eval(res) if memo is None else remembered(memo, res, lambda: compile_eval(res))
 
 
 def _explore(facts_of: list[set[str]], residuals: list[Residual], evals: list[Evaluator], rules: list[RuleInfo],
@@ -552,7 +539,7 @@ def _decisive(undecided: list[tuple[RuleInfo, Residual, set[str]]], evals: list[
         # The truths of the rules touched depend on their residuals and the values tried only
         # (the values come from those residuals' comparisons): the same residuals, the same moves.
         made = partial(_moves, fact, siblings, touched, leaves, as_given, evals)
-        found: Moves = made() if memo is None else _memoised(
+        found: Moves = made() if memo is None else remembered(
             memo, (fact, tuple(siblings), tuple([(undecided[k][0].rule.id, undecided[k][1]) for k in touched])), made)
         moved: dict[int, set[str]] = {}
         for before_t, now_t in found:

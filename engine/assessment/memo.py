@@ -1,6 +1,9 @@
 """Memos by fact values: what decides a rule that reads no list item on a case is the values of
 the facts it reads, which recur across a portfolio (flags, categories, the same gap). The plan
-remembers each such rule's missing facts by them, and the bounds its residual."""
+remembers each such rule's missing facts by them, and the bounds its residual.
+
+Every per-process memo of the hot path is a ``Memo``, bounded by its size in ``GENERATION``, and is
+filled through ``remembered``."""
 
 from __future__ import annotations
 
@@ -46,10 +49,10 @@ class Memo(Generic[K, T]):
     """A bounded memo that keeps what recurs: two generations of at most ``limit`` entries each.
 
     New entries go into the young generation; when it is full it becomes the old one and the
-    previous old one is dropped. A hit in the old generation moves the entry back into the young
-    one, so entries a run keeps using survive and a long run's memory stays flat at no more than
-    ``2 * limit`` entries (an approximation of least-recently-used at the cost of a dict lookup).
-    Lookups raise TypeError for an unhashable key, as a dict's do."""
+    previous old one is dropped. A hit in the old generation moves the entry into the young one,
+    so entries a run keeps using survive and a long run's memory stays flat at no more than
+    ``2 * limit`` entries, each in one generation (an approximation of least-recently-used at the
+    cost of a dict lookup). Lookups raise TypeError for an unhashable key, as a dict's do."""
 
     __slots__ = ("_new", "_old", "limit")
 
@@ -64,7 +67,7 @@ class Memo(Generic[K, T]):
         """The value kept for ``key``, or None."""
         found = self._new.get(key)
         if found is None and self._old:
-            found = self._old.get(key)
+            found = self._old.pop(key, None)
             if found is not None:
                 self.put(key, found)
         return found
@@ -83,7 +86,7 @@ class Memo(Generic[K, T]):
         return len(self._new) + len(self._old)
 
     def items(self) -> dict[K, T]:
-        """Every entry kept, as a new dict (the young generation's value where a key is in both)."""
+        """Every entry kept, as a new dict (a key put again while in the old generation: its new value)."""
         return {**self._old, **self._new}
 
 
@@ -104,13 +107,15 @@ GENERATION = {
     "moves": 1024,  # BoundsPlan.moves: what collecting a fact does to the rules reading it
     "candidates": 1024,  # bounds._CANDIDATES: the values to try for a fact, by its comparisons
 }
-def remembered(memo: Memo[Any, T], key: tuple[Any, ...] | None, make: Callable[[], T]) -> T:
-    """``memo.get(key)``, made with ``make()`` on a miss and kept; no memo when ``key`` is None or
-    holds an unhashable value (a list)."""
+
+
+def remembered(memo: Memo[Any, T], key: Any, make: Callable[[], T]) -> T:
+    """``memo.get(key)``, made with ``make()`` on a miss and kept; made afresh each time, and not
+    kept, when ``key`` is None or holds an unhashable value (a list, an unhashable literal)."""
     if key is not None:
         try:
             found = memo.get(key)
-        except TypeError:  # a list or mapping value: no memo for this rule here
+        except TypeError:  # a list or mapping in the key: no memo for it
             key = None
         else:
             if found is not None:
