@@ -10,7 +10,9 @@ reported as needing information are exactly those whose condition is unknown.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -133,6 +135,26 @@ def not_negating_some(cond: dict[str, Any], negated: bool = False) -> bool:
         if key in cond:
             return all(not_negating_some(c, negated) for c in cond[key])
     return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(comparison(CASE_FIELDS), min_size=1, max_size=5), documents(), st.booleans(),
+       st.sampled_from(["", "items[0]."]))
+def test_the_one_loop_evidence_of_a_conjunction_is_what_the_nested_nodes_give(
+        leaves: list[dict[str, Any]], doc: dict[str, Any], single: bool, prefix: str) -> None:
+    # A conjunction of comparisons (or one comparison) takes kleene.conjunction_evidence; every
+    # other shape the nodes of the connectives. Both must give the same evidence, value for value
+    # and in order (a presence test keeps its literal; a missing fact fails the conjunction).
+    parsed = C.parse(leaves[0] if single else {"all": leaves})
+    fast = C.compile_evidence(parsed)
+    nested = C._nested_evidence(parsed)
+    assert fast(doc, prefix) == nested(doc, prefix)
+    for view in (doc, MappingProxyType(doc)):  # a mapping that is not a plain dict reads through the getters
+        got = fast(view, prefix)
+        assert got == nested(view, prefix)
+        assert json.dumps(got) == json.dumps(nested(view, prefix))  # the same types too (1 is not 1.0)
+    reference = C.evaluate(parsed, doc)
+    assert fast(doc, "") == (reference.evidence if reference.truth is True else None)
 
 
 @settings(max_examples=int(os.environ.get("AIRISK_ORACLE_EXAMPLES", "60")), deadline=None,

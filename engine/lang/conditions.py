@@ -241,7 +241,20 @@ def compile_evidence(cond: Condition) -> Evidence:
     is true, and None when it is not (false or unknown: ask ``evaluate`` which, and why).
 
     Cheaper than ``evaluate``: no missing facts are recorded. It does not give the matched
-    items (``Outcome.items``): texts that name a field of a matched item need ``evaluate``."""
+    items (``Outcome.items``): texts that name a field of a matched item need ``evaluate``.
+    A comparison, or a conjunction of comparisons, gets ``kleene.conjunction_evidence``: the same
+    evidence in one loop."""
+    if isinstance(cond, Cmp):
+        return kleene.conjunction_evidence([(cond.path, cond.op, cond.value)])
+    if isinstance(cond, All):
+        cmps = [c for c in cond.children if isinstance(c, Cmp)]
+        if len(cmps) == len(cond.children):
+            return kleene.conjunction_evidence([(c.path, c.op, c.value) for c in cmps])
+    return _nested_evidence(cond)
+
+
+def _nested_evidence(cond: Condition) -> Evidence:
+    """``compile_evidence`` through the connectives' nodes, for a condition of any shape."""
     node = _build(cond, kleene.evidence_leaf, only_true=True)
 
     def evidence(doc: Any, prefix: str) -> list[dict[str, Any]] | None:

@@ -193,6 +193,44 @@ def _recording_leaf(path: Path, op: str, value: Any, record_missing: bool) -> No
     return cmp
 
 
+def conjunction_evidence(leaves: Sequence[tuple[Path, str, Any]]) -> Callable[[Any, str], list[dict[str, Any]] | None]:
+    """The evidence of a conjunction of comparisons (or of one), as ``all_of(..., only_true=True)``
+    over ``evidence_leaf``s records it when it is true, and None when it is not; in one loop, with
+    no node per comparison and no ``Outcome`` (most rules are this shape: the hot path of a
+    finding's evidence). ``leaves``: each comparison's (fact path, operator, literal), in order."""
+    plan = []
+    for path, op, value in leaves:
+        shown = list(value) if isinstance(value, tuple) else value
+        plan.append((ops.presence(op), _key(path), getter(path), ".".join(path), op, shown, type(shown) is list,
+                     ops.get(op).test(value)))
+    steps = tuple(plan)
+
+    def evidence(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
+        out = []
+        plain = type(doc) is dict
+        for presence, key, get, fact, op, shown, copy, test in steps:
+            if presence:  # as the presence leaf: its literal as it is, a missing fact shown as null
+                actual = get(doc)
+                if not test(actual):
+                    return None
+                out.append({"fact": prefix + fact, "op": op, "value": shown,
+                            "actual": None if actual is MISSING else actual})
+                continue
+            if key is not None and plain:
+                actual = doc.get(key, MISSING)
+                if actual is None:
+                    actual = MISSING
+            else:
+                actual = get(doc)
+            if actual is MISSING or not test(actual):
+                return None
+            out.append({"fact": prefix + fact, "op": op, "value": list(shown) if copy else shown,
+                        "actual": list(actual) if isinstance(actual, tuple) else actual})
+        return out
+
+    return evidence
+
+
 def explain_leaf(path: Path, op: str, value: Any) -> Node:
     """A comparison recording its evidence when it holds and its fact when missing."""
     return _recording_leaf(path, op, value, True)
