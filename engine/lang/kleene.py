@@ -196,8 +196,10 @@ def _recording_leaf(path: Path, op: str, value: Any, record_missing: bool) -> No
 def conjunction_evidence(leaves: Sequence[tuple[Path, str, Any]]) -> Callable[[Any, str], list[dict[str, Any]] | None]:
     """The evidence of a conjunction of comparisons (or of one), as ``all_of(..., only_true=True)``
     over ``evidence_leaf``s records it when it is true, and None when it is not; in one loop, with
-    no node per comparison and no ``Outcome`` (most rules are this shape: the hot path of a
-    finding's evidence). ``leaves``: each comparison's (fact path, operator, literal), in order."""
+    no node per comparison and no ``Outcome`` (69 of the 223 bundled rules and 46 of peerbench's 64
+    are this shape). Each step does what ``_recording_leaf`` does for its comparison: a test in
+    tests/test_oracle.py holds the two to the same evidence. ``leaves``: each comparison's (fact
+    path, operator, literal), in order."""
     plan = []
     for path, op, value in leaves:
         shown = list(value) if isinstance(value, tuple) else value
