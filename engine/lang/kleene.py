@@ -157,10 +157,17 @@ def _key(path: Path) -> str | None:
     return path[0] if len(path) == 1 else None
 
 
+def _comparison(path: Path, op: str, value: Any) -> tuple[bool, str | None, Getter, str, Any, Callable[[Any], bool]]:
+    """What a recording comparison works out once: whether it is a presence test, the one-step key
+    to read inline (None: use the getter), the getter, the fact's name, the literal as evidence
+    shows it, and the compiled test (``_recording_leaf`` and ``conjunction_evidence`` share it)."""
+    return (ops.presence(op), _key(path), getter(path), ".".join(path),
+            list(value) if isinstance(value, tuple) else value, ops.get(op).test(value))
+
+
 def _recording_leaf(path: Path, op: str, value: Any, record_missing: bool) -> Node:
-    get, fact, test = getter(path), ".".join(path), ops.get(op).test(value)
-    shown = list(value) if isinstance(value, tuple) else value
-    if ops.presence(op):
+    presence_test, key, get, fact, shown, test = _comparison(path, op, value)
+    if presence_test:
 
         def presence(doc: Any, prefix: str, out: Outcome) -> bool | None:
             actual = get(doc)
@@ -171,7 +178,6 @@ def _recording_leaf(path: Path, op: str, value: Any, record_missing: bool) -> No
             return True
 
         return presence
-    key = _key(path)
 
     def cmp(doc: Any, prefix: str, out: Outcome) -> bool | None:
         if key is not None and type(doc) is dict:
@@ -200,12 +206,10 @@ def conjunction_evidence(leaves: Sequence[tuple[Path, str, Any]]) -> Callable[[A
     are this shape). Each step does what ``_recording_leaf`` does for its comparison: a test in
     tests/test_oracle.py holds the two to the same evidence. ``leaves``: each comparison's (fact
     path, operator, literal), in order."""
-    plan = []
+    steps = []
     for path, op, value in leaves:
-        shown = list(value) if isinstance(value, tuple) else value
-        plan.append((ops.presence(op), _key(path), getter(path), ".".join(path), op, shown, type(shown) is list,
-                     ops.get(op).test(value)))
-    steps = tuple(plan)
+        presence, key, get, fact, shown, test = _comparison(path, op, value)
+        steps.append((presence, key, get, fact, op, shown, type(shown) is list, test))
 
     def evidence(doc: Any, prefix: str) -> list[dict[str, Any]] | None:
         out = []
