@@ -292,12 +292,13 @@ def artifact_location(file: str) -> dict[str, Any] | None:
     None for standard input."""
     if not file or file in ("-", "<stdin>"):
         return None
-    if PureWindowsPath(file).drive or file.startswith("/"):
-        posix = PureWindowsPath(file).as_posix() if PureWindowsPath(file).drive else file
+    windows = PureWindowsPath(file)
+    if windows.drive or file.startswith("/"):
+        posix = windows.as_posix() if windows.drive else file
         # ":" stays as it is in an absolute path (RFC 3986 allows it in any segment there): a
         # Windows drive is "file:///C:/..." (RFC 8089), which "C%3A" would not be equivalent to.
         return {"uri": "file://" + ("" if posix.startswith("/") else "/") + quote(posix, safe="/:")}
-    path = PurePosixPath(PureWindowsPath(file).as_posix())
+    path = PurePosixPath(windows.as_posix())
     parts = [p for p in path.parts if p != "."]
     return {"uri": quote("/".join(parts)), "uriBaseId": _SRCROOT}
 
